@@ -6,6 +6,6 @@
 //! - [`fs`]: POSIX filesystem semantics on the store (no sockets).
 //! - [`nfs`]: maps decoded NFSv3 calls to filesystem operations and back.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages.
+pub mod fs;
 pub mod proto;
 pub mod store;
-pub mod fs;
