@@ -1,3 +1,112 @@
-fn main() {
-    println!("slatenfs");
+//! `slatenfs`: the command line.
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use slatenfs::config::{ServeConfig, ServeFlags};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "slatenfs",
+    version,
+    about = "An NFSv3 gateway that stores a POSIX filesystem in SlateDB on object storage",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3 and portmap v2 on one TCP port).
+    #[command(after_help = ENV_HELP)]
+    Serve(ServeArgs),
+}
+
+const ENV_HELP: &str = "\
+Environment (flags win over variables):
+  SLATEDB_CACHE_DIR       local cache directory (required unless --cache-dir)
+  SLATEDB_CACHE_SIZE_GB   local cache budget in GiB, a positive number (required unless --cache-size-gb)
+  SLATENFS_STORAGE        same as --storage
+  AWS_ENDPOINT_URL        S3-compatible endpoint; setting it (or AWS_ACCESS_KEY_ID) selects S3
+  AWS_S3_BUCKET           bucket name (default: slatedb)
+  AWS_ACCESS_KEY_ID       S3 access key
+  AWS_SECRET_ACCESS_KEY   S3 secret key
+  AWS_DEFAULT_REGION      region (default: us-east-1)
+  AWS_ALLOW_HTTP          true to allow plain-http endpoints (default: false)
+  RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
+
+Mount from Linux:
+  mount -t nfs -o vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt
+Mount from macOS:
+  mount -t nfs -o nolocks,vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt";
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Address and port for NFS, MOUNT and portmap [default: 127.0.0.1:2049]
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<String>,
+    /// Object storage: file:///path, s3://bucket[/prefix] or memory:// [default: S3 when AWS_ENDPOINT_URL or AWS_ACCESS_KEY_ID is set, else file://./.slatenfs/data]
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// Local cache directory [env: SLATEDB_CACHE_DIR]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Local cache budget in GiB [env: SLATEDB_CACHE_SIZE_GB]
+    #[arg(long, value_name = "GIB")]
+    cache_size_gb: Option<String>,
+    /// Number of executor threads, one per core [default: all cores]
+    #[arg(long, value_name = "N")]
+    cores: Option<usize>,
+    /// Reply to metadata operations before they are durable (a crash may lose the last ~100 ms of
+    /// namespace changes; data written with FILE_SYNC or committed with COMMIT stays durable)
+    #[arg(long = "async")]
+    async_metadata: bool,
+    /// uid for AUTH_NONE callers [default: 65534]
+    #[arg(long, value_name = "UID")]
+    anon_uid: Option<u32>,
+    /// gid for AUTH_NONE callers [default: 65534]
+    #[arg(long, value_name = "GID")]
+    anon_gid: Option<u32>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let flags = ServeFlags {
+        listen: args.listen,
+        storage: args.storage,
+        cache_dir: args.cache_dir,
+        cache_size_gb: args.cache_size_gb,
+        cores: args.cores,
+        async_metadata: args.async_metadata,
+        anon_uid: args.anon_uid,
+        anon_gid: args.anon_gid,
+    };
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let config = match ServeConfig::resolve(flags, &env, &cwd, cores) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("slatenfs: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match slatenfs::server::serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("slatenfs: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

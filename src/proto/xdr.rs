@@ -229,6 +229,18 @@ impl XdrSink {
         self.head.put_xdr_padding(len);
     }
 
+    /// Appends already-encoded XDR bytes (a whole multiple of four) as a zero-copy segment, e.g.
+    /// a reply body encoded on another core.
+    pub fn put_segment(&mut self, encoded: Bytes) {
+        if encoded.is_empty() {
+            return;
+        }
+        if !self.head.is_empty() {
+            self.segments.push(self.head.split().freeze());
+        }
+        self.segments.push(encoded);
+    }
+
     /// Bytes written so far, over all segments.
     pub fn len(&self) -> usize {
         self.segments.iter().map(Bytes::len).sum::<usize>() + self.head.len()

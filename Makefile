@@ -1,0 +1,63 @@
+# slatenfs — two commands on a fresh Debian machine:
+#   make run    build and serve a filesystem on the embedded local-disk store
+#   make test   install what the tests need, then run the whole suite
+SHELL := /bin/bash
+CARGO ?= cargo
+PORT ?= 2049
+LISTEN ?= 127.0.0.1:$(PORT)
+DATA ?= $(CURDIR)/.slatenfs
+CACHE_SIZE_GB ?= 4
+FUZZ_SECONDS ?= 60
+BIN := target/release/slatenfs
+
+.PHONY: all run build test test-unit test-system deps bench bench-compare fuzz fmt lint clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+## run: serve ./.slatenfs/data (embedded local-disk object store) on $(LISTEN)
+run: build
+	@mkdir -p $(DATA)/cache
+	@echo "slatenfs: serving on $(LISTEN); data in $(DATA)/data, cache in $(DATA)/cache"
+	@echo "slatenfs: mount with:  mount -t nfs -o vers=3,tcp,port=$(PORT),mountport=$(PORT),soft $(firstword $(subst :, ,$(LISTEN))):/ /mnt"
+	@echo "slatenfs:   (macOS:   mount -t nfs -o nolocks,vers=3,tcp,port=$(PORT),mountport=$(PORT),soft $(firstword $(subst :, ,$(LISTEN))):/ /mnt)"
+	SLATEDB_CACHE_DIR="$${SLATEDB_CACHE_DIR:-$(DATA)/cache}" \
+	SLATEDB_CACHE_SIZE_GB="$${SLATEDB_CACHE_SIZE_GB:-$(CACHE_SIZE_GB)}" \
+	RUST_LOG="$${RUST_LOG:-info}" \
+	$(BIN) serve --listen $(LISTEN) $${SLATENFS_STORAGE:+--storage $$SLATENFS_STORAGE} \
+		$$( [ -n "$${AWS_ENDPOINT_URL}$${AWS_ACCESS_KEY_ID}$${SLATENFS_STORAGE}" ] || echo --storage file://$(DATA)/data )
+
+## deps: install system packages and tools the tests use (idempotent)
+deps:
+	scripts/install-deps.sh
+
+## test: everything — unit, property, integration, kernel-client (VM), libnfs, S3 (moto), crash
+test: deps test-unit test-system
+
+test-unit:
+	$(CARGO) test --release --all-targets
+
+test-system: build
+	tests/system/run-all.sh
+
+bench:
+	$(CARGO) bench
+
+bench-compare: build deps
+	scripts/bench-compare.sh
+
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf fuzz/target

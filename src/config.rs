@@ -1,0 +1,288 @@
+//! Server configuration: command-line flags over environment variables over defaults.
+//!
+//! Validation is pure (it takes the environment as a map) so every error path is unit-tested.
+//! Each error is one line that names the flag or variable and shows a valid value, because that
+//! line is all an operator sees when the service refuses to start.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::store::{S3Settings, StorageUrl};
+
+/// Everything `slatenfs serve` needs, validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub storage: StorageUrl,
+    pub s3: S3Settings,
+    pub cache_dir: PathBuf,
+    pub cache_size_gb: f64,
+    pub cores: usize,
+    /// Reply to metadata operations before they are durable (`--async`).
+    pub async_metadata: bool,
+    pub anon_uid: u32,
+    pub anon_gid: u32,
+}
+
+/// The raw inputs from the command line; `None` means "not given", so the environment applies.
+#[derive(Debug, Clone, Default)]
+pub struct ServeFlags {
+    pub listen: Option<String>,
+    pub storage: Option<String>,
+    pub cache_dir: Option<PathBuf>,
+    pub cache_size_gb: Option<String>,
+    pub cores: Option<usize>,
+    pub async_metadata: bool,
+    pub anon_uid: Option<u32>,
+    pub anon_gid: Option<u32>,
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("SLATEDB_CACHE_DIR is not set: set it (or --cache-dir) to a writable directory for the local cache, e.g. SLATEDB_CACHE_DIR=/var/cache/slatenfs")]
+    MissingCacheDir,
+    #[error("SLATEDB_CACHE_SIZE_GB is not set: set it (or --cache-size-gb) to a positive number of GiB, e.g. SLATEDB_CACHE_SIZE_GB=4")]
+    MissingCacheSize,
+    #[error("SLATEDB_CACHE_SIZE_GB must be a positive number of GiB, e.g. SLATEDB_CACHE_SIZE_GB=4 (got {0:?})")]
+    BadCacheSize(String),
+    #[error("--listen must be ADDR:PORT, e.g. --listen 127.0.0.1:2049 (got {0:?})")]
+    BadListen(String),
+    #[error("--storage must be file:///absolute/path, s3://bucket[/prefix] or memory:// (got {0:?})")]
+    BadStorage(String),
+    #[error("AWS_ALLOW_HTTP must be true or false (got {0:?})")]
+    BadAllowHttp(String),
+    #[error("AWS_ENDPOINT_URL must be an http:// or https:// URL, e.g. AWS_ENDPOINT_URL=http://127.0.0.1:9000 (got {0:?})")]
+    BadEndpoint(String),
+    #[error("--cores must be between 1 and {max} on this machine (got {got})")]
+    BadCores { got: usize, max: usize },
+}
+
+/// Default location of the embedded local-disk object store when no storage is configured.
+pub const DEFAULT_LOCAL_DATA_DIR: &str = ".slatenfs/data";
+
+impl ServeConfig {
+    /// Builds the configuration from flags and an environment map (`std::env::vars()` in `main`).
+    pub fn resolve(
+        flags: ServeFlags,
+        env: &HashMap<String, String>,
+        cwd: &Path,
+        available_cores: usize,
+    ) -> Result<Self, ConfigError> {
+        let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let cache_dir = flags
+            .cache_dir
+            .or_else(|| get("SLATEDB_CACHE_DIR").map(PathBuf::from))
+            .ok_or(ConfigError::MissingCacheDir)?;
+        let cache_dir = absolute(cwd, &cache_dir);
+
+        let size_text = flags
+            .cache_size_gb
+            .or_else(|| get("SLATEDB_CACHE_SIZE_GB"))
+            .ok_or(ConfigError::MissingCacheSize)?;
+        let cache_size_gb = match size_text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => v,
+            _ => return Err(ConfigError::BadCacheSize(size_text)),
+        };
+
+        let listen_text = flags.listen.unwrap_or_else(|| "127.0.0.1:2049".to_string());
+        let listen = listen_text
+            .parse::<SocketAddr>()
+            .map_err(|_| ConfigError::BadListen(listen_text.clone()))?;
+
+        let allow_http = match get("AWS_ALLOW_HTTP").as_deref() {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => true,
+            Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => false,
+            Some(v) => return Err(ConfigError::BadAllowHttp(v.to_string())),
+        };
+        let endpoint = get("AWS_ENDPOINT_URL");
+        if let Some(e) = &endpoint {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                return Err(ConfigError::BadEndpoint(e.clone()));
+            }
+        }
+        let s3 = S3Settings {
+            endpoint: endpoint.clone(),
+            bucket: get("AWS_S3_BUCKET").unwrap_or_else(|| "slatedb".to_string()),
+            region: get("AWS_DEFAULT_REGION").unwrap_or_else(|| "us-east-1".to_string()),
+            access_key_id: get("AWS_ACCESS_KEY_ID"),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY"),
+            allow_http,
+        };
+
+        // S3 is chosen by configuring it: an endpoint or credentials. Otherwise the embedded
+        // local-disk store, so a newcomer needs nothing else.
+        let storage_text = flags.storage.or_else(|| get("SLATENFS_STORAGE"));
+        let storage = match storage_text {
+            Some(text) => parse_storage(&text, cwd)?,
+            None if s3.endpoint.is_some() || s3.access_key_id.is_some() => StorageUrl::S3 {
+                bucket: s3.bucket.clone(),
+                prefix: String::new(),
+            },
+            None => StorageUrl::File(absolute(cwd, Path::new(DEFAULT_LOCAL_DATA_DIR))),
+        };
+
+        let cores = flags.cores.unwrap_or(available_cores).max(1);
+        if flags.cores.is_some_and(|c| c == 0 || c > available_cores.max(1) * 4) {
+            return Err(ConfigError::BadCores {
+                got: flags.cores.unwrap_or(0),
+                max: available_cores.max(1) * 4,
+            });
+        }
+
+        let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
+        Ok(ServeConfig {
+            listen,
+            storage,
+            s3,
+            cache_dir,
+            cache_size_gb,
+            cores,
+            async_metadata: flags.async_metadata,
+            anon_uid: flags.anon_uid.or_else(|| parse_id("SLATENFS_ANON_UID")).unwrap_or(65534),
+            anon_gid: flags.anon_gid.or_else(|| parse_id("SLATENFS_ANON_GID")).unwrap_or(65534),
+        })
+    }
+}
+
+fn absolute(cwd: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
+}
+
+/// Parses `--storage`: `memory://`, `file:///abs/path` (a relative `file://rel` is taken from the
+/// working directory), `s3://bucket[/prefix]`.
+pub fn parse_storage(text: &str, cwd: &Path) -> Result<StorageUrl, ConfigError> {
+    let bad = || ConfigError::BadStorage(text.to_string());
+    if text == "memory://" || text == "memory:" {
+        return Ok(StorageUrl::Memory);
+    }
+    if let Some(path) = text.strip_prefix("file://") {
+        if path.is_empty() {
+            return Err(bad());
+        }
+        return Ok(StorageUrl::File(absolute(cwd, Path::new(path))));
+    }
+    if let Some(rest) = text.strip_prefix("s3://") {
+        let (bucket, prefix) = match rest.split_once('/') {
+            Some((b, p)) => (b, p.trim_matches('/')),
+            None => (rest, ""),
+        };
+        if bucket.is_empty() {
+            return Err(bad());
+        }
+        return Ok(StorageUrl::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        });
+    }
+    Err(bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn resolve(flags: ServeFlags, pairs: &[(&str, &str)]) -> Result<ServeConfig, ConfigError> {
+        ServeConfig::resolve(flags, &env(pairs), Path::new("/work"), 2)
+    }
+
+    const BASE: [(&str, &str); 2] = [("SLATEDB_CACHE_DIR", "/tmp/c"), ("SLATEDB_CACHE_SIZE_GB", "2")];
+
+    #[test]
+    fn defaults_to_embedded_local_store() {
+        let c = resolve(ServeFlags::default(), &BASE).unwrap();
+        assert_eq!(c.storage, StorageUrl::File(PathBuf::from("/work/.slatenfs/data")));
+        assert_eq!(c.listen, "127.0.0.1:2049".parse().unwrap());
+        assert_eq!(c.cores, 2);
+        assert_eq!(c.s3.bucket, "slatedb");
+        assert_eq!(c.s3.region, "us-east-1");
+        assert!(!c.s3.allow_http);
+        assert_eq!((c.anon_uid, c.anon_gid), (65534, 65534));
+    }
+
+    #[test]
+    fn s3_variables_select_s3() {
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_S3_BUCKET", "b1"),
+            ("AWS_ALLOW_HTTP", "true"),
+        ]);
+        let c = resolve(ServeFlags::default(), &pairs).unwrap();
+        assert_eq!(
+            c.storage,
+            StorageUrl::S3 { bucket: "b1".into(), prefix: String::new() }
+        );
+        assert!(c.s3.allow_http);
+    }
+
+    #[test]
+    fn flags_win_over_environment() {
+        let flags = ServeFlags {
+            cache_dir: Some(PathBuf::from("rel")),
+            cache_size_gb: Some("0.5".into()),
+            storage: Some("memory://".into()),
+            ..Default::default()
+        };
+        let c = resolve(flags, &BASE).unwrap();
+        assert_eq!(c.cache_dir, PathBuf::from("/work/rel"));
+        assert_eq!(c.cache_size_gb, 0.5);
+        assert_eq!(c.storage, StorageUrl::Memory);
+    }
+
+    #[test]
+    fn each_bad_setting_names_its_variable() {
+        let e = resolve(ServeFlags::default(), &[("SLATEDB_CACHE_SIZE_GB", "1")]).unwrap_err();
+        assert_eq!(e, ConfigError::MissingCacheDir);
+        assert!(e.to_string().starts_with("SLATEDB_CACHE_DIR"));
+        let e = resolve(ServeFlags::default(), &[("SLATEDB_CACHE_DIR", "/x")]).unwrap_err();
+        assert!(e.to_string().starts_with("SLATEDB_CACHE_SIZE_GB is not set"));
+        for bad in ["abc", "0", "-1", "NaN", "inf"] {
+            let e = resolve(
+                ServeFlags::default(),
+                &[("SLATEDB_CACHE_DIR", "/x"), ("SLATEDB_CACHE_SIZE_GB", bad)],
+            )
+            .unwrap_err();
+            assert_eq!(e, ConfigError::BadCacheSize(bad.to_string()), "{bad}");
+        }
+        let mut pairs = BASE.to_vec();
+        pairs.push(("AWS_ALLOW_HTTP", "yes"));
+        assert!(matches!(resolve(ServeFlags::default(), &pairs), Err(ConfigError::BadAllowHttp(_))));
+        let mut pairs = BASE.to_vec();
+        pairs.push(("AWS_ENDPOINT_URL", "localhost:9000"));
+        assert!(matches!(resolve(ServeFlags::default(), &pairs), Err(ConfigError::BadEndpoint(_))));
+        let flags = ServeFlags { listen: Some("2049".into()), ..Default::default() };
+        assert!(matches!(resolve(flags, &BASE), Err(ConfigError::BadListen(_))));
+        let flags = ServeFlags { cores: Some(0), ..Default::default() };
+        assert!(matches!(resolve(flags, &BASE), Err(ConfigError::BadCores { .. })));
+        for e in [ConfigError::MissingCacheDir, ConfigError::BadStorage("x".into())] {
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn storage_urls() {
+        let cwd = Path::new("/w");
+        assert_eq!(parse_storage("file:///d", cwd).unwrap(), StorageUrl::File("/d".into()));
+        assert_eq!(parse_storage("file://d", cwd).unwrap(), StorageUrl::File("/w/d".into()));
+        assert_eq!(
+            parse_storage("s3://b/p/q/", cwd).unwrap(),
+            StorageUrl::S3 { bucket: "b".into(), prefix: "p/q".into() }
+        );
+        for bad in ["", "s3://", "file://", "http://x", "/abs"] {
+            assert!(parse_storage(bad, cwd).is_err(), "{bad}");
+        }
+    }
+}

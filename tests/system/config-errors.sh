@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Every configuration mistake gives one clear line naming the variable or flag, and exit != 0.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+
+# expect_error DESC PATTERN ENV... -- ARGS...
+expect_error() {
+    local desc=$1 pattern=$2; shift 2
+    local envs=()
+    while [ "$1" != "--" ]; do envs+=("$1"); shift; done; shift
+    local out rc
+    out=$(env -i PATH="$PATH" HOME="$HOME" "${envs[@]}" timeout 60 "$BIN" serve "$@" 2>&1 </dev/null)
+    rc=$?
+    local lines; lines=$(printf '%s\n' "$out" | grep -c 'slatenfs:')
+    if [ $rc -ne 0 ] && [ $rc -ne 124 ] && printf '%s' "$out" | grep -q -- "$pattern" && [ "$lines" -eq 1 ]; then
+        pass "$desc: $(printf '%s' "$out" | grep 'slatenfs:')"
+    else
+        fail "$desc (exit $rc, wanted one line matching '$pattern'): $out"
+    fi
+}
+port=$(free_port)
+ok_env=(SLATEDB_CACHE_DIR="$work/cache" SLATEDB_CACHE_SIZE_GB=1)
+expect_error "missing SLATEDB_CACHE_DIR" "SLATEDB_CACHE_DIR" SLATEDB_CACHE_SIZE_GB=1 -- --listen 127.0.0.1:$port --storage "file://$work/d"
+expect_error "missing SLATEDB_CACHE_SIZE_GB" "SLATEDB_CACHE_SIZE_GB" SLATEDB_CACHE_DIR="$work/c" -- --listen 127.0.0.1:$port
+expect_error "non-numeric SLATEDB_CACHE_SIZE_GB" "SLATEDB_CACHE_SIZE_GB must be a positive number" SLATEDB_CACHE_DIR="$work/c" SLATEDB_CACHE_SIZE_GB=lots -- --listen 127.0.0.1:$port
+expect_error "zero SLATEDB_CACHE_SIZE_GB" "SLATEDB_CACHE_SIZE_GB must be a positive number" SLATEDB_CACHE_DIR="$work/c" SLATEDB_CACHE_SIZE_GB=0 -- --listen 127.0.0.1:$port
+expect_error "negative SLATEDB_CACHE_SIZE_GB" "SLATEDB_CACHE_SIZE_GB must be a positive number" SLATEDB_CACHE_DIR="$work/c" SLATEDB_CACHE_SIZE_GB=-3 -- --listen 127.0.0.1:$port
+expect_error "bad AWS_ALLOW_HTTP" "AWS_ALLOW_HTTP" "${ok_env[@]}" AWS_ALLOW_HTTP=maybe -- --listen 127.0.0.1:$port
+expect_error "bad --listen" "\-\-listen" "${ok_env[@]}" -- --listen nonsense
+expect_error "bad --storage" "\-\-storage" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage ftp://x
+mkdir -p "$work/ro"; touch "$work/ro/file"
+expect_error "cache dir not writable" "SLATEDB_CACHE_DIR" SLATEDB_CACHE_DIR="$work/ro/file/sub" SLATEDB_CACHE_SIZE_GB=1 -- --listen 127.0.0.1:$port --storage "file://$work/d"
+# An S3 endpoint where nothing listens.
+dead=$(free_port)
+expect_error "unreachable endpoint" "AWS_ENDPOINT_URL" "${ok_env[@]}" AWS_ENDPOINT_URL=http://127.0.0.1:$dead AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y -- --listen 127.0.0.1:$port
+# A port somebody else holds.
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
+holder=$!; sleep 0.5
+expect_error "port in use" "\-\-listen 127.0.0.1:$port" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d"
+kill $holder 2>/dev/null; wait $holder 2>/dev/null
+summary

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The S3 path for real: moto's S3 server on loopback, configured only through AWS_* variables.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+work=$(mktemp -d)
+moto_pid=
+cleanup() { stop_server; [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+url() { echo "nfs://127.0.0.1/$1?version=3&nfsport=$PORT&mountport=$PORT"; }
+
+command -v moto_server >/dev/null || { fail "moto_server installed (make deps)"; summary; exit 1; }
+mport=$(free_port)
+moto_server -H 127.0.0.1 -p "$mport" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$mport/" >/dev/null && break; sleep 0.2; done
+check "create bucket" curl -sf -X PUT "http://127.0.0.1:$mport/slatenfs-test" -o /dev/null
+
+export AWS_ENDPOINT_URL=http://127.0.0.1:$mport AWS_S3_BUCKET=slatenfs-test AWS_ACCESS_KEY_ID=testing \
+       AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_ALLOW_HTTP=true
+head -c 3000000 /dev/urandom >"$work/f1"; echo hello >"$work/f2"
+start_server "$work" || { fail "server starts on S3"; summary; exit 1; }
+pass "server starts on S3 (moto)"
+check "nfs-cp f1 in" nfs-cp "$work/f1" "$(url f1)"
+check "nfs-cp f2 in" nfs-cp "$work/f2" "$(url f2)"
+check "SIGTERM exits 0" stop_server
+objects=$(curl -s "http://127.0.0.1:$mport/slatenfs-test?list-type=2" | grep -o '<Key>' | wc -l)
+[ "$objects" -gt 0 ] && pass "objects written to the bucket ($objects)" || fail "objects written to the bucket"
+start_server "$work" || { fail "server restarts on S3"; summary; exit 1; }
+check "f1 identical after restart" cmp <(nfs-cat "$(url f1)") "$work/f1"
+check "f2 identical after restart" cmp <(nfs-cat "$(url f2)") "$work/f2"
+check "SIGTERM exits 0 again" stop_server
+
+# A bucket that does not exist: one clear line, non-zero exit.
+out=$(AWS_S3_BUCKET=no-such-bucket SLATEDB_CACHE_DIR=$work/c2 SLATEDB_CACHE_SIZE_GB=1 timeout 60 "$BIN" serve --listen 127.0.0.1:$(free_port) 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && echo "$out" | grep 'slatenfs:' | grep -q "AWS_S3_BUCKET"; then
+    pass "missing bucket: $(echo "$out" | grep 'slatenfs:')"
+else
+    fail "missing bucket gives a clear error (exit $rc): $out"
+fi
+summary
