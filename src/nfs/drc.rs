@@ -1,0 +1,171 @@
+//! Duplicate-request cache for non-idempotent NFSv3 calls.
+//!
+//! Soft mounts and reconnects retransmit calls whose reply was lost. Running a CREATE, REMOVE or
+//! RENAME twice turns success into EEXIST/ENOENT, so the reply of each such call is kept, keyed by
+//! client address (without the port: a reconnect comes from a new port), xid, procedure and a
+//! digest of the arguments (xids of different clients or mounts may collide), and a retransmit is
+//! answered from it. A retransmit that arrives while the original still runs is dropped: the
+//! client will retransmit again and find the finished reply.
+//!
+//! Bounded: at most `capacity` entries, evicted oldest first. Shared by all cores; the lock is
+//! taken only for non-idempotent calls, and held for a hash-map operation, never across an await.
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DrcKey {
+    client: IpAddr,
+    xid: u32,
+    procedure: u32,
+    args_digest: u64,
+}
+
+impl DrcKey {
+    pub fn new(client: IpAddr, xid: u32, procedure: u32, args: &[u8]) -> Self {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        args.hash(&mut h);
+        Self {
+            client,
+            xid,
+            procedure,
+            args_digest: h.finish(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    InProgress,
+    Done(Vec<Bytes>),
+}
+
+/// What to do with a call that may be a retransmission.
+#[derive(Debug, PartialEq)]
+pub enum DrcLookup {
+    /// First time seen: run it, then `complete` with the reply.
+    New,
+    /// Seen and still running: send nothing.
+    InProgress,
+    /// Seen and answered: send this encoded reply body again.
+    Replay(Vec<Bytes>),
+}
+
+const SHARDS: usize = 16;
+
+pub struct DuplicateRequestCache {
+    shards: Vec<Mutex<Shard>>,
+    capacity_per_shard: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<DrcKey, Slot>,
+    order: VecDeque<DrcKey>,
+}
+
+impl DuplicateRequestCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            capacity_per_shard: capacity.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    fn shard(&self, key: &DrcKey) -> &Mutex<Shard> {
+        let i = (key.xid as usize ^ key.args_digest as usize) % SHARDS;
+        &self.shards[i]
+    }
+
+    /// Looks the call up, marking it in progress if it is new.
+    pub fn begin(&self, key: DrcKey) -> DrcLookup {
+        let mut shard = self.shard(&key).lock();
+        match shard.entries.get(&key) {
+            Some(Slot::InProgress) => return DrcLookup::InProgress,
+            Some(Slot::Done(reply)) => return DrcLookup::Replay(reply.clone()),
+            None => {}
+        }
+        while shard.order.len() >= self.capacity_per_shard {
+            match shard.order.pop_front() {
+                Some(old) => {
+                    shard.entries.remove(&old);
+                }
+                None => break,
+            }
+        }
+        shard.entries.insert(key, Slot::InProgress);
+        shard.order.push_back(key);
+        DrcLookup::New
+    }
+
+    /// Records the reply of a call that `begin` reported as new.
+    pub fn complete(&self, key: DrcKey, reply: Vec<Bytes>) {
+        let mut shard = self.shard(&key).lock();
+        if let Some(slot) = shard.entries.get_mut(&key) {
+            *slot = Slot::Done(reply);
+        }
+    }
+
+    /// Forgets a call that could not produce a reply (e.g. a server fault), so a retransmit runs.
+    pub fn abandon(&self, key: DrcKey) {
+        let mut shard = self.shard(&key).lock();
+        shard.entries.remove(&key);
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().entries.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(xid: u32, args: &[u8]) -> DrcKey {
+        DrcKey::new("10.0.0.1".parse().unwrap(), xid, 8, args)
+    }
+
+    #[test]
+    fn replays_completed_and_drops_in_progress() {
+        let drc = DuplicateRequestCache::new(64);
+        assert_eq!(drc.begin(key(1, b"a")), DrcLookup::New);
+        assert_eq!(drc.begin(key(1, b"a")), DrcLookup::InProgress);
+        drc.complete(key(1, b"a"), vec![Bytes::from_static(b"reply")]);
+        assert_eq!(
+            drc.begin(key(1, b"a")),
+            DrcLookup::Replay(vec![Bytes::from_static(b"reply")])
+        );
+        // Same xid, different arguments: another call.
+        assert_eq!(drc.begin(key(1, b"b")), DrcLookup::New);
+        // Another client with the same xid is another call too.
+        let other = DrcKey::new("10.0.0.2".parse().unwrap(), 1, 8, b"a");
+        assert_eq!(drc.begin(other), DrcLookup::New);
+    }
+
+    #[test]
+    fn abandon_lets_a_retransmit_run() {
+        let drc = DuplicateRequestCache::new(64);
+        assert_eq!(drc.begin(key(7, b"x")), DrcLookup::New);
+        drc.abandon(key(7, b"x"));
+        assert_eq!(drc.begin(key(7, b"x")), DrcLookup::New);
+    }
+
+    #[test]
+    fn stays_bounded() {
+        let drc = DuplicateRequestCache::new(160);
+        for xid in 0..10_000 {
+            drc.begin(key(xid, b"a"));
+            drc.complete(key(xid, b"a"), vec![Bytes::new()]);
+        }
+        assert!(drc.len() <= 160, "{}", drc.len());
+        // The newest are kept.
+        assert!(matches!(drc.begin(key(9_999, b"a")), DrcLookup::Replay(_)));
+    }
+}
