@@ -28,7 +28,7 @@ const RECV_CHUNK: usize = 64 * 1024;
 /// Largest part of an announced (but not yet received) fragment that is reserved in advance.
 const EAGER_RESERVE: usize = 256 * 1024;
 /// Capacity kept free in the send buffer so that small replies share one allocation.
-const SEND_CHUNK: usize = 16 * 1024;
+const SEND_CHUNK: usize = 32 * 1024;
 
 /// A framing error: the connection must be closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -318,7 +318,10 @@ impl XdrSink {
             return false;
         }
         let tail = seg.split_off(slot.at);
-        self.patch.reserve(tail.len());
+        if self.patch.capacity() - self.patch.len() < tail.len() {
+            // A chunk at a time, so that successive patches share one allocation.
+            self.patch.reserve(tail.len().max(4096));
+        }
         self.patch.put_slice(&bytes);
         self.patch.put_slice(&tail[4..]);
         let fresh = self.patch.split().freeze();
