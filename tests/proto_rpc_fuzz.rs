@@ -16,7 +16,9 @@ fn inputs(dir: &str) -> Vec<(String, Vec<u8>)> {
     if let Ok(entries) = fs::read_dir(&root) {
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_file() && path.extension().is_none_or(|e| e != "md") {
+            let name = entry.file_name();
+            let hidden = name.to_string_lossy().starts_with('.');
+            if path.is_file() && !hidden && path.extension().is_none_or(|e| e != "md") {
                 out.push((path.display().to_string(), fs::read(&path).unwrap()));
             }
         }
