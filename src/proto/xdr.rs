@@ -204,6 +204,19 @@ impl XdrWrite for BytesMut {
 pub struct XdrSink {
     head: BytesMut,
     segments: Vec<Bytes>,
+    /// Reused buffer for rewriting the small frozen piece that holds a late-filled slot.
+    patch: BytesMut,
+}
+
+/// A four-byte placeholder reserved in an [`XdrSink`] with [`XdrSink::reserve_u32`], to be filled
+/// in once its value is known (a record mark whose length depends on the body that follows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XdrSlot {
+    /// Number of segments when the slot was reserved: the slot lives in the head until the head
+    /// is frozen into `segments[seg]`.
+    seg: usize,
+    /// Offset of the slot in the head (and so in `segments[seg]` once frozen).
+    at: usize,
 }
 
 impl XdrSink {
@@ -215,6 +228,7 @@ impl XdrSink {
         Self {
             head: BytesMut::with_capacity(capacity),
             segments: Vec::new(),
+            patch: BytesMut::new(),
         }
     }
 
@@ -272,6 +286,97 @@ impl XdrSink {
         }
         v.extend_from_slice(&self.head);
         v
+    }
+
+    /// Reserves a four-byte placeholder (written as zero) and returns its position, to be filled
+    /// with [`XdrSink::fill_u32`] once the value is known. Payloads may be added in between.
+    pub fn reserve_u32(&mut self) -> XdrSlot {
+        let slot = XdrSlot {
+            seg: self.segments.len(),
+            at: self.head.len(),
+        };
+        self.head.put_u32(0);
+        slot
+    }
+
+    /// Bytes written since `slot` was reserved, the slot itself included.
+    pub fn len_since(&self, slot: XdrSlot) -> usize {
+        let frozen: usize = self.segments.iter().skip(slot.seg).map(Bytes::len).sum();
+        (frozen + self.head.len()).saturating_sub(slot.at)
+    }
+
+    /// Writes `v` into a slot from [`XdrSink::reserve_u32`]. Returns false (and writes nothing)
+    /// when the slot is no longer in the sink (the segments were taken in between).
+    ///
+    /// While no payload was added after the slot, it is patched in place. Otherwise the frozen
+    /// piece holding it is split at the slot and its tail (the small header part written between
+    /// the slot and the first payload) is rewritten through a reused buffer: payloads are never
+    /// copied.
+    pub fn fill_u32(&mut self, slot: XdrSlot, v: u32) -> bool {
+        let bytes = v.to_be_bytes();
+        if self.segments.len() == slot.seg {
+            return match self.head.get_mut(slot.at..slot.at + 4) {
+                Some(dst) => {
+                    dst.copy_from_slice(&bytes);
+                    true
+                }
+                None => false,
+            };
+        }
+        let Some(seg) = self.segments.get_mut(slot.seg) else {
+            return false;
+        };
+        if seg.len() < slot.at + 4 {
+            return false;
+        }
+        let tail = seg.split_off(slot.at);
+        if self.patch.capacity() - self.patch.len() < tail.len() {
+            // A chunk at a time, so that successive patches share one allocation.
+            self.patch.reserve(tail.len().max(4096));
+        }
+        self.patch.put_slice(&bytes);
+        self.patch.put_slice(&tail[4..]);
+        let fresh = self.patch.split().freeze();
+        if seg.is_empty() {
+            *seg = fresh;
+        } else {
+            self.segments.insert(slot.seg + 1, fresh);
+        }
+        true
+    }
+
+    /// Discards everything written since `slot` was reserved (the slot included), as if it had
+    /// never been reserved. Returns false when the slot is no longer in the sink.
+    pub fn truncate_to(&mut self, slot: XdrSlot) -> bool {
+        if self.segments.len() == slot.seg {
+            if self.head.len() < slot.at {
+                return false;
+            }
+            self.head.truncate(slot.at);
+            return true;
+        }
+        if self.segments.len() < slot.seg {
+            return false;
+        }
+        self.segments.truncate(slot.seg + 1);
+        let Some(mut first) = self.segments.pop() else {
+            return false;
+        };
+        if first.len() < slot.at {
+            self.segments.push(first);
+            return false;
+        }
+        first.truncate(slot.at);
+        if !first.is_empty() {
+            self.segments.push(first);
+        }
+        self.head.clear();
+        true
+    }
+
+    /// Capacity held by the head buffer (for tests of buffer reuse).
+    pub fn head_capacity(&self) -> usize {
+        self.head.capacity()
     }
 }
 
@@ -379,6 +484,60 @@ mod tests {
             flat,
             [0, 0, 0, 1, 0, 0, 0, 5, 7, 7, 7, 7, 7, 0, 0, 0, 0, 0, 0, 2]
         );
+    }
+
+    #[test]
+    fn slot_filled_in_head_and_after_payload() {
+        // In the head: patched in place.
+        let mut sink = XdrSink::new();
+        sink.put_xdr_u32(1);
+        let slot = sink.reserve_u32();
+        sink.put_xdr_u32(2);
+        assert_eq!(sink.len_since(slot), 8);
+        assert!(sink.fill_u32(slot, 0xaabbccdd));
+        assert_eq!(
+            sink.to_vec(),
+            [0, 0, 0, 1, 0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 2]
+        );
+
+        // Frozen by a payload: the piece before the slot and the payload stay shared.
+        let payload = Bytes::from(vec![5u8; 3]);
+        let mut sink = XdrSink::new();
+        sink.put_xdr_u32(1);
+        let slot = sink.reserve_u32();
+        sink.put_xdr_u32(2);
+        sink.put_payload(payload.clone());
+        sink.put_xdr_u32(3);
+        assert_eq!(sink.len_since(slot), 4 + 4 + 4 + 4 + 4);
+        assert!(sink.fill_u32(slot, 9));
+        let mut segs = Vec::new();
+        sink.take_segments(&mut segs);
+        assert!(segs.iter().any(|s| s.as_ptr() == payload.as_ptr()));
+        let flat: Vec<u8> = segs.iter().flat_map(|s| s.iter().copied()).collect();
+        assert_eq!(
+            flat,
+            [0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 2, 0, 0, 0, 3, 5, 5, 5, 0, 0, 0, 0, 3]
+        );
+        // A slot taken out of the sink is not written.
+        assert!(!sink.fill_u32(slot, 1));
+    }
+
+    #[test]
+    fn truncate_to_slot() {
+        for with_payload in [false, true] {
+            let mut sink = XdrSink::new();
+            sink.put_xdr_u32(1);
+            let slot = sink.reserve_u32();
+            sink.put_xdr_u32(2);
+            if with_payload {
+                sink.put_payload(Bytes::from_static(b"abcd"));
+            }
+            sink.put_xdr_u32(3);
+            assert!(sink.truncate_to(slot));
+            assert_eq!(sink.to_vec(), [0, 0, 0, 1]);
+            sink.put_xdr_u32(4);
+            assert_eq!(sink.to_vec(), [0, 0, 0, 1, 0, 0, 0, 4]);
+        }
     }
 
     #[test]
