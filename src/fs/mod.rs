@@ -1,1 +1,1 @@
-//! placeholder
+//! Filesystem semantics (placeholder while the store is built).
