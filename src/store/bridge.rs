@@ -275,6 +275,14 @@ impl Store {
         rx.await.map_err(|_| StoreError::RuntimeGone)?
     }
 
+    /// Runs `fut` in the background on the storage runtime.
+    pub fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.inner.handle.spawn(fut);
+    }
+
     /// Point read.
     pub async fn get(&self, key: Bytes) -> Result<Option<Bytes>, StoreError> {
         let db = self.inner.db.clone();
