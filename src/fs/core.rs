@@ -400,7 +400,7 @@ impl Fs {
                 FileType::Directory => return Err(FsError::IsDir),
                 _ => return Err(FsError::Inval),
             }
-            if size != node.size && !perm::may_data(cred, node, perm::W) {
+            if !perm::may_data(cred, node, perm::W) {
                 return Err(FsError::Access);
             }
             if size > self.inner.opts.max_file_size {
