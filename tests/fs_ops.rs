@@ -929,8 +929,7 @@ async fn reopen_file_store() {
     assert_clean(&fs).await;
 }
 
-#[tokio::test]
-async fn many_entries_listing() {
+async fn listing(n: usize) {
     let fs = {
         let store = Store::open_in_memory().await.unwrap();
         Fs::open(
@@ -944,7 +943,6 @@ async fn many_entries_listing() {
         .unwrap()
     };
     let d = mkdir(&fs, fs.root(), "big").await;
-    let n = 5_000;
     for i in 0..n {
         mkfile(&fs, d, &format!("entry-{i}")).await;
     }
@@ -962,4 +960,22 @@ async fn many_entries_listing() {
         cookie = p.entries.last().unwrap().cookie;
     }
     assert_eq!(count, n + 2);
+}
+
+#[tokio::test]
+async fn many_entries_listing() {
+    listing(5_000).await;
+}
+
+/// About 50 s in a debug build: run with `--ignored`.
+#[tokio::test]
+#[ignore]
+async fn listing_100k_entries() {
+    listing(100_000).await;
+}
+
+#[tokio::test]
+#[ignore]
+async fn listing_1m_entries() {
+    listing(1_000_000).await;
 }

@@ -15,6 +15,9 @@ use super::types::*;
 use crate::store::keys::{ChunkKey, ReclaimKey};
 use crate::store::{Durability, StoreBatch};
 
+/// Largest READ answered at once (also advertised as rtmax).
+pub const MAX_IO: u32 = 1 << 20;
+
 impl Fs {
     /// READ up to `count` bytes at `offset`.
     pub async fn read(
@@ -34,6 +37,7 @@ impl Fs {
             return Err(FsError::Access);
         }
         let attr = self.attr_of(&node);
+        let count = count.min(MAX_IO);
         if offset >= node.size || count == 0 {
             return Ok(ReadOk {
                 data: Bytes::new(),

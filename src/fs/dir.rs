@@ -43,6 +43,9 @@ fn dir_wcc(before: WccAttr, after: Attr) -> Wcc {
     }
 }
 
+/// Most entries one READDIR call returns.
+pub const MAX_READDIR_ENTRIES: usize = 65_536;
+
 const NO_SETATTR: SetAttr = SetAttr {
     mode: None,
     uid: None,
@@ -65,7 +68,16 @@ impl Fs {
             Err(FsError::Inval) if name.is_empty() => return Err(FsError::NoEnt),
             Err(e) => return Err(e),
         };
-        let d = self.load(dir).await?;
+        // The directory and the entry are read together (one hand-off).
+        let mut keys = vec![InodeKey(dir.0).encode()];
+        if kind == NameKind::Normal {
+            keys.push(DirEntryKey(dir.0, Bytes::copy_from_slice(name)).encode());
+        }
+        let mut vals = self.inner.store.get_many(keys).await?.into_iter();
+        let d = match vals.next().flatten() {
+            Some(v) => Inode::decode(dir.0, &v)?,
+            None => return Err(FsError::Stale),
+        };
         if d.ftype != FileType::Directory {
             return Err(FsError::NotDir);
         }
@@ -74,10 +86,8 @@ impl Fs {
             NameKind::Dot => d.clone(),
             NameKind::DotDot => self.load(InodeId(d.parent)).await?,
             NameKind::Normal => {
-                let e = self
-                    .dirent(dir.0, &Bytes::copy_from_slice(name))
-                    .await?
-                    .ok_or(FsError::NoEnt)?;
+                let v = vals.next().flatten().ok_or(FsError::NoEnt)?;
+                let e = DirentValue::decode(&v)?;
                 self.try_load(e.ino.0).await?.ok_or(FsError::NoEnt)?
             }
         };
@@ -770,13 +780,19 @@ impl Fs {
             });
         }
         let mut eof = false;
-        let room = max_entries.saturating_sub(entries.len());
+        // Bound the work of one call whatever the caller asks (its reply size bounds it anyway).
+        let room = max_entries
+            .min(MAX_READDIR_ENTRIES)
+            .saturating_sub(entries.len());
         if room > 0 {
             let from = cookie.saturating_add(1).max(super::inode::FIRST_COOKIE);
             let rows = self
                 .inner
                 .store
-                .scan(DirCookieKey::dir_range_from(dir.0, from), room + 1)
+                .scan(
+                    DirCookieKey::dir_range_from(dir.0, from),
+                    room.saturating_add(1),
+                )
                 .await?;
             eof = rows.len() <= room;
             for (k, v) in rows.into_iter().take(room) {
@@ -793,10 +809,11 @@ impl Fs {
             }
         }
         if with_attrs {
-            let loads = entries.iter().map(|e| self.try_load(e.ino.0));
-            let nodes = futures::future::join_all(loads).await;
-            for (e, n) in entries.iter_mut().zip(nodes) {
-                if let Some(n) = n? {
+            let keys = entries.iter().map(|e| InodeKey(e.ino.0).encode()).collect();
+            let values = self.inner.store.get_many(keys).await?;
+            for (e, v) in entries.iter_mut().zip(values) {
+                if let Some(v) = v {
+                    let n = Inode::decode(e.ino.0, &v)?;
                     e.attr = Some(self.attr_of(&n));
                     e.handle = Some(self.handle_of(&n));
                 }

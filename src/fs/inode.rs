@@ -86,7 +86,12 @@ impl Inode {
             nlink: self.nlink,
             uid: self.uid,
             gid: self.gid,
-            size: self.size,
+            // Directories report a nominal block, like local filesystems.
+            size: if self.ftype == FileType::Directory {
+                4096
+            } else {
+                self.size
+            },
             used,
             rdev: self.rdev,
             fsid,

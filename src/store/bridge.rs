@@ -289,6 +289,20 @@ impl Store {
         self.run(async move { Ok(db.get(key).await?) }).await
     }
 
+    /// Point reads of several keys with one hand-off (run concurrently on the storage runtime).
+    pub async fn get_many(&self, keys: Vec<Bytes>) -> Result<Vec<Option<Bytes>>, StoreError> {
+        let db = self.inner.db.clone();
+        self.run(async move {
+            let gets = keys.iter().map(|k| db.get(k));
+            futures::future::join_all(gets)
+                .await
+                .into_iter()
+                .map(|r| r.map_err(StoreError::from))
+                .collect()
+        })
+        .await
+    }
+
     /// Reads up to `limit` key/value pairs of `range`, in key order.
     pub async fn scan(
         &self,
@@ -345,6 +359,12 @@ impl Store {
         self.run(async move { Ok(db.close().await?) }).await
     }
 
+    /// The SlateDB handle, for callers that run their own futures on the storage runtime
+    /// through [`Store::run`] (benchmarks, tools).
+    pub fn db(&self) -> Arc<Db> {
+        self.inner.db.clone()
+    }
+
     /// Object store request and byte counters since open.
     pub fn io_stats(&self) -> IoSnapshot {
         self.inner.counters.snapshot()
@@ -379,6 +399,11 @@ mod tests {
             );
             let all = s.scan(ChunkKey::file_range(1), 100).await.unwrap();
             assert_eq!(all.len(), 10);
+            let many = s
+                .get_many(vec![ChunkKey(1, 2).encode(), ChunkKey(9, 9).encode()])
+                .await
+                .unwrap();
+            assert_eq!(many, vec![Some(Bytes::from(vec![2u8; 3])), None]);
             let some = s.scan(ChunkKey::file_range_from(1, 4), 3).await.unwrap();
             assert_eq!(
                 some.iter()
@@ -420,6 +445,23 @@ mod tests {
                 "expected Fenced, got {r:?}"
             );
             s2.close().await.unwrap();
+        });
+    }
+
+    #[test]
+    fn object_store_cache_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        block_on(async {
+            let mut cfg = StoreConfig::new(StorageUrl::File(dir.path().to_path_buf()));
+            cfg.cache_dir = Some(cache.path().join("cache"));
+            let s = Store::open(cfg).await.unwrap();
+            let mut b = StoreBatch::new();
+            b.put(InodeKey(1).encode(), Bytes::from_static(b"v"));
+            s.write(b, Durability::Durable).await.unwrap();
+            assert!(s.get(InodeKey(1).encode()).await.unwrap().is_some());
+            s.close().await.unwrap();
+            assert!(cache.path().join("cache").is_dir());
         });
     }
 
