@@ -979,3 +979,85 @@ async fn listing_100k_entries() {
 async fn listing_1m_entries() {
     listing(1_000_000).await;
 }
+
+/// Durability contract without a clean shutdown: FILE_SYNC writes, committed UNSTABLE writes
+/// and (default, durable) metadata survive dropping the filesystem without `close`.
+#[tokio::test]
+async fn durable_writes_survive_crash() {
+    use slatenfs::store::object_store;
+    let os = object_store(&StorageUrl::Memory, &Default::default()).unwrap();
+    let cfg = || StoreConfig {
+        // No periodic flush: only explicit durability makes data reach the object store.
+        flush_interval: std::time::Duration::from_secs(3600),
+        ..StoreConfig::new(StorageUrl::Memory)
+    };
+    let (a, b, verf) = {
+        let store = Store::open_with_object_store(os.clone(), cfg())
+            .await
+            .unwrap();
+        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+        let a = mkfile(&fs, fs.root(), "sync").await;
+        fs.write(
+            &root(),
+            a,
+            0,
+            Bytes::from_static(b"file-sync"),
+            StableHow::FileSync,
+        )
+        .await
+        .unwrap();
+        let b = mkfile(&fs, fs.root(), "committed").await;
+        fs.write(
+            &root(),
+            b,
+            0,
+            Bytes::from_static(b"unstable"),
+            StableHow::Unstable,
+        )
+        .await
+        .unwrap();
+        fs.commit(b, 0, 0).await.unwrap();
+        (a, b, fs.verifier())
+        // Dropped without close: the storage runtime is shut down, like a crash.
+    };
+    let store = Store::open_with_object_store(os, cfg()).await.unwrap();
+    let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+    assert_ne!(fs.verifier(), verf);
+    assert_eq!(
+        &fs.read(&root(), a, 0, 100).await.unwrap().data[..],
+        b"file-sync"
+    );
+    assert_eq!(
+        &fs.read(&root(), b, 0, 100).await.unwrap().data[..],
+        b"unstable"
+    );
+    assert_eq!(fs.lookup(&root(), fs.root(), b"sync").await.unwrap().ino, a);
+    assert_clean(&fs).await;
+}
+
+/// Prints object-store bytes written per byte written by clients (not asserted).
+#[tokio::test]
+async fn write_amplification_report() {
+    let fs = new_fs().await;
+    let f = mkfile(&fs, fs.root(), "big").await;
+    let before = fs.store().io_stats();
+    let total = 8u64 << 20;
+    let chunk = Bytes::from(vec![0x5au8; 1 << 20]);
+    let mut off = 0;
+    while off < total {
+        fs.write(&root(), f, off, chunk.clone(), StableHow::Unstable)
+            .await
+            .unwrap();
+        off += chunk.len() as u64;
+    }
+    fs.commit(f, 0, 0).await.unwrap();
+    let after = fs.store().io_stats();
+    let written = after.put_bytes - before.put_bytes;
+    eprintln!(
+        "write amplification: {} client bytes -> {} object store bytes in {} PUTs ({:.2}x)",
+        total,
+        written,
+        after.puts - before.puts,
+        written as f64 / total as f64
+    );
+}
