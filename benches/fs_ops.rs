@@ -51,6 +51,21 @@ fn bench(c: &mut Criterion) {
             .unwrap()
         })
     });
+    if let Ok(ex) = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound).make() {
+        let store = fs.store().clone();
+        c.bench_function("store_get_bridge_from_glommio", |b| {
+            b.iter_custom(|iters| {
+                let key = InodeKey(1).encode();
+                ex.run(async {
+                    let t = std::time::Instant::now();
+                    for _ in 0..iters {
+                        store.get(key.clone()).await.unwrap();
+                    }
+                    t.elapsed()
+                })
+            })
+        });
+    }
     c.bench_function("getattr", |b| {
         b.iter(|| block_on(fs.getattr(file)).unwrap())
     });
