@@ -4,7 +4,7 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use slatenfs::fs::*;
 use slatenfs::store::keys::InodeKey;
-use slatenfs::store::{Durability, Store, StoreBatch};
+use slatenfs::store::{Durability, StorageUrl, Store, StoreBatch, StoreConfig};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures::executor::block_on(f)
@@ -93,6 +93,22 @@ fn bench(c: &mut Criterion) {
                 batch
             },
             |batch| block_on(fs.store().write(batch, Durability::Durable)).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let file_store = block_on(Store::open(StoreConfig::new(StorageUrl::File(
+        tmp.path().to_path_buf(),
+    ))))
+    .unwrap();
+    c.bench_function("durable_store_write_file", |b| {
+        b.iter_batched(
+            || {
+                let mut batch = StoreBatch::new();
+                batch.put(InodeKey(7).encode(), Bytes::from_static(b"x"));
+                batch
+            },
+            |batch| block_on(file_store.write(batch, Durability::Durable)).unwrap(),
             BatchSize::SmallInput,
         )
     });
