@@ -1,1 +1,42 @@
-//! placeholder
+//! POSIX filesystem semantics on the store. Knows nothing of sockets or XDR.
+//!
+//! The entry point is [`Fs`]; every operation returns what an NFSv3 reply needs
+//! (post-op attributes, wcc data) or an [`FsError`] that the adapter maps to `nfsstat3`.
+//!
+//! Design choices:
+//! - Operations take [`InodeId`]s; [`Fs::decode_handle`] (no I/O, for routing) or
+//!   [`Fs::resolve`] (checks existence and generation) turn wire handles into ids. Handles are
+//!   28 bytes: version, filesystem id, inode id, generation. Garbage is `BadHandle`; a handle
+//!   of another filesystem or of a removed object is `Stale`. Inode ids are never reused.
+//! - Every mutation locks the inodes it touches (striped async locks, taken in stripe order)
+//!   and commits ONE batch. Cross-directory directory renames also take a global rename lock
+//!   so the "not into its own subtree" walk is stable. Reads take no locks.
+//! - Metadata operations wait for durability unless `FsOptions::async_metadata`; the store
+//!   group-commits concurrent durable writes (see [`crate::store::bridge`]). UNSTABLE writes
+//!   are visible at once and made durable by COMMIT (a WAL flush); DATA/FILE_SYNC writes
+//!   wait. A failed durable write or flush changes the write verifier.
+//! - READDIR lists by a per-directory monotonic cookie (`C dir cookie`), so cookies stay valid
+//!   while the directory changes and any cookie verifier is accepted. A renamed entry gets a
+//!   new cookie in its target directory.
+//! - Data lives in 64 KiB chunks (`K ino index`); holes read as zeros; chunks never extend
+//!   past the file size. Chunks of removed/truncated files are deleted in the same batch when
+//!   few, otherwise through the durable `R ino` queue ([`Fs::reclaim_pending`]).
+//! - atime is not updated by READ (like `noatime`); FSSTAT usage figures are approximate.
+
+mod core;
+pub mod data;
+pub mod dir;
+pub mod error;
+pub mod fsck;
+pub mod handle;
+pub mod inode;
+pub mod locks;
+pub mod perm;
+pub mod reclaim;
+pub mod types;
+
+pub use self::core::Fs;
+pub use error::{FsError, FsResult};
+pub use fsck::FsckReport;
+pub use handle::{FileHandle, HandleParts, HANDLE_LEN};
+pub use types::*;

@@ -1,0 +1,551 @@
+//! [`Fs`]: opening, shared helpers, and attribute operations.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::error::{FsError, FsResult};
+use super::handle::FileHandle;
+use super::inode::{decode_u64, DirentValue, Inode, Superblock, FORMAT_VERSION};
+use super::locks::{LockSet, LockTable};
+use super::perm::{self, S_ISGID, S_ISUID};
+use super::types::*;
+use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
+use crate::store::{Durability, Store, StoreBatch};
+
+pub(crate) struct FsInner {
+    pub(crate) store: Store,
+    pub(crate) opts: FsOptions,
+    pub(crate) fsid: u64,
+    verifier: AtomicU64,
+    pub(crate) locks: LockTable,
+    /// Serialises directory renames across directories (like Linux's s_vfs_rename_mutex), so
+    /// the "not into its own subtree" walk sees stable parent pointers.
+    pub(crate) rename_lock: tokio::sync::Mutex<()>,
+    /// (next id, end of reserved block).
+    alloc: tokio::sync::Mutex<(u64, u64)>,
+    pub(crate) files_used: AtomicI64,
+    pub(crate) bytes_used: AtomicI64,
+    pub(crate) reclaim_running: AtomicBool,
+    created: Timestamp,
+}
+
+/// The filesystem. Cheap to clone; `Send + Sync`; operations may run concurrently.
+#[derive(Clone)]
+pub struct Fs {
+    pub(crate) inner: Arc<FsInner>,
+}
+
+impl std::fmt::Debug for Fs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fs")
+            .field("fsid", &self.inner.fsid)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let now = Timestamp::now();
+    h.write_i64(now.secs);
+    h.write_u32(now.nanos);
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// How a name in a directory operation is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameKind {
+    Dot,
+    DotDot,
+    Normal,
+}
+
+/// Validates a name: 1..=255 bytes, no `/` or NUL.
+pub(crate) fn check_name(name: &[u8]) -> FsResult<NameKind> {
+    if name.is_empty() {
+        return Err(FsError::Inval);
+    }
+    if name.len() > NAME_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    if name.contains(&b'/') || name.contains(&0) {
+        return Err(FsError::Inval);
+    }
+    Ok(match name {
+        b"." => NameKind::Dot,
+        b".." => NameKind::DotDot,
+        _ => NameKind::Normal,
+    })
+}
+
+impl Fs {
+    /// Opens the filesystem in `store`, formatting it (superblock and root directory) on first
+    /// use. Pending reclaim work is processed before returning.
+    pub async fn open(store: Store, opts: FsOptions) -> FsResult<Fs> {
+        let sb = match store.get(SuperblockKey.encode()).await? {
+            Some(v) => Superblock::decode(&v)?,
+            None => Self::format(&store, &opts).await?,
+        };
+        let fs = Fs {
+            inner: Arc::new(FsInner {
+                store,
+                opts,
+                fsid: sb.fsid,
+                verifier: AtomicU64::new(random_u64()),
+                locks: LockTable::new(),
+                rename_lock: tokio::sync::Mutex::new(()),
+                alloc: tokio::sync::Mutex::new((0, 0)),
+                files_used: AtomicI64::new(sb.files_used as i64),
+                bytes_used: AtomicI64::new(sb.bytes_used as i64),
+                reclaim_running: AtomicBool::new(false),
+                created: sb.created,
+            }),
+        };
+        fs.reclaim_pending().await?;
+        Ok(fs)
+    }
+
+    async fn format(store: &Store, opts: &FsOptions) -> FsResult<Superblock> {
+        let now = Timestamp::now();
+        let mut fsid = random_u64();
+        if fsid == 0 {
+            fsid = 1;
+        }
+        let sb = Superblock {
+            format: FORMAT_VERSION,
+            fsid,
+            created: now,
+            files_used: 1,
+            bytes_used: 0,
+        };
+        let mut root = Inode::new(
+            ROOT_INODE.0,
+            FileType::Directory,
+            opts.root_mode,
+            opts.root_uid,
+            opts.root_gid,
+            now,
+        );
+        root.parent = ROOT_INODE.0;
+        let mut b = StoreBatch::new();
+        b.put(SuperblockKey.encode(), sb.encode());
+        b.put(InodeKey(ROOT_INODE.0).encode(), root.encode());
+        b.put(
+            AllocKey(opts.alloc_slot).encode(),
+            Bytes::copy_from_slice(&(ROOT_INODE.0 + 1).to_be_bytes()),
+        );
+        store.write(b, Durability::Durable).await?;
+        Ok(sb)
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &FsOptions {
+        &self.inner.opts
+    }
+
+    /// The filesystem id (in handles and attributes).
+    pub fn fsid(&self) -> u64 {
+        self.inner.fsid
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> InodeId {
+        ROOT_INODE
+    }
+
+    /// Credentials of an AUTH_NONE caller.
+    pub fn anonymous(&self) -> Credentials {
+        self.inner.opts.anonymous()
+    }
+
+    /// The current write verifier (changes on every open and after a failed flush).
+    pub fn verifier(&self) -> [u8; 8] {
+        self.inner.verifier.load(Ordering::Relaxed).to_be_bytes()
+    }
+
+    pub(crate) fn bump_verifier(&self) {
+        self.inner.verifier.store(random_u64(), Ordering::Relaxed);
+    }
+
+    /// Handle of the root directory.
+    pub async fn root_handle(&self) -> FsResult<FileHandle> {
+        let root = self.load(ROOT_INODE).await?;
+        Ok(self.handle_of(&root))
+    }
+
+    pub(crate) fn handle_of(&self, node: &Inode) -> FileHandle {
+        FileHandle::new(self.inner.fsid, InodeId(node.ino), node.generation)
+    }
+
+    /// Decodes a handle without I/O (for routing): `BadHandle` for garbage, `Stale` for a handle
+    /// of another filesystem.
+    pub fn decode_handle(&self, bytes: &[u8]) -> FsResult<InodeId> {
+        let parts = FileHandle::decode(bytes)?;
+        if parts.fsid != self.inner.fsid {
+            return Err(FsError::Stale);
+        }
+        Ok(parts.ino)
+    }
+
+    /// Decodes a handle and checks the object still exists with the same generation.
+    pub async fn resolve(&self, bytes: &[u8]) -> FsResult<InodeId> {
+        let parts = FileHandle::decode(bytes)?;
+        if parts.fsid != self.inner.fsid {
+            return Err(FsError::Stale);
+        }
+        let node = self.load(parts.ino).await?;
+        if node.generation != parts.generation {
+            return Err(FsError::Stale);
+        }
+        Ok(parts.ino)
+    }
+
+    pub(crate) fn attr_of(&self, node: &Inode) -> Attr {
+        node.attr(self.inner.fsid)
+    }
+
+    /// Reads an inode; a missing one is `Stale`.
+    pub(crate) async fn load(&self, ino: InodeId) -> FsResult<Inode> {
+        match self.try_load(ino.0).await? {
+            Some(n) => Ok(n),
+            None => Err(FsError::Stale),
+        }
+    }
+
+    pub(crate) async fn try_load(&self, ino: u64) -> FsResult<Option<Inode>> {
+        match self.inner.store.get(InodeKey(ino).encode()).await? {
+            Some(v) => Ok(Some(Inode::decode(ino, &v)?)),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn put_inode(batch: &mut StoreBatch, node: &Inode) {
+        batch.put(InodeKey(node.ino).encode(), node.encode());
+    }
+
+    pub(crate) async fn dirent(&self, dir: u64, name: &Bytes) -> FsResult<Option<DirentValue>> {
+        match self
+            .inner
+            .store
+            .get(DirEntryKey(dir, name.clone()).encode())
+            .await?
+        {
+            Some(v) => Ok(Some(DirentValue::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Locks `fixed` plus the current targets of `names`, re-checking after locking that the
+    /// names still point where they did (retrying otherwise). Returns the entries found.
+    pub(crate) async fn lock_entries(
+        &self,
+        fixed: &[u64],
+        names: &[(u64, &Bytes)],
+    ) -> FsResult<(LockSet<'_>, Vec<Option<DirentValue>>)> {
+        loop {
+            let mut pre = Vec::with_capacity(names.len());
+            for (dir, name) in names {
+                pre.push(self.dirent(*dir, name).await?);
+            }
+            let mut inos: Vec<u64> = fixed.to_vec();
+            inos.extend(pre.iter().flatten().map(|d| d.ino.0));
+            let guard = self.inner.locks.lock(&inos).await;
+            let mut now = Vec::with_capacity(names.len());
+            for (dir, name) in names {
+                now.push(self.dirent(*dir, name).await?);
+            }
+            let same = pre
+                .iter()
+                .zip(now.iter())
+                .all(|(a, b)| a.map(|d| d.ino) == b.map(|d| d.ino));
+            if same {
+                return Ok((guard, now));
+            }
+        }
+    }
+
+    pub(crate) fn meta_durability(&self) -> Durability {
+        if self.inner.opts.async_metadata {
+            Durability::Memory
+        } else {
+            Durability::Durable
+        }
+    }
+
+    /// Commits a batch; a failed durable write changes the write verifier.
+    pub(crate) async fn commit_batch(
+        &self,
+        batch: StoreBatch,
+        durability: Durability,
+    ) -> FsResult<()> {
+        match self.inner.store.write(batch, durability).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.bump_verifier();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Allocates a fresh inode id (never reused). Ids come from blocks reserved in the store.
+    pub(crate) async fn alloc_ino(&self) -> FsResult<u64> {
+        let mut a = self.inner.alloc.lock().await;
+        if a.0 >= a.1 {
+            let key = AllocKey(self.inner.opts.alloc_slot).encode();
+            let next = match self.inner.store.get(key.clone()).await? {
+                Some(v) => decode_u64(&v)?,
+                None => ROOT_INODE.0 + 1,
+            };
+            let block = self.inner.opts.alloc_block.max(1);
+            let end = next
+                .checked_add(block)
+                .ok_or_else(|| FsError::ServerFault("inode ids exhausted".into()))?;
+            let mut b = StoreBatch::new();
+            b.put(key, Bytes::copy_from_slice(&end.to_be_bytes()));
+            // Ordered before any use of the ids in the WAL, so durability of later writes
+            // implies durability of the reservation; wait anyway (rare).
+            self.inner.store.write(b, Durability::Durable).await?;
+            *a = (next, end);
+        }
+        let id = a.0;
+        a.0 += 1;
+        Ok(id)
+    }
+
+    /// GETATTR.
+    pub async fn getattr(&self, ino: InodeId) -> FsResult<Attr> {
+        Ok(self.attr_of(&self.load(ino).await?))
+    }
+
+    /// SETATTR, with an optional ctime guard (`NotSync` if it does not match).
+    pub async fn setattr(
+        &self,
+        cred: &Credentials,
+        ino: InodeId,
+        sa: &SetAttr,
+        guard: Option<Timestamp>,
+    ) -> FsResult<Wcc> {
+        let _l = self.inner.locks.lock(&[ino.0]).await;
+        let mut node = self.load(ino).await?;
+        let before = self.attr_of(&node).wcc();
+        if let Some(g) = guard {
+            if g != node.ctime {
+                return Err(FsError::NotSync);
+            }
+        }
+        let mut batch = StoreBatch::new();
+        let deferred = self
+            .apply_setattr(cred, &mut node, sa, &mut batch, Timestamp::now())
+            .await?;
+        Self::put_inode(&mut batch, &node);
+        self.commit_batch(batch, self.meta_durability()).await?;
+        if deferred {
+            self.reclaim_inode_locked(node.ino).await?;
+        }
+        Ok(Wcc {
+            before: Some(before),
+            after: Some(self.attr_of(&node)),
+        })
+    }
+
+    /// Checks and applies `sa` to `node` (adding chunk trims/deletes to `batch`).
+    /// Returns whether a truncate left chunks for [`Fs::reclaim_inode_locked`].
+    pub(crate) async fn apply_setattr(
+        &self,
+        cred: &Credentials,
+        node: &mut Inode,
+        sa: &SetAttr,
+        batch: &mut StoreBatch,
+        now: Timestamp,
+    ) -> FsResult<bool> {
+        let root = cred.uid == 0;
+        let owner = root || cred.uid == node.uid;
+        // Checks first: nothing changes unless everything is allowed.
+        if let Some(uid) = sa.uid {
+            if uid != node.uid && !root {
+                return Err(FsError::Perm);
+            }
+        }
+        if let Some(gid) = sa.gid {
+            if gid != node.gid && !root && !(cred.uid == node.uid && cred.in_group(gid)) {
+                return Err(FsError::Perm);
+            }
+        }
+        if sa.mode.is_some() && !owner {
+            return Err(FsError::Perm);
+        }
+        for t in [sa.atime, sa.mtime] {
+            match t {
+                SetTime::ClientTime(_) if !owner => return Err(FsError::Perm),
+                SetTime::ServerTime if !owner && !perm::may(cred, node, perm::W) => {
+                    return Err(FsError::Access)
+                }
+                _ => {}
+            }
+        }
+        if let Some(size) = sa.size {
+            match node.ftype {
+                FileType::Regular => {}
+                FileType::Directory => return Err(FsError::IsDir),
+                _ => return Err(FsError::Inval),
+            }
+            if !perm::may_data(cred, node, perm::W) {
+                return Err(FsError::Access);
+            }
+            if size > self.inner.opts.max_file_size {
+                return Err(FsError::FBig);
+            }
+        }
+
+        let mut deferred = false;
+        let chown = sa.uid.is_some_and(|u| u != node.uid) || sa.gid.is_some_and(|g| g != node.gid);
+        if let Some(uid) = sa.uid {
+            node.uid = uid;
+        }
+        if let Some(gid) = sa.gid {
+            node.gid = gid;
+        }
+        if chown && node.ftype != FileType::Directory {
+            node.mode &= !S_ISUID;
+            if node.mode & 0o010 != 0 {
+                node.mode &= !S_ISGID;
+            }
+        }
+        if let Some(mode) = sa.mode {
+            let mut mode = mode & 0o7777;
+            if !root && !cred.in_group(node.gid) {
+                mode &= !S_ISGID;
+            }
+            node.mode = mode;
+        }
+        if let Some(size) = sa.size {
+            if size != node.size {
+                deferred = self.truncate_into(node, size, batch).await?;
+                node.mtime = now;
+            }
+        }
+        match sa.atime {
+            SetTime::DontChange => {}
+            SetTime::ServerTime => node.atime = now,
+            SetTime::ClientTime(t) => node.atime = t,
+        }
+        match sa.mtime {
+            SetTime::DontChange => {}
+            SetTime::ServerTime => node.mtime = now,
+            SetTime::ClientTime(t) => node.mtime = t,
+        }
+        node.ctime = now;
+        node.verifier = None;
+        Ok(deferred)
+    }
+
+    /// ACCESS: the granted subset of `mask` (ACCESS3 bits), and the attributes.
+    pub async fn access(
+        &self,
+        cred: &Credentials,
+        ino: InodeId,
+        mask: u32,
+    ) -> FsResult<(u32, Attr)> {
+        let node = self.load(ino).await?;
+        Ok((perm::access_mask(cred, &node, mask), self.attr_of(&node)))
+    }
+
+    /// READLINK.
+    pub async fn readlink(&self, cred: &Credentials, ino: InodeId) -> FsResult<(Bytes, Attr)> {
+        let _ = cred;
+        let node = self.load(ino).await?;
+        if node.ftype != FileType::Symlink {
+            return Err(FsError::Inval);
+        }
+        Ok((node.target.clone(), self.attr_of(&node)))
+    }
+
+    /// FSSTAT.
+    pub async fn fsstat(&self, ino: InodeId) -> FsResult<FsStat> {
+        let attr = self.getattr(ino).await?;
+        let o = &self.inner.opts;
+        let used = self.inner.bytes_used.load(Ordering::Relaxed).max(0) as u64;
+        let files = self.inner.files_used.load(Ordering::Relaxed).max(0) as u64;
+        let fbytes = o.capacity_bytes.saturating_sub(used);
+        let ffiles = o.capacity_files.saturating_sub(files);
+        Ok(FsStat {
+            attr,
+            tbytes: o.capacity_bytes,
+            fbytes,
+            abytes: fbytes,
+            tfiles: o.capacity_files,
+            ffiles,
+            afiles: ffiles,
+            invarsec: 0,
+        })
+    }
+
+    /// FSINFO.
+    pub async fn fsinfo(&self, ino: InodeId) -> FsResult<FsInfo> {
+        let attr = self.getattr(ino).await?;
+        Ok(FsInfo {
+            attr,
+            rtmax: 1 << 20,
+            rtpref: 1 << 20,
+            rtmult: CHUNK_SIZE as u32,
+            wtmax: 1 << 20,
+            wtpref: 1 << 20,
+            wtmult: CHUNK_SIZE as u32,
+            dtpref: 64 * 1024,
+            maxfilesize: self.inner.opts.max_file_size,
+            time_delta: Timestamp { secs: 0, nanos: 1 },
+            properties: fsf::LINK | fsf::SYMLINK | fsf::HOMOGENEOUS | fsf::CANSETTIME,
+        })
+    }
+
+    /// PATHCONF.
+    pub async fn pathconf(&self, ino: InodeId) -> FsResult<PathConf> {
+        let attr = self.getattr(ino).await?;
+        Ok(PathConf {
+            attr,
+            linkmax: LINK_MAX,
+            name_max: NAME_MAX as u32,
+            no_trunc: true,
+            chown_restricted: true,
+            case_insensitive: false,
+            case_preserving: true,
+        })
+    }
+
+    /// When the filesystem was created.
+    pub fn created(&self) -> Timestamp {
+        self.inner.created
+    }
+
+    /// Persists the approximate usage counters into the superblock.
+    pub async fn persist_usage(&self) -> FsResult<()> {
+        let sb = Superblock {
+            format: FORMAT_VERSION,
+            fsid: self.inner.fsid,
+            created: self.inner.created,
+            files_used: self.inner.files_used.load(Ordering::Relaxed).max(0) as u64,
+            bytes_used: self.inner.bytes_used.load(Ordering::Relaxed).max(0) as u64,
+        };
+        let mut b = StoreBatch::new();
+        b.put(SuperblockKey.encode(), sb.encode());
+        self.commit_batch(b, Durability::Memory).await
+    }
+
+    /// Persists usage, flushes and closes the store.
+    pub async fn close(&self) -> FsResult<()> {
+        self.persist_usage().await?;
+        self.inner.store.close().await?;
+        Ok(())
+    }
+}

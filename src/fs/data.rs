@@ -1,0 +1,284 @@
+//! File data: READ, WRITE, COMMIT and truncation, on 64 KiB chunks (`K ino index`).
+//!
+//! Invariant: a chunk never holds bytes at or beyond the file size (truncation trims the
+//! boundary chunk), so a missing chunk or the tail after a short chunk reads as zeros.
+
+use std::sync::atomic::Ordering;
+
+use bytes::{Bytes, BytesMut};
+
+use super::core::Fs;
+use super::error::{FsError, FsResult};
+use super::inode::Inode;
+use super::perm::{self, S_ISGID, S_ISUID};
+use super::types::*;
+use crate::store::keys::{ChunkKey, ReclaimKey};
+use crate::store::{Durability, StoreBatch};
+
+/// Largest READ answered at once (also advertised as rtmax).
+pub const MAX_IO: u32 = 1 << 20;
+
+impl Fs {
+    /// READ up to `count` bytes at `offset`.
+    pub async fn read(
+        &self,
+        cred: &Credentials,
+        ino: InodeId,
+        offset: u64,
+        count: u32,
+    ) -> FsResult<ReadOk> {
+        let node = self.load(ino).await?;
+        match node.ftype {
+            FileType::Regular => {}
+            FileType::Directory => return Err(FsError::IsDir),
+            _ => return Err(FsError::Inval),
+        }
+        if !perm::may_data(cred, &node, perm::R) {
+            return Err(FsError::Access);
+        }
+        let attr = self.attr_of(&node);
+        let count = count.min(MAX_IO);
+        if offset >= node.size || count == 0 {
+            return Ok(ReadOk {
+                data: Bytes::new(),
+                eof: offset >= node.size,
+                attr,
+            });
+        }
+        let end = node.size.min(offset.saturating_add(u64::from(count)));
+        let data = self.read_range(node.ino, offset, end).await?;
+        Ok(ReadOk {
+            data,
+            eof: end >= node.size,
+            attr,
+        })
+    }
+
+    /// Reads bytes `[start, end)` (within the file size), filling holes with zeros.
+    async fn read_range(&self, ino: u64, start: u64, end: u64) -> FsResult<Bytes> {
+        let first = start / CHUNK_SIZE;
+        let last = (end - 1) / CHUNK_SIZE;
+        let len = (end - start) as usize;
+        if first == last {
+            let chunk = self
+                .inner
+                .store
+                .get(ChunkKey(ino, first).encode())
+                .await?
+                .unwrap_or_default();
+            let off = (start - first * CHUNK_SIZE) as usize;
+            if chunk.len() >= off + len {
+                // Zero-copy.
+                return Ok(chunk.slice(off..off + len));
+            }
+            let mut out = BytesMut::zeroed(len);
+            if let (Some(src), Some(dst)) = (chunk.get(off..), out.get_mut(..)) {
+                let n = src.len().min(dst.len());
+                dst[..n].copy_from_slice(&src[..n]);
+            }
+            return Ok(out.freeze());
+        }
+        let rows = self
+            .inner
+            .store
+            .scan(
+                crate::store::KeyRange::new(
+                    ChunkKey(ino, first).encode(),
+                    ChunkKey(ino, last + 1).encode(),
+                ),
+                (last - first + 1) as usize,
+            )
+            .await?;
+        let mut out = BytesMut::zeroed(len);
+        for (k, v) in rows {
+            let Some(ChunkKey(_, idx)) = ChunkKey::decode(&k) else {
+                continue;
+            };
+            let cstart = idx * CHUNK_SIZE;
+            // Overlap of [cstart, cstart + v.len()) with [start, end).
+            let lo = cstart.max(start);
+            let hi = (cstart + v.len() as u64).min(end);
+            if lo >= hi {
+                continue;
+            }
+            let src = v.get((lo - cstart) as usize..(hi - cstart) as usize);
+            let dst = out.get_mut((lo - start) as usize..(hi - start) as usize);
+            if let (Some(src), Some(dst)) = (src, dst) {
+                dst.copy_from_slice(src);
+            }
+        }
+        Ok(out.freeze())
+    }
+
+    /// WRITE `data` at `offset`. UNSTABLE writes are visible at once and durable after COMMIT;
+    /// DATA_SYNC / FILE_SYNC writes are durable before returning.
+    pub async fn write(
+        &self,
+        cred: &Credentials,
+        ino: InodeId,
+        offset: u64,
+        data: Bytes,
+        stable: StableHow,
+    ) -> FsResult<WriteOk> {
+        let _l = self.inner.locks.lock(&[ino.0]).await;
+        let mut node = self.load(ino).await?;
+        match node.ftype {
+            FileType::Regular => {}
+            FileType::Directory => return Err(FsError::IsDir),
+            _ => return Err(FsError::Inval),
+        }
+        if !perm::may_data(cred, &node, perm::W) {
+            return Err(FsError::Access);
+        }
+        let end = offset.checked_add(data.len() as u64).ok_or(FsError::FBig)?;
+        if end > self.inner.opts.max_file_size {
+            return Err(FsError::FBig);
+        }
+        let before = self.attr_of(&node).wcc();
+        let mut batch = StoreBatch::new();
+        if !data.is_empty() {
+            let old_size = node.size;
+            let first = offset / CHUNK_SIZE;
+            let last = (end - 1) / CHUNK_SIZE;
+            for idx in first..=last {
+                let cstart = idx * CHUNK_SIZE;
+                let lo = offset.max(cstart);
+                let hi = end.min(cstart + CHUNK_SIZE);
+                let piece = data.slice((lo - offset) as usize..(hi - offset) as usize);
+                let in_off = (lo - cstart) as usize;
+                // Existing content of this chunk ends at min(old_size, chunk end).
+                let existing_end = old_size.saturating_sub(cstart).min(CHUNK_SIZE);
+                let value = if in_off == 0 && piece.len() as u64 >= existing_end {
+                    // Covers everything the chunk held: no read needed.
+                    piece
+                } else {
+                    let old = self
+                        .inner
+                        .store
+                        .get(ChunkKey(node.ino, idx).encode())
+                        .await?
+                        .unwrap_or_default();
+                    let new_len = old.len().max(in_off + piece.len());
+                    let mut buf = BytesMut::zeroed(new_len);
+                    if let Some(dst) = buf.get_mut(..old.len()) {
+                        dst.copy_from_slice(&old);
+                    }
+                    if let Some(dst) = buf.get_mut(in_off..in_off + piece.len()) {
+                        dst.copy_from_slice(&piece);
+                    }
+                    buf.freeze()
+                };
+                batch.put(ChunkKey(node.ino, idx).encode(), value);
+            }
+            if end > node.size {
+                self.inner
+                    .bytes_used
+                    .fetch_add((end - node.size) as i64, Ordering::Relaxed);
+                node.size = end;
+            }
+            let now = Timestamp::now();
+            node.mtime = now;
+            node.ctime = now;
+            if cred.uid != 0 && node.mode & (S_ISUID | S_ISGID) != 0 {
+                node.mode &= !S_ISUID;
+                if node.mode & 0o010 != 0 {
+                    node.mode &= !S_ISGID;
+                }
+            }
+            Self::put_inode(&mut batch, &node);
+        }
+        let durability = if stable == StableHow::Unstable {
+            Durability::Memory
+        } else {
+            Durability::Durable
+        };
+        if batch.is_empty() && durability == Durability::Durable {
+            self.inner
+                .store
+                .flush()
+                .await
+                .inspect_err(|_| self.bump_verifier())?;
+        }
+        self.commit_batch(batch, durability).await?;
+        Ok(WriteOk {
+            count: data.len() as u32,
+            committed: if stable == StableHow::Unstable {
+                StableHow::Unstable
+            } else {
+                StableHow::FileSync
+            },
+            verifier: self.verifier(),
+            wcc: Wcc {
+                before: Some(before),
+                after: Some(self.attr_of(&node)),
+            },
+        })
+    }
+
+    /// COMMIT: makes every earlier write durable (the whole WAL is flushed, so `offset` and
+    /// `count` only matter to the client).
+    pub async fn commit(&self, ino: InodeId, offset: u64, count: u32) -> FsResult<CommitOk> {
+        let _ = (offset, count);
+        let node = self.load(ino).await?;
+        if let Err(e) = self.inner.store.flush().await {
+            self.bump_verifier();
+            return Err(e.into());
+        }
+        let attr = self.attr_of(&node);
+        Ok(CommitOk {
+            verifier: self.verifier(),
+            wcc: Wcc {
+                before: Some(attr.wcc()),
+                after: Some(attr),
+            },
+        })
+    }
+
+    /// Changes the size of `node` (locked), adding chunk trims and deletes to `batch`.
+    /// Returns true if many chunks must still be deleted by [`Fs::reclaim_inode_locked`]
+    /// after the batch commits (a `R ino` key in the batch records that durably).
+    pub(crate) async fn truncate_into(
+        &self,
+        node: &mut Inode,
+        new_size: u64,
+        batch: &mut StoreBatch,
+    ) -> FsResult<bool> {
+        let old = node.size;
+        let mut deferred = false;
+        if new_size < old {
+            let keep = new_size.div_ceil(CHUNK_SIZE);
+            let in_chunk = (new_size % CHUNK_SIZE) as usize;
+            if in_chunk != 0 {
+                let idx = new_size / CHUNK_SIZE;
+                let key = ChunkKey(node.ino, idx).encode();
+                if let Some(c) = self.inner.store.get(key.clone()).await? {
+                    if c.len() > in_chunk {
+                        batch.put(key, c.slice(..in_chunk));
+                    }
+                }
+            }
+            let old_chunks = old.div_ceil(CHUNK_SIZE);
+            let n = old_chunks.saturating_sub(keep);
+            if n <= self.inner.opts.inline_reclaim_chunks {
+                for i in keep..old_chunks {
+                    batch.delete(ChunkKey(node.ino, i).encode());
+                }
+            } else {
+                batch.put(
+                    ReclaimKey(node.ino).encode(),
+                    Bytes::copy_from_slice(&keep.to_be_bytes()),
+                );
+                deferred = true;
+            }
+            self.inner
+                .bytes_used
+                .fetch_sub((old - new_size) as i64, Ordering::Relaxed);
+        } else {
+            self.inner
+                .bytes_used
+                .fetch_add((new_size - old) as i64, Ordering::Relaxed);
+        }
+        node.size = new_size;
+        Ok(deferred)
+    }
+}

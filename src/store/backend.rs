@@ -1,0 +1,399 @@
+//! Object store back ends: URL parsing, construction, and a byte/request counting wrapper.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, UploadPart,
+};
+
+use super::StoreError;
+
+/// Where the filesystem lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageUrl {
+    /// `memory://`: a process-local in-memory object store (tests, benchmarks).
+    Memory,
+    /// `file:///abs/path`: a directory on the local filesystem.
+    File(PathBuf),
+    /// `s3://bucket/prefix`: an S3 (or S3-compatible) bucket and key prefix.
+    S3 {
+        /// Bucket name.
+        bucket: String,
+        /// Key prefix inside the bucket (may be empty).
+        prefix: String,
+    },
+}
+
+impl StorageUrl {
+    /// Whether the back end supports conditional overwrites (`PutMode::Update`).
+    pub fn supports_conditional_update(&self) -> bool {
+        !matches!(self, StorageUrl::File(_))
+    }
+}
+
+impl FromStr for StorageUrl {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |why: &str| StoreError::BadUrl(format!("{s}: {why}"));
+        if let Some(rest) = s.strip_prefix("memory://") {
+            if !rest.is_empty() {
+                return Err(bad("memory:// takes no path"));
+            }
+            Ok(StorageUrl::Memory)
+        } else if let Some(rest) = s.strip_prefix("file://") {
+            if !rest.starts_with('/') {
+                return Err(bad("file:// needs an absolute path (file:///abs/path)"));
+            }
+            Ok(StorageUrl::File(PathBuf::from(rest)))
+        } else if let Some(rest) = s.strip_prefix("s3://") {
+            let (bucket, prefix) = match rest.split_once('/') {
+                Some((b, p)) => (b, p.trim_matches('/')),
+                None => (rest, ""),
+            };
+            if bucket.is_empty() {
+                return Err(bad("missing bucket name"));
+            }
+            Ok(StorageUrl::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.to_string(),
+            })
+        } else {
+            Err(bad(
+                "expected memory://, file:///path or s3://bucket/prefix",
+            ))
+        }
+    }
+}
+
+impl fmt::Display for StorageUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StorageUrl::Memory => write!(f, "memory://"),
+            StorageUrl::File(p) => write!(f, "file://{}", p.display()),
+            StorageUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// Settings of an S3-compatible endpoint. Unset fields fall back to the usual `AWS_*`
+/// environment variables.
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    /// Endpoint URL (for MinIO and friends), e.g. `http://127.0.0.1:9000`.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Access key id.
+    pub access_key: Option<String>,
+    /// Secret access key.
+    pub secret: Option<String>,
+    /// Allow plain HTTP endpoints.
+    pub allow_http: bool,
+}
+
+impl fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+/// Builds the object store rooted at `url`. For `file://` the directory is created.
+pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    match url {
+        StorageUrl::Memory => Ok(Arc::new(object_store::memory::InMemory::new())),
+        StorageUrl::File(path) => {
+            std::fs::create_dir_all(path).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", path.display()))
+            })?;
+            let fs = object_store::local::LocalFileSystem::new_with_prefix(path)
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            Ok(Arc::new(fs.with_automatic_cleanup(true)))
+        }
+        StorageUrl::S3 { bucket, prefix } => {
+            let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Some(e) = &s3.endpoint {
+                b = b.with_endpoint(e);
+            }
+            if let Some(r) = &s3.region {
+                b = b.with_region(r);
+            }
+            if let Some(k) = &s3.access_key {
+                b = b.with_access_key_id(k);
+            }
+            if let Some(s) = &s3.secret {
+                b = b.with_secret_access_key(s);
+            }
+            b = b.with_allow_http(s3.allow_http);
+            let store = b.build().map_err(|e| StoreError::Backend(e.to_string()))?;
+            if prefix.is_empty() {
+                Ok(Arc::new(store))
+            } else {
+                Ok(Arc::new(object_store::prefix::PrefixStore::new(
+                    store,
+                    Path::from(prefix.as_str()),
+                )))
+            }
+        }
+    }
+}
+
+/// Counters of a [`CountingObjectStore`].
+#[derive(Debug, Default)]
+pub struct IoCounters {
+    /// PUT requests (including multipart parts).
+    pub puts: AtomicU64,
+    /// Bytes written.
+    pub put_bytes: AtomicU64,
+    /// GET requests (including ranged gets).
+    pub gets: AtomicU64,
+    /// Bytes read.
+    pub get_bytes: AtomicU64,
+    /// Other requests (list, delete, head, copy, rename).
+    pub other: AtomicU64,
+}
+
+/// A snapshot of [`IoCounters`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IoSnapshot {
+    /// PUT requests.
+    pub puts: u64,
+    /// Bytes written.
+    pub put_bytes: u64,
+    /// GET requests.
+    pub gets: u64,
+    /// Bytes read.
+    pub get_bytes: u64,
+    /// Other requests.
+    pub other: u64,
+}
+
+impl IoCounters {
+    /// Reads all counters.
+    pub fn snapshot(&self) -> IoSnapshot {
+        IoSnapshot {
+            puts: self.puts.load(Ordering::Relaxed),
+            put_bytes: self.put_bytes.load(Ordering::Relaxed),
+            gets: self.gets.load(Ordering::Relaxed),
+            get_bytes: self.get_bytes.load(Ordering::Relaxed),
+            other: self.other.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Wraps an object store and counts requests and bytes (to measure write amplification).
+#[derive(Debug)]
+pub struct CountingObjectStore {
+    inner: Arc<dyn ObjectStore>,
+    counters: Arc<IoCounters>,
+}
+
+impl CountingObjectStore {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn ObjectStore>) -> Self {
+        CountingObjectStore {
+            inner,
+            counters: Arc::new(IoCounters::default()),
+        }
+    }
+    /// The shared counters.
+    pub fn counters(&self) -> Arc<IoCounters> {
+        self.counters.clone()
+    }
+}
+
+impl fmt::Display for CountingObjectStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Counting({})", self.inner)
+    }
+}
+
+#[derive(Debug)]
+struct CountingUpload {
+    inner: Box<dyn MultipartUpload>,
+    counters: Arc<IoCounters>,
+}
+
+#[async_trait]
+impl MultipartUpload for CountingUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        self.counters.puts.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .put_bytes
+            .fetch_add(data.content_length() as u64, Ordering::Relaxed);
+        self.inner.put_part(data)
+    }
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.complete().await
+    }
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.abort().await
+    }
+}
+
+#[async_trait]
+impl ObjectStore for CountingObjectStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.counters.puts.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .put_bytes
+            .fetch_add(payload.content_length() as u64, Ordering::Relaxed);
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        let inner = self.inner.put_multipart_opts(location, opts).await?;
+        Ok(Box::new(CountingUpload {
+            inner,
+            counters: self.counters.clone(),
+        }))
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        let head = options.head;
+        let r = self.inner.get_opts(location, options).await?;
+        if head {
+            self.counters.other.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters.gets.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .get_bytes
+                .fetch_add(r.range.end.saturating_sub(r.range.start), Ordering::Relaxed);
+        }
+        Ok(r)
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Path,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<bytes::Bytes>> {
+        let r = self.inner.get_ranges(location, ranges).await?;
+        self.counters
+            .gets
+            .fetch_add(ranges.len() as u64, Ordering::Relaxed);
+        let n: u64 = r.iter().map(|b| b.len() as u64).sum();
+        self.counters.get_bytes.fetch_add(n, Ordering::Relaxed);
+        Ok(r)
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.copy_opts(from, to, options).await
+    }
+
+    async fn rename_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: RenameOptions,
+    ) -> object_store::Result<()> {
+        self.counters.other.fetch_add(1, Ordering::Relaxed);
+        self.inner.rename_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_urls() {
+        assert_eq!(
+            "memory://".parse::<StorageUrl>().unwrap(),
+            StorageUrl::Memory
+        );
+        assert_eq!(
+            "file:///tmp/x".parse::<StorageUrl>().unwrap(),
+            StorageUrl::File(PathBuf::from("/tmp/x"))
+        );
+        assert_eq!(
+            "s3://bkt/a/b/".parse::<StorageUrl>().unwrap(),
+            StorageUrl::S3 {
+                bucket: "bkt".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert_eq!(
+            "s3://bkt".parse::<StorageUrl>().unwrap(),
+            StorageUrl::S3 {
+                bucket: "bkt".into(),
+                prefix: "".into()
+            }
+        );
+        assert!("file://rel".parse::<StorageUrl>().is_err());
+        assert!("s3://".parse::<StorageUrl>().is_err());
+        assert!("http://x".parse::<StorageUrl>().is_err());
+        assert!("memory://x".parse::<StorageUrl>().is_err());
+    }
+
+    #[test]
+    fn file_store_creates_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a/b");
+        object_store(&StorageUrl::File(p.clone()), &S3Settings::default()).unwrap();
+        assert!(p.is_dir());
+    }
+}
