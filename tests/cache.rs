@@ -1,0 +1,501 @@
+//! Behaviour of the per-core chunk cache through real io_uring IO.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use glommio::LocalExecutorBuilder;
+use slatenfs::cache::{cache_file_path, CacheError, CacheKey, ChunkCache, SLOT_SIZE};
+
+/// Runs `f` on a fresh glommio executor thread.
+fn run<F, Fut>(f: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    LocalExecutorBuilder::default()
+        .spawn(f)
+        .expect("spawn executor")
+        .join()
+        .expect("executor thread");
+}
+
+fn key(ino: u64, index: u64) -> CacheKey {
+    CacheKey { ino, index }
+}
+
+/// Distinct, non-trivial content for (key, version).
+fn chunk(k: CacheKey, version: u64, len: usize) -> Vec<u8> {
+    let mut x = k.ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.index.wrapping_mul(31) ^ version;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn file_len(p: &Path) -> u64 {
+    std::fs::metadata(p).expect("stat cache file").len()
+}
+
+#[test]
+fn round_trip_sizes() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 16 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let sizes = [0usize, 1, 4095, 4096, 65535, 65536];
+        for (i, &len) in sizes.iter().enumerate() {
+            let k = key(7, i as u64);
+            let data = chunk(k, 1, len);
+            cache.put(k, &data).await;
+            let got = cache
+                .get(k)
+                .await
+                .unwrap_or_else(|| panic!("miss for size {len}"));
+            assert_eq!(got.len(), len);
+            assert_eq!(&got[..], &data[..], "size {len}");
+        }
+        // Read them all again, after the others were written.
+        for (i, &len) in sizes.iter().enumerate() {
+            let k = key(7, i as u64);
+            assert_eq!(&cache.get(k).await.unwrap()[..], &chunk(k, 1, len)[..]);
+        }
+        let s = cache.stats();
+        assert_eq!(s.hits, 12);
+        assert_eq!(s.insertions, 6);
+        assert_eq!(s.bytes, sizes.iter().sum::<usize>() as u64);
+        assert_eq!(s.entries, 6);
+        assert_eq!((s.checksum_failures, s.io_errors), (0, 0));
+    });
+}
+
+#[test]
+fn oversized_put_is_rejected_and_drops_old_version() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let k = key(1, 0);
+        cache.put(k, &chunk(k, 1, 100)).await;
+        cache.put(k, &vec![1u8; SLOT_SIZE as usize + 1]).await;
+        assert!(
+            cache.get(k).await.is_none(),
+            "the older version must not survive"
+        );
+        assert_eq!(cache.stats().rejected_puts, 1);
+    });
+}
+
+#[test]
+fn miss() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        assert!(cache.get(key(1, 0)).await.is_none());
+        cache.put(key(1, 0), b"x").await;
+        assert!(cache.get(key(1, 1)).await.is_none());
+        assert!(cache.get(key(2, 0)).await.is_none());
+        let s = cache.stats();
+        assert_eq!((s.hits, s.misses), (0, 3));
+    });
+}
+
+#[test]
+fn eviction_keeps_file_bounded() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        // Not a multiple of the slot size: rounds down to 4 slots.
+        let budget = 4 * SLOT_SIZE + 1000;
+        let cache = ChunkCache::open(dir.path(), 3, budget).await.unwrap();
+        let path = cache_file_path(dir.path(), 3);
+        assert_eq!(cache.path(), Some(path.as_path()));
+        assert_eq!(file_len(&path), 4 * SLOT_SIZE);
+        for i in 0..40 {
+            let k = key(9, i);
+            cache.put(k, &chunk(k, 0, SLOT_SIZE as usize)).await;
+            assert!(file_len(&path) <= budget);
+            // The chunk just written is readable.
+            assert_eq!(
+                &cache.get(k).await.unwrap()[..],
+                &chunk(k, 0, SLOT_SIZE as usize)[..]
+            );
+        }
+        let s = cache.stats();
+        assert_eq!(s.capacity_bytes, 4 * SLOT_SIZE);
+        assert_eq!(s.entries, 4);
+        assert_eq!(s.bytes, 4 * SLOT_SIZE);
+        assert_eq!(s.evictions, 36);
+        assert_eq!(file_len(&path), 4 * SLOT_SIZE);
+        let mut resident = 0;
+        for i in 0..40 {
+            let k = key(9, i);
+            if let Some(got) = cache.get(k).await {
+                assert_eq!(&got[..], &chunk(k, 0, SLOT_SIZE as usize)[..]);
+                resident += 1;
+            }
+        }
+        assert_eq!(resident, 4);
+    });
+}
+
+#[test]
+fn clock_keeps_hot_chunk() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let hot = key(1, 0);
+        cache.put(hot, &chunk(hot, 0, 4096)).await;
+        for i in 0..32 {
+            let k = key(2, i);
+            cache.put(k, &chunk(k, 0, 4096)).await;
+            assert!(
+                cache.get(hot).await.is_some(),
+                "hot chunk evicted after {i} puts"
+            );
+        }
+    });
+}
+
+#[test]
+fn zero_capacity_is_disabled() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, SLOT_SIZE - 1)
+            .await
+            .unwrap();
+        cache.put(key(1, 0), b"abc").await;
+        assert!(cache.get(key(1, 0)).await.is_none());
+        assert!(!cache_file_path(dir.path(), 0).exists());
+        assert_eq!(cache.path(), None);
+        assert_eq!(cache.stats().capacity_bytes, 0);
+    });
+}
+
+#[test]
+fn invalidate_key_and_inode() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 16 * SLOT_SIZE)
+            .await
+            .unwrap();
+        for ino in [1, 2] {
+            for i in 0..4 {
+                let k = key(ino, i);
+                cache.put(k, &chunk(k, 0, 5000)).await;
+            }
+        }
+        cache.invalidate(key(1, 2));
+        cache.invalidate(key(1, 99)); // absent: no-op
+        assert!(cache.get(key(1, 2)).await.is_none());
+        assert!(cache.get(key(1, 3)).await.is_some());
+        cache.invalidate_inode(2);
+        for i in 0..4 {
+            assert!(cache.get(key(2, i)).await.is_none());
+        }
+        for i in [0, 1, 3] {
+            let k = key(1, i);
+            assert_eq!(&cache.get(k).await.unwrap()[..], &chunk(k, 0, 5000)[..]);
+        }
+        let s = cache.stats();
+        assert_eq!(s.entries, 3);
+        assert_eq!(s.bytes, 3 * 5000);
+        // Freed slots are reused: 13 more chunks fit without eviction.
+        for i in 0..13 {
+            let k = key(3, i);
+            cache.put(k, &chunk(k, 0, 10)).await;
+        }
+        assert_eq!(cache.stats().evictions, 0);
+        // A new version after invalidation is served.
+        let k = key(2, 0);
+        cache.put(k, &chunk(k, 5, 77)).await;
+        assert_eq!(&cache.get(k).await.unwrap()[..], &chunk(k, 5, 77)[..]);
+    });
+}
+
+/// Overwrites byte `at` of every slot of the file with its complement.
+fn corrupt_every_slot(path: &Path, at: u64) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let slots = f.metadata().unwrap().len() / SLOT_SIZE;
+    for s in 0..slots {
+        let mut b = [0u8; 1];
+        f.read_exact_at(&mut b, s * SLOT_SIZE + at).unwrap();
+        b[0] = !b[0];
+        f.write_all_at(&b, s * SLOT_SIZE + at).unwrap();
+    }
+    f.sync_all().unwrap();
+}
+
+#[test]
+fn corruption_is_detected_and_never_served() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let path = cache_file_path(dir.path(), 0);
+        let (a, b) = (key(1, 0), key(1, 1));
+        cache.put(a, &chunk(a, 0, 65536)).await;
+        cache.put(b, &chunk(b, 0, 3000)).await;
+        assert!(cache.get(a).await.is_some());
+
+        corrupt_every_slot(&path, 1234);
+        assert!(cache.get(a).await.is_none(), "corrupt chunk served");
+        assert!(cache.get(b).await.is_none(), "corrupt chunk served");
+        let s = cache.stats();
+        assert_eq!(s.checksum_failures, 2);
+        // The slots were freed: a later get is a plain miss, not a re-check.
+        assert!(cache.get(a).await.is_none());
+        let s = cache.stats();
+        assert_eq!(s.checksum_failures, 2);
+        assert_eq!((s.entries, s.bytes), (0, 0));
+
+        // Corruption of the padding past the chunk's end does not matter;
+        // corruption of its last byte does.
+        cache.put(b, &chunk(b, 1, 3000)).await;
+        corrupt_every_slot(&path, 3000);
+        assert_eq!(&cache.get(b).await.unwrap()[..], &chunk(b, 1, 3000)[..]);
+        corrupt_every_slot(&path, 2999);
+        assert!(cache.get(b).await.is_none());
+        assert_eq!(cache.stats().checksum_failures, 3);
+
+        // The cache keeps working after corruption.
+        cache.put(a, &chunk(a, 2, 100)).await;
+        assert_eq!(&cache.get(a).await.unwrap()[..], &chunk(a, 2, 100)[..]);
+    });
+}
+
+#[test]
+fn file_replaced_under_the_cache_is_not_served() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 2 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let path = cache_file_path(dir.path(), 0);
+        let k = key(4, 4);
+        cache.put(k, &chunk(k, 0, 8192)).await;
+        // Truncate to nothing: reads come back short or empty.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        assert!(cache.get(k).await.is_none());
+        assert_eq!(cache.stats().io_errors + cache.stats().checksum_failures, 1);
+    });
+}
+
+#[test]
+fn invalidate_racing_a_put_wins() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let k = key(5, 0);
+        // `join` polls the put first: it claims a slot and submits its write,
+        // then the second branch runs while the write is in flight.
+        let data = chunk(k, 0, 65536);
+        let ((), during) = futures::join!(cache.put(k, &data), async {
+            let during = cache.get(k).await;
+            cache.invalidate(k);
+            during
+        });
+        assert!(during.is_none(), "a get during the write must miss");
+        assert_eq!(cache.stats().insertions, 0, "the race did not happen");
+        assert!(
+            cache.get(k).await.is_none(),
+            "stale chunk served after invalidate"
+        );
+        assert_eq!(cache.stats().entries, 0);
+
+        // Same with invalidate_inode.
+        let ((), ()) = futures::join!(cache.put(k, &data[..4096]), async {
+            cache.invalidate_inode(5)
+        });
+        assert!(cache.get(k).await.is_none());
+
+        // The abandoned slot is reusable once its write ended: fill the cache.
+        for i in 0..4 {
+            let k = key(6, i);
+            cache.put(k, &chunk(k, 0, 100)).await;
+        }
+        for i in 0..4 {
+            assert!(cache.get(key(6, i)).await.is_some());
+        }
+        assert_eq!(cache.stats().evictions, 0);
+    });
+}
+
+#[test]
+fn racing_puts_of_one_key_newest_wins() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let k = key(8, 1);
+        let (v1, v2) = (chunk(k, 1, 65536), chunk(k, 2, 65536));
+        futures::join!(cache.put(k, &v1), cache.put(k, &v2));
+        assert_eq!(&cache.get(k).await.unwrap()[..], &v2[..]);
+        assert_eq!(cache.stats().entries, 1);
+        // Concurrent gets of one key all hit.
+        let gets = futures::future::join_all((0..8).map(|_| cache.get(k))).await;
+        assert!(gets.iter().all(|g| g.as_deref() == Some(&v2[..])));
+    });
+}
+
+#[test]
+fn put_racing_a_get_makes_the_get_miss() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let k = key(8, 2);
+        cache.put(k, &chunk(k, 1, 65536)).await;
+        // The get's read is in flight when the new version is put: it must
+        // not return the old version as if current, nor a mix.
+        let v2 = chunk(k, 2, 65536);
+        let (old, ()) = futures::join!(cache.get(k), cache.put(k, &v2));
+        assert!(old.is_none());
+        assert_eq!(&cache.get(k).await.unwrap()[..], &chunk(k, 2, 65536)[..]);
+    });
+}
+
+#[test]
+fn cancelled_put_frees_its_slot() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, SLOT_SIZE).await.unwrap();
+        let k = key(1, 1);
+        {
+            let data = chunk(k, 0, 65536);
+            let put = std::pin::pin!(cache.put(k, &data));
+            // Poll once (the write is submitted), then drop it.
+            let polled = futures::poll!(put);
+            assert!(polled.is_pending());
+        }
+        assert!(cache.get(k).await.is_none());
+        assert_eq!(cache.stats().entries, 0);
+        // Let the orphaned write land before reusing the only slot.
+        glommio::timer::sleep(Duration::from_millis(50)).await;
+        let k2 = key(1, 2);
+        cache.put(k2, &chunk(k2, 0, 1000)).await;
+        assert_eq!(&cache.get(k2).await.unwrap()[..], &chunk(k2, 0, 1000)[..]);
+    });
+}
+
+#[test]
+fn reopen_discards_old_content() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let k = key(3, 3);
+        {
+            let cache = ChunkCache::open(dir.path(), 1, 8 * SLOT_SIZE)
+                .await
+                .unwrap();
+            cache.put(k, &chunk(k, 0, 4096)).await;
+            assert!(cache.get(k).await.is_some());
+        }
+        let cache = ChunkCache::open(dir.path(), 1, 2 * SLOT_SIZE)
+            .await
+            .unwrap();
+        assert!(cache.get(k).await.is_none());
+        // Re-sized to the new budget, old bytes gone.
+        let path = cache_file_path(dir.path(), 1);
+        assert_eq!(file_len(&path), 2 * SLOT_SIZE);
+        let raw = std::fs::read(&path).unwrap();
+        let old = chunk(k, 0, 4096);
+        assert!(!raw.windows(64).any(|w| w == &old[..64]));
+        cache.put(k, &chunk(k, 1, 10)).await;
+        assert_eq!(&cache.get(k).await.unwrap()[..], &chunk(k, 1, 10)[..]);
+    });
+}
+
+#[test]
+fn second_open_of_same_file_is_refused() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let first = ChunkCache::open(dir.path(), 0, 2 * SLOT_SIZE)
+            .await
+            .unwrap();
+        first.put(key(1, 0), b"keep me").await;
+        match ChunkCache::open(dir.path(), 0, 2 * SLOT_SIZE).await {
+            Err(CacheError::Locked { .. }) => {}
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        // The first cache was not clobbered, and another core's file is fine.
+        assert_eq!(&first.get(key(1, 0)).await.unwrap()[..], b"keep me");
+        let other = ChunkCache::open(dir.path(), 1, 2 * SLOT_SIZE)
+            .await
+            .unwrap();
+        other.put(key(1, 0), b"x").await;
+        assert!(other.get(key(1, 0)).await.is_some());
+    });
+}
+
+/// Sequential random operations against a model: a get returns the latest
+/// put of its key or None, never anything else.
+#[test]
+fn random_ops_never_serve_stale_data() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 6 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let mut model: std::collections::HashMap<CacheKey, Vec<u8>> = Default::default();
+        let mut rng: u64 = 0x1234_5678;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for version in 0..600u64 {
+            let r = next();
+            let k = key(r % 3, (r >> 8) % 5);
+            match (r >> 16) % 10 {
+                0..=3 => {
+                    let len = [0, 1, 4096, 30_000, 65536][((r >> 24) % 5) as usize];
+                    let data = chunk(k, version, len);
+                    cache.put(k, &data).await;
+                    model.insert(k, data);
+                }
+                4 => {
+                    cache.invalidate(k);
+                    model.remove(&k);
+                }
+                5 => {
+                    cache.invalidate_inode(k.ino);
+                    model.retain(|m, _| m.ino != k.ino);
+                }
+                _ => {
+                    if let Some(got) = cache.get(k).await {
+                        assert_eq!(Some(&got[..]), model.get(&k).map(|v| &v[..]), "{k:?}");
+                    }
+                }
+            }
+            assert!(cache.stats().entries <= 6);
+        }
+        let s = cache.stats();
+        assert!(s.hits > 0 && s.evictions > 0, "{s:?}");
+        assert_eq!((s.checksum_failures, s.io_errors), (0, 0));
+    });
+}
