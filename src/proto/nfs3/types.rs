@@ -38,25 +38,26 @@ macro_rules! xdr_enum {
             }
         }
 
-        impl XdrEncode for $name {
+        impl $crate::proto::xdr::XdrEncode for $name {
             #[inline]
-            fn encode(&self, out: &mut XdrSink) {
-                out.put_xdr_u32(*self as u32);
+            fn encode(&self, out: &mut $crate::proto::xdr::XdrSink) {
+                $crate::proto::xdr::XdrWrite::put_xdr_u32(out, *self as u32);
             }
         }
 
-        impl<'a> XdrDecode<'a> for $name {
+        impl<'a> $crate::proto::xdr::XdrDecode<'a> for $name {
             #[inline]
-            fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
-                let (rest, v) = xdr::u32(input)?;
+            fn decode(input: &'a [u8]) -> $crate::proto::xdr::XdrResult<'a, Self> {
+                let (rest, v) = $crate::proto::xdr::u32(input)?;
                 match $name::from_u32(v) {
                     Some(e) => Ok((rest, e)),
-                    None => invalid(input),
+                    None => $crate::proto::xdr::invalid(input),
                 }
             }
         }
     };
 }
+pub(crate) use xdr_enum;
 
 xdr_enum! {
     /// `nfsstat3`: every status code of RFC 1813.
@@ -805,17 +806,17 @@ macro_rules! xdr_struct {
             $($(#[$fmeta])* pub $field: $ty,)+
         }
 
-        impl XdrEncode for $name<'_> {
+        impl $crate::proto::xdr::XdrEncode for $name<'_> {
             #[inline]
-            fn encode(&self, out: &mut XdrSink) {
-                $(XdrEncode::encode(&self.$field, out);)+
+            fn encode(&self, out: &mut $crate::proto::xdr::XdrSink) {
+                $($crate::proto::xdr::XdrEncode::encode(&self.$field, out);)+
             }
         }
 
-        impl<$lt> XdrDecode<$lt> for $name<$lt> {
+        impl<$lt> $crate::proto::xdr::XdrDecode<$lt> for $name<$lt> {
             #[inline]
-            fn decode(input: &$lt [u8]) -> XdrResult<$lt, Self> {
-                $(let (input, $field) = <$ty as XdrDecode<$lt>>::decode(input)?;)+
+            fn decode(input: &$lt [u8]) -> $crate::proto::xdr::XdrResult<$lt, Self> {
+                $(let (input, $field) = <$ty as $crate::proto::xdr::XdrDecode<$lt>>::decode(input)?;)+
                 Ok((input, $name { $($field,)+ }))
             }
         }
@@ -826,17 +827,17 @@ macro_rules! xdr_struct {
             $($(#[$fmeta])* pub $field: $ty,)+
         }
 
-        impl XdrEncode for $name {
+        impl $crate::proto::xdr::XdrEncode for $name {
             #[inline]
-            fn encode(&self, out: &mut XdrSink) {
-                $(XdrEncode::encode(&self.$field, out);)+
+            fn encode(&self, out: &mut $crate::proto::xdr::XdrSink) {
+                $($crate::proto::xdr::XdrEncode::encode(&self.$field, out);)+
             }
         }
 
-        impl<'a> XdrDecode<'a> for $name {
+        impl<'a> $crate::proto::xdr::XdrDecode<'a> for $name {
             #[inline]
-            fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
-                $(let (input, $field) = <$ty as XdrDecode<'a>>::decode(input)?;)+
+            fn decode(input: &'a [u8]) -> $crate::proto::xdr::XdrResult<'a, Self> {
+                $(let (input, $field) = <$ty as $crate::proto::xdr::XdrDecode<'a>>::decode(input)?;)+
                 Ok((input, $name { $($field,)+ }))
             }
         }
