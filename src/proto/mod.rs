@@ -4,6 +4,9 @@
 pub mod auth;
 pub mod client;
 pub mod connection;
+pub mod mount;
+pub mod nfs3;
+pub mod portmap;
 pub mod record;
 pub mod rpc;
 pub mod xdr;

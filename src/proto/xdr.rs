@@ -140,6 +140,201 @@ where
     }
 }
 
+/// Why a message body could not be decoded. The RPC layer answers `UnknownProcedure` with
+/// `PROC_UNAVAIL` and every other kind with `GARBAGE_ARGS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The procedure number is not one the program defines (or serves).
+    #[error("procedure {0} is not available")]
+    UnknownProcedure(u32),
+    /// The input ends inside a value.
+    #[error("truncated XDR input")]
+    Truncated,
+    /// A length or count exceeds its bound (`opaque<N>`, `string<N>`, array size).
+    #[error("XDR length over its bound")]
+    TooLong,
+    /// An enum value, bool or union discriminant outside its definition, or fields that
+    /// contradict each other (WRITE `count` differing from the data length).
+    #[error("invalid XDR value")]
+    Invalid,
+}
+
+impl DecodeError {
+    /// Classifies a `nom` error from the decoders of this module.
+    pub fn from_nom(err: Err<Error<&[u8]>>) -> Self {
+        match err {
+            Err::Incomplete(_) => DecodeError::Truncated,
+            Err::Error(e) | Err::Failure(e) => match e.code {
+                ErrorKind::Eof | ErrorKind::Complete => DecodeError::Truncated,
+                ErrorKind::TooLarge => DecodeError::TooLong,
+                _ => DecodeError::Invalid,
+            },
+        }
+    }
+}
+
+impl From<Err<Error<&[u8]>>> for DecodeError {
+    fn from(err: Err<Error<&[u8]>>) -> Self {
+        DecodeError::from_nom(err)
+    }
+}
+
+/// An XDR enum value or union discriminant that is not defined: a decoding error.
+#[inline]
+pub fn invalid<T>(input: &[u8]) -> XdrResult<'_, T> {
+    failure(input, ErrorKind::Switch)
+}
+
+/// A value with an XDR decoding that borrows variable-length data from the input.
+pub trait XdrDecode<'a>: Sized {
+    fn decode(input: &'a [u8]) -> XdrResult<'a, Self>;
+}
+
+/// Decodes one `T` from the start of `input`. Bytes after the value are ignored (RPC practice:
+/// Linux's and most servers' argument decoders do not reject trailing bytes).
+pub fn decode_prefix<'a, T: XdrDecode<'a>>(input: &'a [u8]) -> Result<T, DecodeError> {
+    T::decode(input)
+        .map(|(_, v)| v)
+        .map_err(DecodeError::from_nom)
+}
+
+impl<'a> XdrDecode<'a> for u32 {
+    #[inline]
+    fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
+        u32(input)
+    }
+}
+
+impl<'a> XdrDecode<'a> for u64 {
+    #[inline]
+    fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
+        u64(input)
+    }
+}
+
+impl<'a> XdrDecode<'a> for bool {
+    #[inline]
+    fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
+        bool(input)
+    }
+}
+
+impl<'a> XdrDecode<'a> for () {
+    #[inline]
+    fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
+        Ok((input, ()))
+    }
+}
+
+impl<'a, const N: usize> XdrDecode<'a> for [u8; N] {
+    #[inline]
+    fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
+        let (rest, v) = opaque_fixed::<N>(input)?;
+        Ok((rest, *v))
+    }
+}
+
+/// Optional data (`*T`, and the bool-discriminated unions of NFS such as `post_op_attr`).
+impl<'a, T: XdrDecode<'a>> XdrDecode<'a> for Option<T> {
+    #[inline]
+    fn decode(input: &'a [u8]) -> XdrResult<'a, Self> {
+        optional(T::decode)(input)
+    }
+}
+
+impl XdrEncode for u32 {
+    #[inline]
+    fn encode(&self, out: &mut XdrSink) {
+        out.put_xdr_u32(*self);
+    }
+}
+
+impl XdrEncode for u64 {
+    #[inline]
+    fn encode(&self, out: &mut XdrSink) {
+        out.put_xdr_u64(*self);
+    }
+}
+
+impl XdrEncode for bool {
+    #[inline]
+    fn encode(&self, out: &mut XdrSink) {
+        out.put_xdr_bool(*self);
+    }
+}
+
+/// `void`.
+impl XdrEncode for () {
+    #[inline]
+    fn encode(&self, _out: &mut XdrSink) {}
+}
+
+/// Fixed-length opaque data (`opaque[N]`: verifiers).
+impl<const N: usize> XdrEncode for [u8; N] {
+    #[inline]
+    fn encode(&self, out: &mut XdrSink) {
+        out.put_xdr_opaque_fixed(self);
+    }
+}
+
+impl<T: XdrEncode> XdrEncode for Option<T> {
+    #[inline]
+    fn encode(&self, out: &mut XdrSink) {
+        match self {
+            Some(v) => {
+                out.put_xdr_bool(true);
+                v.encode(out);
+            }
+            None => out.put_xdr_bool(false),
+        }
+    }
+}
+
+/// Encodes `value` into a fresh contiguous vector (tests, fuzzing, small messages).
+pub fn encode_to_vec<T: XdrEncode + ?Sized>(value: &T) -> Vec<u8> {
+    let mut sink = XdrSink::new();
+    value.encode(&mut sink);
+    sink.to_vec()
+}
+
+/// Decodes a linked list (`struct T { ...; T *next; }` / `T *list`): a bool before each item.
+///
+/// Items are pushed as they are decoded, so memory grows with the input actually present, never
+/// with a forged count; at most `max` items are accepted.
+pub fn linked_list<'a, T, F>(
+    max: usize,
+    mut item: F,
+) -> impl FnMut(&'a [u8]) -> XdrResult<'a, Vec<T>>
+where
+    F: FnMut(&'a [u8]) -> XdrResult<'a, T>,
+{
+    move |input: &'a [u8]| {
+        let mut items = Vec::new();
+        let mut rest = input;
+        loop {
+            let (next, follows) = bool(rest)?;
+            if !follows {
+                return Ok((next, items));
+            }
+            if items.len() >= max {
+                return failure(rest, ErrorKind::TooLarge);
+            }
+            let (next, value) = item(next)?;
+            items.push(value);
+            rest = next;
+        }
+    }
+}
+
+/// Encodes a linked list: for each item `TRUE` then the item, then a final `FALSE`.
+pub fn put_linked_list<T: XdrEncode>(out: &mut XdrSink, items: &[T]) {
+    for item in items {
+        out.put_xdr_bool(true);
+        item.encode(out);
+    }
+    out.put_xdr_bool(false);
+}
+
 /// XDR encoding onto a growable buffer.
 pub trait XdrWrite {
     fn put_xdr_u32(&mut self, v: u32);
