@@ -50,7 +50,9 @@ pub enum ConfigError {
     BadCacheSize(String),
     #[error("--listen must be ADDR:PORT, e.g. --listen 127.0.0.1:2049 (got {0:?})")]
     BadListen(String),
-    #[error("--storage must be file:///absolute/path, s3://bucket[/prefix] or memory:// (got {0:?})")]
+    #[error(
+        "--storage must be file:///absolute/path, s3://bucket[/prefix] or memory:// (got {0:?})"
+    )]
     BadStorage(String),
     #[error("AWS_ALLOW_HTTP must be true or false (got {0:?})")]
     BadAllowHttp(String),
@@ -71,7 +73,11 @@ impl ServeConfig {
         cwd: &Path,
         available_cores: usize,
     ) -> Result<Self, ConfigError> {
-        let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            env.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let cache_dir = flags
             .cache_dir
@@ -105,12 +111,12 @@ impl ServeConfig {
                 return Err(ConfigError::BadEndpoint(e.clone()));
             }
         }
+        let bucket = get("AWS_S3_BUCKET").unwrap_or_else(|| "slatedb".to_string());
         let s3 = S3Settings {
             endpoint: endpoint.clone(),
-            bucket: get("AWS_S3_BUCKET").unwrap_or_else(|| "slatedb".to_string()),
-            region: get("AWS_DEFAULT_REGION").unwrap_or_else(|| "us-east-1".to_string()),
-            access_key_id: get("AWS_ACCESS_KEY_ID"),
-            secret_access_key: get("AWS_SECRET_ACCESS_KEY"),
+            region: Some(get("AWS_DEFAULT_REGION").unwrap_or_else(|| "us-east-1".to_string())),
+            access_key: get("AWS_ACCESS_KEY_ID"),
+            secret: get("AWS_SECRET_ACCESS_KEY"),
             allow_http,
         };
 
@@ -119,15 +125,18 @@ impl ServeConfig {
         let storage_text = flags.storage.or_else(|| get("SLATENFS_STORAGE"));
         let storage = match storage_text {
             Some(text) => parse_storage(&text, cwd)?,
-            None if s3.endpoint.is_some() || s3.access_key_id.is_some() => StorageUrl::S3 {
-                bucket: s3.bucket.clone(),
+            None if s3.endpoint.is_some() || s3.access_key.is_some() => StorageUrl::S3 {
+                bucket,
                 prefix: String::new(),
             },
             None => StorageUrl::File(absolute(cwd, Path::new(DEFAULT_LOCAL_DATA_DIR))),
         };
 
         let cores = flags.cores.unwrap_or(available_cores).max(1);
-        if flags.cores.is_some_and(|c| c == 0 || c > available_cores.max(1) * 4) {
+        if flags
+            .cores
+            .is_some_and(|c| c == 0 || c > available_cores.max(1) * 4)
+        {
             return Err(ConfigError::BadCores {
                 got: flags.cores.unwrap_or(0),
                 max: available_cores.max(1) * 4,
@@ -143,8 +152,14 @@ impl ServeConfig {
             cache_size_gb,
             cores,
             async_metadata: flags.async_metadata,
-            anon_uid: flags.anon_uid.or_else(|| parse_id("SLATENFS_ANON_UID")).unwrap_or(65534),
-            anon_gid: flags.anon_gid.or_else(|| parse_id("SLATENFS_ANON_GID")).unwrap_or(65534),
+            anon_uid: flags
+                .anon_uid
+                .or_else(|| parse_id("SLATENFS_ANON_UID"))
+                .unwrap_or(65534),
+            anon_gid: flags
+                .anon_gid
+                .or_else(|| parse_id("SLATENFS_ANON_GID"))
+                .unwrap_or(65534),
         })
     }
 }
@@ -191,23 +206,41 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn resolve(flags: ServeFlags, pairs: &[(&str, &str)]) -> Result<ServeConfig, ConfigError> {
         ServeConfig::resolve(flags, &env(pairs), Path::new("/work"), 2)
     }
 
-    const BASE: [(&str, &str); 2] = [("SLATEDB_CACHE_DIR", "/tmp/c"), ("SLATEDB_CACHE_SIZE_GB", "2")];
+    const BASE: [(&str, &str); 2] = [
+        ("SLATEDB_CACHE_DIR", "/tmp/c"),
+        ("SLATEDB_CACHE_SIZE_GB", "2"),
+    ];
 
     #[test]
     fn defaults_to_embedded_local_store() {
         let c = resolve(ServeFlags::default(), &BASE).unwrap();
-        assert_eq!(c.storage, StorageUrl::File(PathBuf::from("/work/.slatenfs/data")));
+        assert_eq!(
+            c.storage,
+            StorageUrl::File(PathBuf::from("/work/.slatenfs/data"))
+        );
         assert_eq!(c.listen, "127.0.0.1:2049".parse().unwrap());
         assert_eq!(c.cores, 2);
-        assert_eq!(c.s3.bucket, "slatedb");
-        assert_eq!(c.s3.region, "us-east-1");
+        assert_eq!(c.s3.region.as_deref(), Some("us-east-1"));
+        let mut pairs = BASE.to_vec();
+        pairs.push(("AWS_ACCESS_KEY_ID", "k"));
+        let c = resolve(ServeFlags::default(), &pairs).unwrap();
+        assert_eq!(
+            c.storage,
+            StorageUrl::S3 {
+                bucket: "slatedb".into(),
+                prefix: String::new()
+            }
+        );
         assert!(!c.s3.allow_http);
         assert_eq!((c.anon_uid, c.anon_gid), (65534, 65534));
     }
@@ -223,7 +256,10 @@ mod tests {
         let c = resolve(ServeFlags::default(), &pairs).unwrap();
         assert_eq!(
             c.storage,
-            StorageUrl::S3 { bucket: "b1".into(), prefix: String::new() }
+            StorageUrl::S3 {
+                bucket: "b1".into(),
+                prefix: String::new()
+            }
         );
         assert!(c.s3.allow_http);
     }
@@ -248,7 +284,9 @@ mod tests {
         assert_eq!(e, ConfigError::MissingCacheDir);
         assert!(e.to_string().starts_with("SLATEDB_CACHE_DIR"));
         let e = resolve(ServeFlags::default(), &[("SLATEDB_CACHE_DIR", "/x")]).unwrap_err();
-        assert!(e.to_string().starts_with("SLATEDB_CACHE_SIZE_GB is not set"));
+        assert!(e
+            .to_string()
+            .starts_with("SLATEDB_CACHE_SIZE_GB is not set"));
         for bad in ["abc", "0", "-1", "NaN", "inf"] {
             let e = resolve(
                 ServeFlags::default(),
@@ -259,15 +297,36 @@ mod tests {
         }
         let mut pairs = BASE.to_vec();
         pairs.push(("AWS_ALLOW_HTTP", "yes"));
-        assert!(matches!(resolve(ServeFlags::default(), &pairs), Err(ConfigError::BadAllowHttp(_))));
+        assert!(matches!(
+            resolve(ServeFlags::default(), &pairs),
+            Err(ConfigError::BadAllowHttp(_))
+        ));
         let mut pairs = BASE.to_vec();
         pairs.push(("AWS_ENDPOINT_URL", "localhost:9000"));
-        assert!(matches!(resolve(ServeFlags::default(), &pairs), Err(ConfigError::BadEndpoint(_))));
-        let flags = ServeFlags { listen: Some("2049".into()), ..Default::default() };
-        assert!(matches!(resolve(flags, &BASE), Err(ConfigError::BadListen(_))));
-        let flags = ServeFlags { cores: Some(0), ..Default::default() };
-        assert!(matches!(resolve(flags, &BASE), Err(ConfigError::BadCores { .. })));
-        for e in [ConfigError::MissingCacheDir, ConfigError::BadStorage("x".into())] {
+        assert!(matches!(
+            resolve(ServeFlags::default(), &pairs),
+            Err(ConfigError::BadEndpoint(_))
+        ));
+        let flags = ServeFlags {
+            listen: Some("2049".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadListen(_))
+        ));
+        let flags = ServeFlags {
+            cores: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadCores { .. })
+        ));
+        for e in [
+            ConfigError::MissingCacheDir,
+            ConfigError::BadStorage("x".into()),
+        ] {
             assert!(!e.to_string().contains('\n'));
         }
     }
@@ -275,11 +334,20 @@ mod tests {
     #[test]
     fn storage_urls() {
         let cwd = Path::new("/w");
-        assert_eq!(parse_storage("file:///d", cwd).unwrap(), StorageUrl::File("/d".into()));
-        assert_eq!(parse_storage("file://d", cwd).unwrap(), StorageUrl::File("/w/d".into()));
+        assert_eq!(
+            parse_storage("file:///d", cwd).unwrap(),
+            StorageUrl::File("/d".into())
+        );
+        assert_eq!(
+            parse_storage("file://d", cwd).unwrap(),
+            StorageUrl::File("/w/d".into())
+        );
         assert_eq!(
             parse_storage("s3://b/p/q/", cwd).unwrap(),
-            StorageUrl::S3 { bucket: "b".into(), prefix: "p/q".into() }
+            StorageUrl::S3 {
+                bucket: "b".into(),
+                prefix: "p/q".into()
+            }
         );
         for bad in ["", "s3://", "file://", "http://x", "/abs"] {
             assert!(parse_storage(bad, cwd).is_err(), "{bad}");

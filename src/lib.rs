@@ -1,6 +1,7 @@
 //! slatenfs: an NFSv3 gateway that stores a POSIX filesystem in SlateDB.
 //!
 //! Layers, each knowing nothing of the ones above it:
+//! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
 //! - [`cache`]: the per-core local chunk cache (io_uring, O_DIRECT files).
 //! - [`proto`]: sans-IO ONC-RPC / XDR / MOUNT / NFSv3 / portmap engine (bytes in, calls out).
 //! - [`store`]: SlateDB, its object stores, key encoding and the tokio bridge.
@@ -8,6 +9,9 @@
 //! - [`nfs`]: maps decoded NFSv3 calls to filesystem operations and back.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages.
 pub mod cache;
+pub mod config;
 pub mod fs;
+pub mod nfs;
 pub mod proto;
+pub mod server;
 pub mod store;

@@ -18,6 +18,52 @@ use crate::store::{Durability, StoreBatch};
 /// Largest READ answered at once (also advertised as rtmax).
 pub const MAX_IO: u32 = 1 << 20;
 
+/// A checked READ: the attributes to return and the byte range `[start, end)` to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPlan {
+    /// File attributes (post-op).
+    pub attr: Attr,
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte (`start` when nothing is to be read).
+    pub end: u64,
+    /// Whether the read reaches end of file.
+    pub eof: bool,
+}
+
+/// The chunks of a file that are `[first, last]` in index order; each chunk may be shorter
+/// than 64 KiB (a file's tail) or absent (a hole).
+pub type ChunkList = [(u64, Bytes)];
+
+/// Bytes `[start, end)` of a file from its chunks (sorted by index): holes and the tail past
+/// a short chunk read as zeros. A range inside one stored chunk is returned without copying.
+pub fn assemble_range(start: u64, end: u64, chunks: &ChunkList) -> Bytes {
+    let len = (end - start) as usize;
+    if let [(idx, chunk)] = chunks {
+        let cstart = idx * CHUNK_SIZE;
+        if cstart <= start && cstart + chunk.len() as u64 >= end {
+            let off = (start - cstart) as usize;
+            return chunk.slice(off..off + len);
+        }
+    }
+    let mut out = BytesMut::zeroed(len);
+    for (idx, v) in chunks {
+        let cstart = idx * CHUNK_SIZE;
+        // Overlap of [cstart, cstart + v.len()) with [start, end).
+        let lo = cstart.max(start);
+        let hi = (cstart + v.len() as u64).min(end);
+        if lo >= hi {
+            continue;
+        }
+        let src = v.get((lo - cstart) as usize..(hi - cstart) as usize);
+        let dst = out.get_mut((lo - start) as usize..(hi - start) as usize);
+        if let (Some(src), Some(dst)) = (src, dst) {
+            dst.copy_from_slice(src);
+        }
+    }
+    out.freeze()
+}
+
 impl Fs {
     /// READ up to `count` bytes at `offset`.
     pub async fn read(
@@ -27,6 +73,29 @@ impl Fs {
         offset: u64,
         count: u32,
     ) -> FsResult<ReadOk> {
+        let plan = self.read_plan(cred, ino, offset, count).await?;
+        let data = if plan.start < plan.end {
+            self.read_range(ino.0, plan.start, plan.end).await?
+        } else {
+            Bytes::new()
+        };
+        Ok(ReadOk {
+            data,
+            eof: plan.eof,
+            attr: plan.attr,
+        })
+    }
+
+    /// The checks and sizing of a READ, without fetching data: a caller with its own chunk
+    /// cache fetches `[start, end)` itself ([`Fs::read_chunks`] for what it misses, then
+    /// [`assemble_range`]).
+    pub async fn read_plan(
+        &self,
+        cred: &Credentials,
+        ino: InodeId,
+        offset: u64,
+        count: u32,
+    ) -> FsResult<ReadPlan> {
         let node = self.load(ino).await?;
         match node.ftype {
             FileType::Regular => {}
@@ -39,75 +108,62 @@ impl Fs {
         let attr = self.attr_of(&node);
         let count = count.min(MAX_IO);
         if offset >= node.size || count == 0 {
-            return Ok(ReadOk {
-                data: Bytes::new(),
-                eof: offset >= node.size,
+            return Ok(ReadPlan {
                 attr,
+                start: offset,
+                end: offset,
+                eof: offset >= node.size,
             });
         }
         let end = node.size.min(offset.saturating_add(u64::from(count)));
-        let data = self.read_range(node.ino, offset, end).await?;
-        Ok(ReadOk {
-            data,
-            eof: end >= node.size,
+        Ok(ReadPlan {
             attr,
+            start: offset,
+            end,
+            eof: end >= node.size,
         })
     }
 
-    /// Reads bytes `[start, end)` (within the file size), filling holes with zeros.
-    async fn read_range(&self, ino: u64, start: u64, end: u64) -> FsResult<Bytes> {
-        let first = start / CHUNK_SIZE;
-        let last = (end - 1) / CHUNK_SIZE;
-        let len = (end - start) as usize;
+    /// The stored chunks `first..=last` of `ino`, as `(index, data)` in index order; holes are
+    /// absent from the result.
+    pub async fn read_chunks(
+        &self,
+        ino: InodeId,
+        first: u64,
+        last: u64,
+    ) -> FsResult<Vec<(u64, Bytes)>> {
         if first == last {
-            let chunk = self
+            return Ok(self
                 .inner
                 .store
-                .get(ChunkKey(ino, first).encode())
+                .get(ChunkKey(ino.0, first).encode())
                 .await?
-                .unwrap_or_default();
-            let off = (start - first * CHUNK_SIZE) as usize;
-            if chunk.len() >= off + len {
-                // Zero-copy.
-                return Ok(chunk.slice(off..off + len));
-            }
-            let mut out = BytesMut::zeroed(len);
-            if let (Some(src), Some(dst)) = (chunk.get(off..), out.get_mut(..)) {
-                let n = src.len().min(dst.len());
-                dst[..n].copy_from_slice(&src[..n]);
-            }
-            return Ok(out.freeze());
+                .map(|c| vec![(first, c)])
+                .unwrap_or_default());
         }
         let rows = self
             .inner
             .store
             .scan(
                 crate::store::KeyRange::new(
-                    ChunkKey(ino, first).encode(),
-                    ChunkKey(ino, last + 1).encode(),
+                    ChunkKey(ino.0, first).encode(),
+                    ChunkKey(ino.0, last + 1).encode(),
                 ),
                 (last - first + 1) as usize,
             )
             .await?;
-        let mut out = BytesMut::zeroed(len);
-        for (k, v) in rows {
-            let Some(ChunkKey(_, idx)) = ChunkKey::decode(&k) else {
-                continue;
-            };
-            let cstart = idx * CHUNK_SIZE;
-            // Overlap of [cstart, cstart + v.len()) with [start, end).
-            let lo = cstart.max(start);
-            let hi = (cstart + v.len() as u64).min(end);
-            if lo >= hi {
-                continue;
-            }
-            let src = v.get((lo - cstart) as usize..(hi - cstart) as usize);
-            let dst = out.get_mut((lo - start) as usize..(hi - start) as usize);
-            if let (Some(src), Some(dst)) = (src, dst) {
-                dst.copy_from_slice(src);
-            }
-        }
-        Ok(out.freeze())
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| ChunkKey::decode(&k).map(|ChunkKey(_, idx)| (idx, v)))
+            .collect())
+    }
+
+    /// Reads bytes `[start, end)` (within the file size), filling holes with zeros.
+    async fn read_range(&self, ino: u64, start: u64, end: u64) -> FsResult<Bytes> {
+        let first = start / CHUNK_SIZE;
+        let last = (end - 1) / CHUNK_SIZE;
+        let chunks = self.read_chunks(InodeId(ino), first, last).await?;
+        Ok(assemble_range(start, end, &chunks))
     }
 
     /// WRITE `data` at `offset`. UNSTABLE writes are visible at once and durable after COMMIT;

@@ -36,6 +36,7 @@ pub mod reclaim;
 pub mod types;
 
 pub use self::core::Fs;
+pub use data::{assemble_range, ReadPlan, MAX_IO};
 pub use error::{FsError, FsResult};
 pub use fsck::FsckReport;
 pub use handle::{FileHandle, HandleParts, HANDLE_LEN};

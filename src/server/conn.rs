@@ -14,8 +14,7 @@ use glommio::net::TcpStream;
 use glommio::sync::Semaphore;
 use thiserror::Error;
 
-use crate::nfs::Reply;
-use crate::proto::{ConnectionError, ServerConnection};
+use crate::proto::connection::{ConnectionError, ServerConnection};
 
 use super::shard::Shard;
 use super::shutdown::StopSignal;
@@ -49,7 +48,9 @@ pub async fn serve_connection(
     stop: StopSignal,
 ) -> Result<ConnStats, ConnError> {
     let (mut reader, writer) = stream.split();
-    let conn = Rc::new(RefCell::new(ServerConnection::new(shard.handler.connection_config())));
+    let conn = Rc::new(RefCell::new(ServerConnection::new(
+        shard.handler.connection_config(),
+    )));
     let permits = Rc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
     let wake = Rc::new(LocalNotify::default());
     let closing = Rc::new(Cell::new(false));
@@ -88,7 +89,7 @@ pub async fn serve_connection(
                 let Some(call) = call else { break };
                 stats.calls += 1;
                 let permit = permits
-                    .acquire_permit(1)
+                    .acquire_static_permit(1)
                     .await
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
                 let (shard, conn, wake) = (shard.clone(), conn.clone(), wake.clone());

@@ -21,6 +21,7 @@ use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::Path;
 use std::sync::Arc;
 
+use futures::executor::block_on;
 use glommio::{LocalExecutorPoolBuilder, PoolPlacement};
 use log::{error, info};
 use thiserror::Error;
@@ -53,28 +54,31 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     check_cache_dir(&config.cache_dir)?;
     // Refuse a port that anyone holds. The executors bind with SO_REUSEPORT, which would quietly
     // share the port with another SO_REUSEPORT server, so probe with a plain bind first.
-    drop(StdListener::bind(config.listen).map_err(|source| ServeError::Listen {
-        addr: config.listen,
-        source,
-    })?);
+    drop(
+        StdListener::bind(config.listen).map_err(|source| ServeError::Listen {
+            addr: config.listen,
+            source,
+        })?,
+    );
 
     let cache_bytes = (config.cache_size_gb * (1u64 << 30) as f64) as u64;
     let store_config = StoreConfig {
         url: config.storage.clone(),
         s3: config.s3.clone(),
         cache_dir: Some(config.cache_dir.join("slatedb")),
-        cache_bytes: ((1.0 - CHUNK_CACHE_SHARE) * cache_bytes as f64) as u64,
-        ..StoreConfig::default()
+        cache_max_bytes: Some(((1.0 - CHUNK_CACHE_SHARE) * cache_bytes as f64) as usize),
+        ..StoreConfig::new(config.storage.clone())
     };
-    let store = Store::open_blocking(store_config).map_err(|e| ServeError::Storage(e.to_string()))?;
+    // The store runs on its own tokio runtime; its futures can be awaited from any executor.
+    let store =
+        block_on(Store::open(store_config)).map_err(|e| ServeError::Storage(e.to_string()))?;
     let fs_options = FsOptions {
         async_metadata: config.async_metadata,
         anon_uid: config.anon_uid,
         anon_gid: config.anon_gid,
         ..FsOptions::default()
     };
-    let fs = store
-        .block_on(Fs::open(store.clone(), fs_options))
+    let fs = block_on(Fs::open(store.clone(), fs_options))
         .map_err(|e| ServeError::Storage(e.to_string()))?;
     let handler = Arc::new(Handler::new(fs.clone(), config.listen.port()));
 
@@ -92,8 +96,12 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         LocalExecutorPoolBuilder::new(PoolPlacement::Unbound(cores))
             .name("slatenfs-core")
             .on_all_shards(move || {
-                let (handler, stop, mesh, config) =
-                    (handler.clone(), stop.clone(), mesh.clone(), shard_config.clone());
+                let (handler, stop, mesh, config) = (
+                    handler.clone(),
+                    stop.clone(),
+                    mesh.clone(),
+                    shard_config.clone(),
+                );
                 async move { shard::run(config, handler, mesh, stop).await }
             })
             .map_err(|e| ServeError::Runtime(e.to_string()))?
@@ -134,9 +142,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         }
     }
     info!("flushing storage");
-    store
-        .block_on(fs.shutdown())
-        .map_err(|e| ServeError::Storage(e.to_string()))?;
+    block_on(fs.close()).map_err(|e| ServeError::Storage(e.to_string()))?;
     info!("stopped cleanly");
     match first_error {
         Some(e) => Err(e),

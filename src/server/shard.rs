@@ -1,5 +1,4 @@
 //! One core: its listener, its connections, and the calls it owns (forwarded from other cores).
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -14,7 +13,7 @@ use log::{debug, info, warn};
 
 use crate::cache::ChunkCache;
 use crate::nfs::{CoreContext, Handler, Reply};
-use crate::proto::Call;
+use crate::proto::connection::Call;
 
 use super::conn;
 use super::shutdown::StopSignal;
@@ -42,7 +41,6 @@ pub struct Shard {
     pub handler: Arc<Handler>,
     pub context: CoreContext,
     senders: Senders<Forwarded>,
-    pub connections: Cell<usize>,
 }
 
 impl Shard {
@@ -62,7 +60,11 @@ impl Shard {
             return self.handler.handle(call, peer, &self.context).await;
         }
         let (tx, rx) = oneshot::channel();
-        let msg = Forwarded { call, peer, reply: tx };
+        let msg = Forwarded {
+            call,
+            peer,
+            reply: tx,
+        };
         if self.senders.send_to(owner, msg).await.is_err() {
             warn!("core {} unreachable from core {}", owner, self.id);
             return Reply::SystemErr;
@@ -92,21 +94,21 @@ pub async fn run(
         .map_err(|_| ServeError::Runtime("cannot join the core mesh".into()))?;
     let id = senders.peer_id();
 
-    let cache = match ChunkCache::open(&config.cache_dir, id, config.chunk_cache_bytes_per_core).await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            // The cache only makes reads faster; serve without it rather than not at all.
-            warn!("core {id}: chunk cache disabled: {e}");
-            None
-        }
-    };
+    let cache =
+        match ChunkCache::open(&config.cache_dir, id, config.chunk_cache_bytes_per_core).await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                // The cache only makes reads faster; serve without it rather than not at all.
+                warn!("core {id}: chunk cache disabled: {e}");
+                None
+            }
+        };
     let shard = Rc::new(Shard {
         id,
         cores,
         handler,
         context: CoreContext::new(id, cache),
         senders,
-        connections: Cell::new(0),
     });
 
     // Serve calls forwarded by other cores.
@@ -117,7 +119,10 @@ pub async fn run(
             while let Some(msg) = stream.next().await {
                 let shard = shard.clone();
                 glommio::spawn_local(async move {
-                    let reply = shard.handler.handle(msg.call, msg.peer, &shard.context).await;
+                    let reply = shard
+                        .handler
+                        .handle(msg.call, msg.peer, &shard.context)
+                        .await;
                     let _ = msg.reply.send(reply);
                 })
                 .detach();

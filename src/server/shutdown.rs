@@ -1,7 +1,7 @@
 //! Graceful stop: SIGINT/SIGTERM stop the accept loops, connections finish their in-flight calls
 //! and close, then the storage is flushed.
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,7 +72,10 @@ impl Default for StopSignal {
 /// Blocks until SIGINT/SIGTERM arrives or `done` fires (the executors ended by themselves).
 pub fn wait_for_signal_or(done: &Receiver<()>) {
     let got_signal = Arc::new(AtomicBool::new(false));
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             warn!("cannot install signal handlers ({e}); stop with SIGKILL");

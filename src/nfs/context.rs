@@ -1,0 +1,144 @@
+//! What one core keeps for the inodes it owns: its slice of the local chunk cache, and the
+//! bookkeeping that keeps that cache coherent with the store without locks.
+//!
+//! Coherence rests on ownership: every READ, WRITE and truncating SETATTR of a file runs on the
+//! file's owner core (the runtime routes by the file handle), so the owner sees every change of
+//! the file's data. A change invalidates the affected chunks once the store has applied it and
+//! bumps `data_epoch`; a cache fill after a miss only happens if no change completed on this
+//! core while the chunk was being read from the store (a read that raced a write may have seen
+//! the old bytes). Removed files need nothing: inode ids are never reused, so their cached
+//! chunks are unreachable and age out.
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::join_all;
+
+use crate::cache::{CacheKey, ChunkCache};
+use crate::fs::{assemble_range, Fs, FsResult, InodeId, CHUNK_SIZE};
+
+pub struct CoreContext {
+    core: usize,
+    cache: Option<ChunkCache>,
+    /// Shared with background cache fills, which re-check it right before each put.
+    data_epoch: Rc<Cell<u64>>,
+    running: Cell<usize>,
+}
+
+/// Counts a call running on this core until dropped (for a graceful stop).
+pub struct Running<'a>(&'a Cell<usize>);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+impl CoreContext {
+    pub fn new(core: usize, cache: Option<ChunkCache>) -> Self {
+        Self {
+            core,
+            cache,
+            data_epoch: Rc::new(Cell::new(0)),
+            running: Cell::new(0),
+        }
+    }
+
+    pub fn core(&self) -> usize {
+        self.core
+    }
+
+    pub fn cache(&self) -> Option<&ChunkCache> {
+        self.cache.as_ref()
+    }
+
+    pub(crate) fn enter(&self) -> Running<'_> {
+        self.running.set(self.running.get() + 1);
+        Running(&self.running)
+    }
+
+    /// Calls running on this core.
+    pub fn running(&self) -> usize {
+        self.running.get()
+    }
+
+    /// Waits until no call runs on this core.
+    pub async fn drain(&self) {
+        while self.running.get() > 0 {
+            glommio::timer::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Records that the data of `ino` changed: chunks `first..=last`, or all of them.
+    pub fn file_data_changed(&self, ino: InodeId, chunks: Option<(u64, u64)>) {
+        self.data_epoch.set(self.data_epoch.get() + 1);
+        let Some(cache) = &self.cache else { return };
+        match chunks {
+            Some((first, last)) if last - first < 64 => {
+                for index in first..=last {
+                    cache.invalidate(CacheKey { ino: ino.0, index });
+                }
+            }
+            _ => cache.invalidate_inode(ino.0),
+        }
+    }
+
+    /// Bytes `[start, end)` of `ino` (inside its size): chunks from the cache where present,
+    /// the rest from the store in one range read, then cached in the background.
+    pub async fn read_range(&self, fs: &Fs, ino: InodeId, start: u64, end: u64) -> FsResult<Bytes> {
+        let first = start / CHUNK_SIZE;
+        let last = (end - 1) / CHUNK_SIZE;
+        let Some(cache) = &self.cache else {
+            let chunks = fs.read_chunks(ino, first, last).await?;
+            return Ok(assemble_range(start, end, &chunks));
+        };
+        let cached =
+            join_all((first..=last).map(|index| cache.get(CacheKey { ino: ino.0, index }))).await;
+        let mut chunks: Vec<(u64, Bytes)> = Vec::with_capacity(cached.len());
+        let mut missing: Vec<u64> = Vec::new();
+        for (index, got) in (first..=last).zip(cached) {
+            match got {
+                Some(data) => chunks.push((index, data)),
+                None => missing.push(index),
+            }
+        }
+        if let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) {
+            let epoch = self.data_epoch.get();
+            let fetched = fs.read_chunks(ino, lo, hi).await?;
+            let mut fetched = fetched.into_iter().peekable();
+            let mut fills = Vec::with_capacity(missing.len());
+            for index in missing {
+                while fetched.peek().is_some_and(|(i, _)| *i < index) {
+                    fetched.next();
+                }
+                // An absent chunk is a hole: cached as empty, which reads as zeros.
+                let data = match fetched.peek() {
+                    Some((i, _)) if *i == index => {
+                        fetched.next().map(|(_, d)| d).unwrap_or_default()
+                    }
+                    _ => Bytes::new(),
+                };
+                fills.push((index, data.clone()));
+                chunks.push((index, data));
+            }
+            if self.data_epoch.get() == epoch {
+                let (cache, current) = (cache.clone(), self.data_epoch.clone());
+                let ino = ino.0;
+                glommio::spawn_local(async move {
+                    for (index, data) in fills {
+                        // `put` claims its slot before its first await, so a change that
+                        // completes after this check invalidates the slot (and wins).
+                        if current.get() != epoch {
+                            break;
+                        }
+                        cache.put(CacheKey { ino, index }, &data).await;
+                    }
+                })
+                .detach();
+            }
+            chunks.sort_unstable_by_key(|(i, _)| *i);
+        }
+        Ok(assemble_range(start, end, &chunks))
+    }
+}
