@@ -1,14 +1,20 @@
 //! What one core keeps for the inodes it owns: its slice of the local chunk cache, and the
 //! bookkeeping that keeps that cache coherent with the store without locks.
 //!
-//! Coherence rests on ownership: every READ, WRITE and truncating SETATTR of a file runs on the
-//! file's owner core (the runtime routes by the file handle), so the owner sees every change of
-//! the file's data. A change invalidates the affected chunks once the store has applied it and
-//! bumps `data_epoch`; a cache fill after a miss only happens if no change completed on this
-//! core while the chunk was being read from the store (a read that raced a write may have seen
-//! the old bytes). Removed files need nothing: inode ids are never reused, so their cached
-//! chunks are unreachable and age out.
-use std::cell::Cell;
+//! Coherence rests on two rules:
+//! - Ownership: every READ, WRITE and truncating SETATTR of a file runs on the file's owner core
+//!   (the runtime routes by the file handle), so the owner sees those changes. A change
+//!   invalidates the affected chunks once the store has applied it and bumps `data_epoch`; a
+//!   cache fill after a miss only happens if no change completed on this core while the chunk
+//!   was read from the store (a read that raced a write may have seen the old bytes).
+//! - ctime: the one change that can happen elsewhere is a CREATE (UNCHECKED) that truncates an
+//!   existing file through its directory, on the directory's core. Every data change sets the
+//!   file's ctime, so the core remembers the ctime its cached chunks of a file are valid for;
+//!   a READ that finds another ctime drops the file's chunks first.
+//!
+//! Removed files need nothing: inode ids are never reused, so their chunks are unreachable.
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -16,7 +22,11 @@ use bytes::Bytes;
 use futures::future::join_all;
 
 use crate::cache::{CacheKey, ChunkCache};
-use crate::fs::{assemble_range, Fs, FsResult, InodeId, CHUNK_SIZE};
+use crate::fs::{assemble_range, Fs, FsResult, InodeId, Timestamp, CHUNK_SIZE};
+
+/// Files whose cache validity is remembered; past this the table (and the chunks it vouches
+/// for) is dropped and rebuilt.
+const MAX_TRACKED_FILES: usize = 1 << 16;
 
 pub struct CoreContext {
     core: usize,
@@ -24,6 +34,8 @@ pub struct CoreContext {
     /// Shared with background cache fills, which re-check it right before each put.
     data_epoch: Rc<Cell<u64>>,
     running: Cell<usize>,
+    /// File → the ctime its cached chunks are valid for.
+    valid_at: RefCell<HashMap<u64, Timestamp>>,
 }
 
 /// Counts a call running on this core until dropped (for a graceful stop).
@@ -42,6 +54,7 @@ impl CoreContext {
             cache,
             data_epoch: Rc::new(Cell::new(0)),
             running: Cell::new(0),
+            valid_at: RefCell::new(HashMap::new()),
         }
     }
 
@@ -70,8 +83,15 @@ impl CoreContext {
         }
     }
 
-    /// Records that the data of `ino` changed: chunks `first..=last`, or all of them.
-    pub fn file_data_changed(&self, ino: InodeId, chunks: Option<(u64, u64)>) {
+    /// Records that the data of `ino` changed on this core: chunks `first..=last`, or all of
+    /// them. `ctimes` are the file's ctime before and after the change, when known: if the
+    /// cache was valid just before, the chunks it still holds are valid after.
+    pub fn file_data_changed(
+        &self,
+        ino: InodeId,
+        chunks: Option<(u64, u64)>,
+        ctimes: Option<(Timestamp, Timestamp)>,
+    ) {
         self.data_epoch.set(self.data_epoch.get() + 1);
         let Some(cache) = &self.cache else { return };
         match chunks {
@@ -82,17 +102,54 @@ impl CoreContext {
             }
             _ => cache.invalidate_inode(ino.0),
         }
+        let mut valid = self.valid_at.borrow_mut();
+        match (chunks, ctimes) {
+            // Everything was dropped: valid for the new ctime whatever came before.
+            (None, Some((_, after))) => {
+                valid.insert(ino.0, after);
+            }
+            (Some(_), Some((before, after))) if valid.get(&ino.0) == Some(&before) => {
+                valid.insert(ino.0, after);
+            }
+            _ => {
+                valid.remove(&ino.0);
+            }
+        }
     }
 
-    /// Bytes `[start, end)` of `ino` (inside its size): chunks from the cache where present,
-    /// the rest from the store in one range read, then cached in the background.
-    pub async fn read_range(&self, fs: &Fs, ino: InodeId, start: u64, end: u64) -> FsResult<Bytes> {
+    /// Makes sure the cached chunks of `ino` are valid for `ctime` (dropping them if not).
+    fn validate(&self, cache: &ChunkCache, ino: InodeId, ctime: Timestamp) {
+        let mut valid = self.valid_at.borrow_mut();
+        if valid.get(&ino.0) == Some(&ctime) {
+            return;
+        }
+        if valid.len() >= MAX_TRACKED_FILES {
+            for (old, _) in valid.drain() {
+                cache.invalidate_inode(old);
+            }
+        }
+        cache.invalidate_inode(ino.0);
+        valid.insert(ino.0, ctime);
+    }
+
+    /// Bytes `[start, end)` of `ino` (inside its size), whose ctime was just read as `ctime`:
+    /// chunks from the cache where present, the rest from the store in one range read, then
+    /// cached in the background.
+    pub async fn read_range(
+        &self,
+        fs: &Fs,
+        ino: InodeId,
+        ctime: Timestamp,
+        start: u64,
+        end: u64,
+    ) -> FsResult<Bytes> {
         let first = start / CHUNK_SIZE;
         let last = (end - 1) / CHUNK_SIZE;
         let Some(cache) = &self.cache else {
             let chunks = fs.read_chunks(ino, first, last).await?;
             return Ok(assemble_range(start, end, &chunks));
         };
+        self.validate(cache, ino, ctime);
         let cached =
             join_all((first..=last).map(|index| cache.get(CacheKey { ino: ino.0, index }))).await;
         let mut chunks: Vec<(u64, Bytes)> = Vec::with_capacity(cached.len());

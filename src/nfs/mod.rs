@@ -168,6 +168,7 @@ impl Handler {
                 return decode_failure(e);
             }
         };
+        log::trace!("{} xid {:#x} from {peer}", args.name(), call.xid);
         let cred = convert::credentials(&call.cred, &self.fs.anonymous());
         let drc_key = args
             .is_non_idempotent()

@@ -37,13 +37,19 @@ impl MountTable {
     pub async fn handle(&self, fs: &Fs, peer: IpAddr, call: &MountCall<'_>, out: &mut XdrSink) {
         match call {
             MountCall::Null => MountReply::Null.encode(out),
-            MountCall::Mnt(path) => match resolve_export_path(fs, path).await {
+            MountCall::Mnt(path) => match resolve_export_path(fs, path)
+                .await
+                .inspect(|_| log::debug!("MNT {:?} from {peer}", String::from_utf8_lossy(path)))
+            {
                 Ok(handle) => {
+                    let entry = (peer.to_string(), path.to_vec());
                     let mut list = self.mounts.lock();
-                    if list.len() >= MAX_MOUNT_LIST {
-                        list.remove(0);
+                    if !list.contains(&entry) {
+                        if list.len() >= MAX_MOUNT_LIST {
+                            list.remove(0);
+                        }
+                        list.push(entry);
                     }
-                    list.push((peer.to_string(), path.to_vec()));
                     drop(list);
                     MountReply::Mnt(Mountres3::Ok(Mountres3Ok {
                         fhandle: handle.as_bytes(),
@@ -94,7 +100,7 @@ impl MountTable {
 /// The handle of the directory at `path` (absolute, `/` the root of the filesystem).
 async fn resolve_export_path(fs: &Fs, path: &[u8]) -> Result<crate::fs::FileHandle, FsError> {
     let root = Credentials::root();
-    if path.first() != Some(&b'/') && !path.is_empty() {
+    if path.first() != Some(&b'/') {
         return Err(FsError::NoEnt);
     }
     let mut dir = fs.root();

@@ -195,6 +195,11 @@ pub async fn dispatch(
     }
 }
 
+/// ctime before and after a change, from its wcc data.
+fn ctimes(w: &crate::fs::Wcc) -> Option<(crate::fs::Timestamp, crate::fs::Timestamp)> {
+    Some((w.before?.ctime, w.after.as_ref()?.ctime))
+}
+
 fn encode_create(r: FsResult<crate::fs::CreateOk>, out: &mut XdrSink) {
     match r {
         Ok(ok) => Create3Res::Ok(Create3ResOk {
@@ -229,7 +234,7 @@ async fn setattr(
         let truncates = sa.size.is_some();
         let r = fs.setattr(cred, id, &sa, a.guard.map(timestamp)).await;
         if truncates {
-            ctx.file_data_changed(id, None);
+            ctx.file_data_changed(id, None, r.as_ref().ok().and_then(ctimes));
         }
         r
     }
@@ -269,7 +274,8 @@ async fn read(fs: &Fs, ctx: &CoreContext, cred: &Credentials, a: &Read3Args<'_>)
         let id = ino(fs, a.file)?;
         let plan = fs.read_plan(cred, id, a.offset, a.count).await?;
         let data = if plan.start < plan.end {
-            ctx.read_range(fs, id, plan.start, plan.end).await?
+            ctx.read_range(fs, id, plan.attr.ctime, plan.start, plan.end)
+                .await?
         } else {
             Bytes::new()
         };
@@ -307,7 +313,8 @@ async fn write(
         if len > 0 {
             let first = a.offset / CHUNK_SIZE;
             let last = (a.offset.saturating_add(len) - 1) / CHUNK_SIZE;
-            ctx.file_data_changed(id, Some((first, last)));
+            let changed = r.as_ref().ok().and_then(|w| ctimes(&w.wcc));
+            ctx.file_data_changed(id, Some((first, last)), changed);
         }
         r
     }

@@ -92,12 +92,18 @@ pub async fn serve_connection(
                     .acquire_static_permit(1)
                     .await
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
+                let core_permit = shard
+                    .admitted
+                    .acquire_static_permit(1)
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
                 let (shard, conn, wake) = (shard.clone(), conn.clone(), wake.clone());
                 glommio::spawn_local(async move {
                     let xid = call.xid;
                     let reply = shard.dispatch(call, peer).await;
                     reply.send_to(xid, &mut conn.borrow_mut());
                     wake.notify();
+                    drop(core_permit);
                     drop(permit);
                 })
                 .detach();

@@ -13,6 +13,7 @@
 //! core therefore sees every access to its inodes' data, which keeps its chunk cache coherent
 //! without locks.
 mod conn;
+mod preflight;
 mod shard;
 mod shutdown;
 
@@ -41,6 +42,9 @@ pub enum ServeError {
     CacheDir { path: String, source: io::Error },
     #[error("storage: {0}")]
     Storage(String),
+    /// A setting that does not work (the message names it).
+    #[error("{0}")]
+    Config(String),
     #[error("runtime: {0}")]
     Runtime(String),
 }
@@ -60,6 +64,8 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
             source,
         })?,
     );
+
+    preflight::check_s3(&config).map_err(ServeError::Config)?;
 
     let cache_bytes = (config.cache_size_gb * (1u64 << 30) as f64) as u64;
     let store_config = StoreConfig {
@@ -143,6 +149,12 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     }
     info!("flushing storage");
     block_on(fs.close()).map_err(|e| ServeError::Storage(e.to_string()))?;
+    let io = store.io_stats();
+    // One parseable line for write-amplification measurements (scripts/bench-compare.sh).
+    info!(
+        "object store totals: puts={} put_bytes={} gets={} get_bytes={} other={}",
+        io.puts, io.put_bytes, io.gets, io.get_bytes, io.other
+    );
     info!("stopped cleanly");
     match first_error {
         Some(e) => Err(e),

@@ -9,6 +9,7 @@ use futures::future::{select, Either};
 use futures::StreamExt;
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
 use glommio::net::TcpListener;
+use glommio::sync::Semaphore;
 use log::{debug, info, warn};
 
 use crate::cache::ChunkCache;
@@ -41,7 +42,13 @@ pub struct Shard {
     pub handler: Arc<Handler>,
     pub context: CoreContext,
     senders: Senders<Forwarded>,
+    /// Calls read from this core's connections and not yet answered, over all connections:
+    /// with the per-connection bound, this caps the memory a crowd of clients can pin.
+    pub admitted: Rc<Semaphore>,
 }
+
+/// Calls one core admits from its connections at once (each holds at most one record, ≤ 1 MiB).
+pub const MAX_CALLS_PER_CORE: u64 = 1024;
 
 impl Shard {
     /// The core that owns `ino`. Fibonacci hashing spreads sequential ids evenly; the mapping is
@@ -109,6 +116,7 @@ pub async fn run(
         handler,
         context: CoreContext::new(id, cache),
         senders,
+        admitted: Rc::new(Semaphore::new(MAX_CALLS_PER_CORE)),
     });
 
     // Serve calls forwarded by other cores.

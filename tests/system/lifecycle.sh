@@ -3,7 +3,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d); trap 'stop_server; rm -rf "$work"' EXIT
-url() { echo "nfs://127.0.0.1/$1?version=3&nfsport=$PORT&mountport=$PORT"; }
+# libnfs takes the export from the URL path up to its last "/": "//" is the export "/".
+url() { echo "nfs://127.0.0.1//$1?version=3&nfsport=$PORT&mountport=$PORT"; }
 store=(--storage "file://$work/data")
 
 head -c 10485760 /dev/urandom >"$work/big"; head -c 1 /dev/urandom >"$work/one"; : >"$work/empty"

@@ -6,7 +6,8 @@ work=$(mktemp -d)
 moto_pid=
 cleanup() { stop_server; [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-url() { echo "nfs://127.0.0.1/$1?version=3&nfsport=$PORT&mountport=$PORT"; }
+# libnfs takes the export from the URL path up to its last "/": "//" is the export "/".
+url() { echo "nfs://127.0.0.1//$1?version=3&nfsport=$PORT&mountport=$PORT"; }
 
 command -v moto_server >/dev/null || { fail "moto_server installed (make deps)"; summary; exit 1; }
 mport=$(free_port)
