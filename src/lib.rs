@@ -8,9 +8,11 @@
 //! - [`fs`]: POSIX filesystem semantics on the store (no sockets).
 //! - [`nfs`]: maps decoded NFSv3 calls to filesystem operations and back.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages.
+//! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod cache;
 pub mod config;
 pub mod fs;
+pub mod netclient;
 pub mod nfs;
 pub mod proto;
 pub mod server;

@@ -443,3 +443,56 @@ async fn rename_directory_needs_write_on_it() {
         .unwrap();
     assert!(fs.fsck().await.unwrap().is_clean());
 }
+
+/// Regression (posix_suite over the kernel client): an existing name answers EEXIST even where
+/// the caller may not write, as local filesystems and Linux's nfsd do; without search
+/// permission it is still EACCES. Opening an existing file needs no directory write permission.
+#[tokio::test]
+async fn existing_name_wins_over_missing_write_permission() {
+    let fs = new_fs().await;
+    let ro = shared_dir(&fs, "ro", 0o755).await;
+    fs.mkdir(&root(), ro, b"sub", &SetAttr::default())
+        .await
+        .unwrap();
+    let f = create_as(&fs, &root(), ro, "f", 0o666).await;
+    assert!(matches!(
+        fs.mkdir(&alice(), ro, b"sub", &SetAttr::default()).await,
+        Err(FsError::Exist)
+    ));
+    assert!(matches!(
+        fs.symlink(&alice(), ro, b"f", b"t", &SetAttr::default())
+            .await,
+        Err(FsError::Exist)
+    ));
+    assert!(matches!(
+        fs.create(&alice(), ro, b"f", &CreateHow::Guarded(SetAttr::default()))
+            .await,
+        Err(FsError::Exist)
+    ));
+    // UNCHECKED on an existing file opens it (no entry is added).
+    let open = fs
+        .create(
+            &alice(),
+            ro,
+            b"f",
+            &CreateHow::Unchecked(SetAttr::default()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.ino, f);
+    // A new name still needs write permission.
+    assert!(matches!(
+        fs.mkdir(&alice(), ro, b"new", &SetAttr::default()).await,
+        Err(FsError::Access)
+    ));
+    // No search permission: EACCES even for an existing name.
+    let closed = shared_dir(&fs, "closed", 0o700).await;
+    fs.mkdir(&root(), closed, b"sub", &SetAttr::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        fs.mkdir(&alice(), closed, b"sub", &SetAttr::default())
+            .await,
+        Err(FsError::Access)
+    ));
+}

@@ -542,8 +542,22 @@ impl Fs {
         self.commit_batch(b, Durability::Memory).await
     }
 
-    /// Persists usage, flushes and closes the store.
+    /// Waits for background reclaim to finish (it is durable and resumable, but closing the
+    /// store under it makes it fail noisily), persists usage, flushes and closes the store.
     pub async fn close(&self) -> FsResult<()> {
+        // Bounded: a reclaim that takes longer resumes from its `R` keys at the next open.
+        for _ in 0..3000 {
+            if !self.inner.reclaim_running.load(Ordering::Acquire) {
+                break;
+            }
+            self.inner
+                .store
+                .run(async {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    Ok(())
+                })
+                .await?;
+        }
         self.persist_usage().await?;
         self.inner.store.close().await?;
         Ok(())

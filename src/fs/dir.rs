@@ -247,7 +247,9 @@ impl Fs {
         if d.ftype != FileType::Directory {
             return Err(FsError::NotDir);
         }
-        perm::check_dir_write(cred, &d)?;
+        // An existing name wins over a missing write permission (EEXIST, as Linux's nfsd and
+        // local filesystems answer), but looking it up needs search permission.
+        perm::check_search(cred, &d)?;
         let before = self.attr_of(&d).wcc();
 
         if let Some(e) = found.first().copied().flatten() {
@@ -295,6 +297,7 @@ impl Fs {
             }
         }
 
+        perm::check_dir_write(cred, &d)?;
         if obj.ftype == FileType::Directory && d.nlink >= LINK_MAX {
             return Err(FsError::MLink);
         }

@@ -2,30 +2,32 @@
 //!
 //! Soft mounts and reconnects retransmit calls whose reply was lost. Running a CREATE, REMOVE or
 //! RENAME twice turns success into EEXIST/ENOENT, so the reply of each such call is kept, keyed by
-//! client address (without the port: a reconnect comes from a new port), xid, procedure and a
-//! digest of the arguments (xids of different clients or mounts may collide), and a retransmit is
-//! answered from it. A retransmit that arrives while the original still runs is dropped: the
+//! client address and port, xid, procedure and a digest of the arguments, and a retransmit is
+//! answered from it. The port belongs in the key: xids are only unique per client transport
+//! (several connections from one host, e.g. two mounts or a load generator, start their xids
+//! alike and do send identical calls), and the Linux client reconnects from the same source port
+//! precisely so that servers can match retransmits this way (as Linux's nfsd does). A retransmit that arrives while the original still runs is dropped: the
 //! client will retransmit again and find the finished reply.
 //!
 //! Bounded: at most `capacity` entries, evicted oldest first. Shared by all cores; the lock is
 //! taken only for non-idempotent calls, and held for a hash-map operation, never across an await.
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
-use std::net::IpAddr;
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DrcKey {
-    client: IpAddr,
+    client: SocketAddr,
     xid: u32,
     procedure: u32,
     args_digest: u64,
 }
 
 impl DrcKey {
-    pub fn new(client: IpAddr, xid: u32, procedure: u32, args: &[u8]) -> Self {
+    pub fn new(client: SocketAddr, xid: u32, procedure: u32, args: &[u8]) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         args.hash(&mut h);
         Self {
@@ -129,7 +131,7 @@ mod tests {
     use super::*;
 
     fn key(xid: u32, args: &[u8]) -> DrcKey {
-        DrcKey::new("10.0.0.1".parse().unwrap(), xid, 8, args)
+        DrcKey::new("10.0.0.1:700".parse().unwrap(), xid, 8, args)
     }
 
     #[test]
@@ -145,8 +147,12 @@ mod tests {
         // Same xid, different arguments: another call.
         assert_eq!(drc.begin(key(1, b"b")), DrcLookup::New);
         // Another client with the same xid is another call too.
-        let other = DrcKey::new("10.0.0.2".parse().unwrap(), 1, 8, b"a");
+        let other = DrcKey::new("10.0.0.2:700".parse().unwrap(), 1, 8, b"a");
         assert_eq!(drc.begin(other), DrcLookup::New);
+        // So is another connection of the same host (regression: two connections from one
+        // address sending the same CREATE with the same xid had the second one dropped).
+        let same_host = DrcKey::new("10.0.0.1:701".parse().unwrap(), 1, 8, b"a");
+        assert_eq!(drc.begin(same_host), DrcLookup::New);
     }
 
     #[test]

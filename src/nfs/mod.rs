@@ -172,7 +172,7 @@ impl Handler {
         let cred = convert::credentials(&call.cred, &self.fs.anonymous());
         let drc_key = args
             .is_non_idempotent()
-            .then(|| DrcKey::new(peer.ip(), call.xid, call.procedure, &call.args));
+            .then(|| DrcKey::new(peer, call.xid, call.procedure, &call.args));
         if let Some(key) = drc_key {
             match self.drc.begin(key) {
                 DrcLookup::New => {}

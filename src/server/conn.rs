@@ -101,6 +101,7 @@ pub async fn serve_connection(
                 glommio::spawn_local(async move {
                     let xid = call.xid;
                     let reply = shard.dispatch(call, peer).await;
+                    log::trace!("reply ready for xid {xid:#x} to {peer}");
                     reply.send_to(xid, &mut conn.borrow_mut());
                     wake.notify();
                     drop(core_permit);
