@@ -39,4 +39,15 @@ python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(s
 holder=$!; sleep 0.5
 expect_error "port in use" "\-\-listen 127.0.0.1:$port" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d"
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
+
+# --version and serve --help: complete (every variable and flag of the README is documented).
+"$BIN" --version | grep -qE '^slatenfs [0-9]+\.[0-9]+\.[0-9]+' && pass "--version" || fail "--version"
+help=$("$BIN" serve --help)
+missing=()
+for word in SLATEDB_CACHE_DIR SLATEDB_CACHE_SIZE_GB SLATENFS_STORAGE AWS_ENDPOINT_URL AWS_S3_BUCKET \
+    AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_ALLOW_HTTP RUST_LOG \
+    --listen --storage --cache-dir --cache-size-gb --cores --async --anon-uid --anon-gid mountport; do
+    grep -q -- "$word" <<<"$help" || missing+=("$word")
+done
+[ ${#missing[@]} -eq 0 ] && pass "serve --help documents every setting" || fail "serve --help lacks: ${missing[*]}"
 summary
