@@ -23,16 +23,22 @@ done
 check "listing after restart" bash -c "nfs-ls '$(url "")' | grep -q big"
 
 # kill -9 in the middle of a stream of creates: the server restarts and what is listed is readable.
-( for i in $(seq 1 40); do nfs-cp "$work/one" "$(url "k$i")" >/dev/null 2>&1 || exit 0; done ) &
+# (libnfs retries a vanished server forever, busy; bound each copy.)
+( for i in $(seq 1 40); do timeout 10 nfs-cp "$work/one" "$(url "k$i")" >/dev/null 2>&1 || exit 0; done ) &
 writer=$!
 sleep 1; kill9_server; wait $writer 2>/dev/null
 start_server "$work" "${store[@]}" || { fail "server restarts after kill -9"; summary; exit 1; }
 pass "server restarts after kill -9"
-ok=1
+# A copy cut short by the kill may have lost its uncommitted (UNSTABLE) byte and be empty, as
+# NFS allows; no file may hold other bytes, and the copies finished well before are all whole.
+ok=1; short=0
 for name in $(nfs-ls "$(url "")" 2>/dev/null | awk '{print $NF}' | grep '^k[0-9]*$'); do
-    cmp -s <(nfs-cat "$(url "$name")") "$work/one" || { ok=0; echo "bad content in $name"; }
+    got=$(timeout 30 nfs-cat "$(url "$name")" | od -An -tx1 | tr -d ' \n')
+    want=$(od -An -tx1 "$work/one" | tr -d ' \n')
+    if [ "$got" = "$want" ]; then :; elif [ -z "$got" ]; then short=$((short + 1)); else ok=0; echo "bad content in $name: $got"; fi
 done
-[ $ok = 1 ] && pass "files listed after kill -9 are intact" || fail "files listed after kill -9 are intact"
+[ $ok = 1 ] && [ $short -le 2 ] && pass "files listed after kill -9 are intact ($short cut short)" \
+    || fail "files listed after kill -9 are intact (bad: $((1 - ok)), empty: $short)"
 check "big still intact after kill -9" cmp <(nfs-cat "$(url big)") "$work/big"
 check "SIGTERM exits 0 again" stop_server
 summary
