@@ -14,7 +14,7 @@ use super::locks::{LockSet, LockTable};
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
-use crate::store::{Durability, Store, StoreBatch};
+use crate::store::{Durability, PendingDurability, Store, StoreBatch};
 
 pub(crate) struct FsInner {
     pub(crate) store: Store,
@@ -288,9 +288,9 @@ impl Fs {
         &self,
         batch: StoreBatch,
         durability: Durability,
-    ) -> FsResult<()> {
-        match self.inner.store.write(batch, durability).await {
-            Ok(()) => Ok(()),
+    ) -> FsResult<Committed<'_>> {
+        match self.inner.store.write_applied(batch, durability).await {
+            Ok(pending) => Ok(Committed { fs: self, pending }),
             Err(e) => {
                 self.bump_verifier();
                 Err(e.into())
@@ -349,9 +349,14 @@ impl Fs {
             .apply_setattr(cred, &mut node, sa, &mut batch, Timestamp::now())
             .await?;
         Self::put_inode(&mut batch, &node);
-        self.commit_batch(batch, self.meta_durability()).await?;
+        let committed = self.commit_batch(batch, self.meta_durability()).await?;
         if deferred {
+            // Reclaim runs under the inode lock, so it waits for durability here.
+            committed.durable().await?;
             self.reclaim_inode_locked(node.ino).await?;
+        } else {
+            drop(_l);
+            committed.durable().await?;
         }
         Ok(Wcc {
             before: Some(before),
@@ -539,7 +544,10 @@ impl Fs {
         };
         let mut b = StoreBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());
-        self.commit_batch(b, Durability::Memory).await
+        self.commit_batch(b, Durability::Memory)
+            .await?
+            .durable()
+            .await
     }
 
     /// Waits for background reclaim to finish (it is durable and resumable, but closing the
@@ -561,5 +569,36 @@ impl Fs {
         self.persist_usage().await?;
         self.inner.store.close().await?;
         Ok(())
+    }
+}
+
+/// A batch applied in memory (visible to readers) whose durability may still be pending.
+/// Callers release their locks before [`Committed::durable`], so that operations waiting for
+/// those locks apply theirs and share the next WAL flush instead of each waiting for its own.
+#[must_use = "the operation is only durable once `durable` returns Ok"]
+pub(crate) struct Committed<'a> {
+    fs: &'a Fs,
+    pending: PendingDurability,
+}
+
+impl<'a> Committed<'a> {
+    /// Nothing was written.
+    pub(crate) fn nothing(fs: &'a Fs) -> Self {
+        Committed {
+            fs,
+            pending: PendingDurability::none(),
+        }
+    }
+
+    /// Waits until the batch is durable (at once for memory-only writes); a failure changes
+    /// the write verifier, as a lost write must.
+    pub(crate) async fn durable(self) -> FsResult<()> {
+        match self.pending.wait().await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.fs.bump_verifier();
+                Err(e.into())
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use super::inode::Inode;
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use crate::store::keys::{ChunkKey, ReclaimKey};
-use crate::store::{Durability, StoreBatch};
+use crate::store::{chunk_value, Durability, StoreBatch};
 
 /// Largest READ answered at once (also advertised as rtmax).
 pub const MAX_IO: u32 = 1 << 20;
@@ -62,6 +62,11 @@ pub fn assemble_range(start: u64, end: u64, chunks: &ChunkList) -> Bytes {
         }
     }
     out.freeze()
+}
+
+/// A stored chunk value as the chunk's bytes.
+pub(crate) fn decode_chunk(v: &Bytes) -> FsResult<Bytes> {
+    chunk_value::decode(v).map_err(|e| FsError::ServerFault(e.to_string()))
 }
 
 impl Fs {
@@ -138,7 +143,8 @@ impl Fs {
                 .store
                 .get(ChunkKey(ino.0, first).encode())
                 .await?
-                .map(|c| vec![(first, c)])
+                .map(|c| decode_chunk(&c).map(|c| vec![(first, c)]))
+                .transpose()?
                 .unwrap_or_default());
         }
         let rows = self
@@ -152,10 +158,13 @@ impl Fs {
                 (last - first + 1) as usize,
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(k, v)| ChunkKey::decode(&k).map(|ChunkKey(_, idx)| (idx, v)))
-            .collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, v) in rows {
+            if let Some(ChunkKey(_, idx)) = ChunkKey::decode(&k) {
+                out.push((idx, decode_chunk(&v)?));
+            }
+        }
+        Ok(out)
     }
 
     /// Reads bytes `[start, end)` (within the file size), filling holes with zeros.
@@ -204,27 +213,15 @@ impl Fs {
                 let in_off = (lo - cstart) as usize;
                 // Existing content of this chunk ends at min(old_size, chunk end).
                 let existing_end = old_size.saturating_sub(cstart).min(CHUNK_SIZE);
-                let value = if in_off == 0 && piece.len() as u64 >= existing_end {
-                    // Covers everything the chunk held: no read needed.
-                    piece
+                let key = ChunkKey(node.ino, idx).encode();
+                if in_off == 0 && piece.len() as u64 >= existing_end {
+                    // Covers everything the chunk held: it becomes this piece.
+                    batch.put(key, chunk_value::encode_data(&piece));
                 } else {
-                    let old = self
-                        .inner
-                        .store
-                        .get(ChunkKey(node.ino, idx).encode())
-                        .await?
-                        .unwrap_or_default();
-                    let new_len = old.len().max(in_off + piece.len());
-                    let mut buf = BytesMut::zeroed(new_len);
-                    if let Some(dst) = buf.get_mut(..old.len()) {
-                        dst.copy_from_slice(&old);
-                    }
-                    if let Some(dst) = buf.get_mut(in_off..in_off + piece.len()) {
-                        dst.copy_from_slice(&piece);
-                    }
-                    buf.freeze()
-                };
-                batch.put(ChunkKey(node.ino, idx).encode(), value);
+                    // Merges with what is there when SlateDB reads or compacts the chunk:
+                    // no read here, and only the piece goes to the WAL.
+                    batch.merge(key, chunk_value::encode_patch(in_off, &piece));
+                }
             }
             if end > node.size {
                 self.inner
@@ -255,7 +252,9 @@ impl Fs {
                 .await
                 .inspect_err(|_| self.bump_verifier())?;
         }
-        self.commit_batch(batch, durability).await?;
+        let committed = self.commit_batch(batch, durability).await?;
+        drop(_l);
+        committed.durable().await?;
         Ok(WriteOk {
             count: data.len() as u32,
             committed: if stable == StableHow::Unstable {
@@ -308,8 +307,9 @@ impl Fs {
                 let idx = new_size / CHUNK_SIZE;
                 let key = ChunkKey(node.ino, idx).encode();
                 if let Some(c) = self.inner.store.get(key.clone()).await? {
+                    let c = decode_chunk(&c)?;
                     if c.len() > in_chunk {
-                        batch.put(key, c.slice(..in_chunk));
+                        batch.put(key, chunk_value::encode_data(&c[..in_chunk]));
                     }
                 }
             }

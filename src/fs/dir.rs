@@ -8,13 +8,13 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::core::{check_name, Fs, NameKind};
+use super::core::{check_name, Committed, Fs, NameKind};
 use super::error::{FsError, FsResult};
 use super::inode::{CookieValue, DirentValue, Inode};
 use super::perm::{self, S_ISGID};
 use super::types::*;
-use crate::store::keys::{ChunkKey, DirCookieKey, DirEntryKey, InodeKey, ReclaimKey};
-use crate::store::StoreBatch;
+use crate::store::keys::{ChunkKey, DirCookieKey, DirEntryKey, InodeKey, ReclaimKey, TAG_INODE};
+use crate::store::{IdKeySpace, StoreBatch};
 
 /// What CREATE-like operations make.
 struct NewObj<'a> {
@@ -242,7 +242,7 @@ impl Fs {
             return Err(FsError::Exist);
         }
         let name = Bytes::copy_from_slice(name);
-        let (_guard, found) = self.lock_entries(&[dir.0], &[(dir.0, &name)]).await?;
+        let (guard, found) = self.lock_entries(&[dir.0], &[(dir.0, &name)]).await?;
         let mut d = self.load(dir).await?;
         if d.ftype != FileType::Directory {
             return Err(FsError::NotDir);
@@ -282,7 +282,10 @@ impl Fs {
                             .apply_setattr(cred, &mut existing, &sa, &mut batch, Timestamp::now())
                             .await?;
                         Self::put_inode(&mut batch, &existing);
-                        self.commit_batch(batch, self.meta_durability()).await?;
+                        self.commit_batch(batch, self.meta_durability())
+                            .await?
+                            .durable()
+                            .await?;
                     }
                     if deferred {
                         self.reclaim_inode_locked(existing.ino).await?;
@@ -351,7 +354,9 @@ impl Fs {
         d.ctime = now;
         Self::put_inode(&mut batch, &child);
         Self::put_inode(&mut batch, &d);
-        self.commit_batch(batch, self.meta_durability()).await?;
+        let committed = self.commit_batch(batch, self.meta_durability()).await?;
+        drop(guard);
+        committed.durable().await?;
         self.inner.files_used.fetch_add(1, Ordering::Relaxed);
         Ok(CreateOk {
             handle: self.handle_of(&child),
@@ -432,8 +437,9 @@ impl Fs {
         d.mtime = now;
         d.ctime = now;
         Self::put_inode(&mut batch, &d);
-        self.commit_batch(batch, self.meta_durability()).await?;
+        let committed = self.commit_batch(batch, self.meta_durability()).await?;
         drop(guard);
+        committed.durable().await?;
         if queued {
             self.kick_reclaim();
         }
@@ -448,7 +454,7 @@ impl Fs {
             NameKind::Normal => {}
         }
         let name = Bytes::copy_from_slice(name);
-        let (_guard, found) = self.lock_entries(&[dir.0], &[(dir.0, &name)]).await?;
+        let (guard, found) = self.lock_entries(&[dir.0], &[(dir.0, &name)]).await?;
         let mut d = self.load(dir).await?;
         if d.ftype != FileType::Directory {
             return Err(FsError::NotDir);
@@ -473,7 +479,9 @@ impl Fs {
         d.mtime = now;
         d.ctime = now;
         Self::put_inode(&mut batch, &d);
-        self.commit_batch(batch, self.meta_durability()).await?;
+        let committed = self.commit_batch(batch, self.meta_durability()).await?;
+        drop(guard);
+        committed.durable().await?;
         Ok(dir_wcc(before, self.attr_of(&d)))
     }
 
@@ -489,7 +497,7 @@ impl Fs {
             return Err(FsError::Exist);
         }
         let name = Bytes::copy_from_slice(name);
-        let (_guard, found) = self
+        let (guard, found) = self
             .lock_entries(&[dir.0, ino.0], &[(dir.0, &name)])
             .await?;
         let mut d = self.load(dir).await?;
@@ -536,7 +544,9 @@ impl Fs {
         d.ctime = now;
         Self::put_inode(&mut batch, &f);
         Self::put_inode(&mut batch, &d);
-        self.commit_batch(batch, self.meta_durability()).await?;
+        let committed = self.commit_batch(batch, self.meta_durability()).await?;
+        drop(guard);
+        committed.durable().await?;
         Ok(LinkOk {
             attr: self.attr_of(&f),
             dir_wcc: dir_wcc(before, self.attr_of(&d)),
@@ -575,11 +585,15 @@ impl Fs {
                 global = Some(self.inner.rename_lock.lock().await);
                 continue;
             }
-            return self
+            let (ok, committed) = self
                 .rename_locked(
                     cred, from_dir, &from_name, to_dir, &to_name, src, dst, moves_dir,
                 )
-                .await;
+                .await?;
+            drop(guard);
+            drop(global);
+            committed.durable().await?;
+            return Ok(ok);
         }
     }
 
@@ -594,7 +608,7 @@ impl Fs {
         src: Option<DirentValue>,
         dst: Option<DirentValue>,
         moves_dir: bool,
-    ) -> FsResult<RenameOk> {
+    ) -> FsResult<(RenameOk, Committed<'_>)> {
         let same_dir = from_dir == to_dir;
         let mut fd = self.load(from_dir).await?;
         let mut td = if same_dir {
@@ -627,10 +641,13 @@ impl Fs {
             // Both names are links to the same object: nothing to do.
             let fa = self.attr_of(&fd);
             let ta = td.as_ref().map(|t| self.attr_of(t)).unwrap_or(fa.clone());
-            return Ok(RenameOk {
-                from_dir_wcc: dir_wcc(f_before, fa),
-                to_dir_wcc: dir_wcc(t_before, ta),
-            });
+            return Ok((
+                RenameOk {
+                    from_dir_wcc: dir_wcc(f_before, fa),
+                    to_dir_wcc: dir_wcc(t_before, ta),
+                },
+                Committed::nothing(self),
+            ));
         }
         if moves_dir {
             // Refuse to move a directory into its own subtree.
@@ -723,16 +740,19 @@ impl Fs {
         if let Some(t) = &td {
             Self::put_inode(&mut batch, t);
         }
-        self.commit_batch(batch, self.meta_durability()).await?;
+        let committed = self.commit_batch(batch, self.meta_durability()).await?;
         if queued {
             self.kick_reclaim();
         }
         let fa = self.attr_of(&fd);
         let ta = td.as_ref().map(|t| self.attr_of(t)).unwrap_or(fa.clone());
-        Ok(RenameOk {
-            from_dir_wcc: dir_wcc(f_before, fa),
-            to_dir_wcc: dir_wcc(t_before, ta),
-        })
+        Ok((
+            RenameOk {
+                from_dir_wcc: dir_wcc(f_before, fa),
+                to_dir_wcc: dir_wcc(t_before, ta),
+            },
+            committed,
+        ))
     }
 
     /// The cookie verifier. Cookies stay valid while the directory changes, so any verifier
@@ -812,8 +832,12 @@ impl Fs {
             }
         }
         if with_attrs {
-            let keys = entries.iter().map(|e| InodeKey(e.ino.0).encode()).collect();
-            let values = self.inner.store.get_many(keys).await?;
+            let inos: Vec<u64> = entries.iter().map(|e| e.ino.0).collect();
+            let values = self
+                .inner
+                .store
+                .get_ids(IdKeySpace { tag: TAG_INODE }, &inos)
+                .await?;
             for (e, v) in entries.iter_mut().zip(values) {
                 if let Some(v) = v {
                     let n = Inode::decode(e.ino.0, &v)?;

@@ -180,6 +180,13 @@ impl Fs {
             }
             match inodes.get(&ino) {
                 Some(n) if n.ftype == FileType::Regular => {
+                    let v = match super::data::decode_chunk(&v) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            err(format!("chunk {ino}/{idx}: {e}"));
+                            continue;
+                        }
+                    };
                     let start = idx.saturating_mul(CHUNK_SIZE);
                     if start >= n.size || start + v.len() as u64 > n.size {
                         err(format!("chunk {ino}/{idx} beyond size {}", n.size));

@@ -8,7 +8,7 @@ use super::types::{Attr, FileType, InodeId, Timestamp, CHUNK_SIZE};
 const INODE_VERSION: u8 = 1;
 const SUPERBLOCK_VERSION: u8 = 1;
 /// On-disk format version stored in the superblock.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// An inode as stored under `I ino`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,7 +252,8 @@ impl Superblock {
         let sb = parse().ok_or_else(|| FsError::ServerFault("corrupt superblock".into()))?;
         if sb.format != FORMAT_VERSION {
             return Err(FsError::ServerFault(format!(
-                "unsupported filesystem format {}",
+                "filesystem format {} was written by another slatenfs version; this one reads \
+                 format {FORMAT_VERSION}",
                 sb.format
             )));
         }

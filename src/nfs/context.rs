@@ -34,8 +34,9 @@ pub struct CoreContext {
     /// Shared with background cache fills, which re-check it right before each put.
     data_epoch: Rc<Cell<u64>>,
     running: Cell<usize>,
-    /// File → the ctime its cached chunks are valid for.
-    valid_at: RefCell<HashMap<u64, Timestamp>>,
+    /// File → the ctime its cached chunks are valid for, and the `data_epoch` of the last
+    /// change of the file made on this core (a write-through put checks it is still its own).
+    valid_at: Rc<RefCell<HashMap<u64, (Timestamp, u64)>>>,
 }
 
 /// Counts a call running on this core until dropped (for a graceful stop).
@@ -54,7 +55,7 @@ impl CoreContext {
             cache,
             data_epoch: Rc::new(Cell::new(0)),
             running: Cell::new(0),
-            valid_at: RefCell::new(HashMap::new()),
+            valid_at: Rc::new(RefCell::new(HashMap::new())),
         }
     }
 
@@ -102,14 +103,15 @@ impl CoreContext {
             }
             _ => cache.invalidate_inode(ino.0),
         }
+        let epoch = self.data_epoch.get();
         let mut valid = self.valid_at.borrow_mut();
         match (chunks, ctimes) {
             // Everything was dropped: valid for the new ctime whatever came before.
             (None, Some((_, after))) => {
-                valid.insert(ino.0, after);
+                valid.insert(ino.0, (after, epoch));
             }
-            (Some(_), Some((before, after))) if valid.get(&ino.0) == Some(&before) => {
-                valid.insert(ino.0, after);
+            (Some(_), Some((before, after))) if valid.get(&ino.0).map(|v| v.0) == Some(before) => {
+                valid.insert(ino.0, (after, epoch));
             }
             _ => {
                 valid.remove(&ino.0);
@@ -117,10 +119,64 @@ impl CoreContext {
         }
     }
 
+    /// Records a successful WRITE of `data` at `offset` that moved the file's ctime from
+    /// `ctimes.0` to `ctimes.1`, and caches the whole 64 KiB chunks it wrote (write-through,
+    /// in the background), so that reading back what was just written is served locally, as
+    /// a page cache would serve it.
+    pub fn file_written(
+        &self,
+        ino: InodeId,
+        offset: u64,
+        data: &Bytes,
+        ctimes: (Timestamp, Timestamp),
+    ) {
+        let end = offset + data.len() as u64;
+        let (first, last) = (offset / CHUNK_SIZE, (end - 1) / CHUNK_SIZE);
+        let Some(cache) = &self.cache else {
+            self.file_data_changed(ino, Some((first, last)), Some(ctimes));
+            return;
+        };
+        if !self.valid_at.borrow().contains_key(&ino.0) {
+            // Nothing vouches for this file's cached chunks: drop them all, after which the
+            // cache is valid for the new ctime.
+            self.file_data_changed(ino, None, Some(ctimes));
+        } else {
+            self.file_data_changed(ino, Some((first, last)), Some(ctimes));
+        }
+        let mine = (ctimes.1, self.data_epoch.get());
+        if self.valid_at.borrow().get(&ino.0) != Some(&mine) {
+            return;
+        }
+        let whole: Vec<(u64, Bytes)> = (first..=last)
+            .filter_map(|index| {
+                let cstart = index * CHUNK_SIZE;
+                (cstart >= offset && cstart + CHUNK_SIZE <= end).then(|| {
+                    let at = (cstart - offset) as usize;
+                    (index, data.slice(at..at + CHUNK_SIZE as usize))
+                })
+            })
+            .collect();
+        if whole.is_empty() {
+            return;
+        }
+        let (cache, valid) = (cache.clone(), self.valid_at.clone());
+        glommio::spawn_local(async move {
+            for (index, chunk) in whole {
+                // A later change of this file on this core replaced `mine`; `put` claims its
+                // slot before its first await, so a change after this check invalidates it.
+                if valid.borrow().get(&ino.0) != Some(&mine) {
+                    break;
+                }
+                cache.put(CacheKey { ino: ino.0, index }, &chunk).await;
+            }
+        })
+        .detach();
+    }
+
     /// Makes sure the cached chunks of `ino` are valid for `ctime` (dropping them if not).
     fn validate(&self, cache: &ChunkCache, ino: InodeId, ctime: Timestamp) {
         let mut valid = self.valid_at.borrow_mut();
-        if valid.get(&ino.0) == Some(&ctime) {
+        if valid.get(&ino.0).map(|v| v.0) == Some(ctime) {
             return;
         }
         if valid.len() >= MAX_TRACKED_FILES {
@@ -129,7 +185,7 @@ impl CoreContext {
             }
         }
         cache.invalidate_inode(ino.0);
-        valid.insert(ino.0, ctime);
+        valid.insert(ino.0, (ctime, self.data_epoch.get()));
     }
 
     /// Bytes `[start, end)` of `ino` (inside its size), whose ctime was just read as `ctime`:

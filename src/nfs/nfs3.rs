@@ -308,13 +308,17 @@ async fn write(
             .unwrap_or_else(|| Bytes::copy_from_slice(a.data));
         let len = data.len() as u64;
         let r = fs
-            .write(cred, id, a.offset, data, stable_how(a.stable))
+            .write(cred, id, a.offset, data.clone(), stable_how(a.stable))
             .await;
         if len > 0 {
-            let first = a.offset / CHUNK_SIZE;
-            let last = (a.offset.saturating_add(len) - 1) / CHUNK_SIZE;
-            let changed = r.as_ref().ok().and_then(|w| ctimes(&w.wcc));
-            ctx.file_data_changed(id, Some((first, last)), changed);
+            match r.as_ref().ok().and_then(|w| ctimes(&w.wcc)) {
+                Some(changed) => ctx.file_written(id, a.offset, &data, changed),
+                None => {
+                    let first = a.offset / CHUNK_SIZE;
+                    let last = (a.offset.saturating_add(len) - 1) / CHUNK_SIZE;
+                    ctx.file_data_changed(id, Some((first, last)), None);
+                }
+            }
         }
         r
     }

@@ -30,7 +30,7 @@ use thiserror::Error;
 use crate::config::ServeConfig;
 use crate::fs::{Fs, FsOptions};
 use crate::nfs::Handler;
-use crate::store::{Store, StoreConfig};
+use crate::store::{StorageUrl, Store, StoreConfig};
 
 pub use shutdown::StopSignal;
 
@@ -68,11 +68,17 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     preflight::check_s3(&config).map_err(ServeError::Config)?;
 
     let cache_bytes = (config.cache_size_gb * (1u64 << 30) as f64) as u64;
+    // SlateDB's object-store cache keeps copies of table files on local disk. When the object
+    // store *is* a local directory that copy buys nothing, so the chunk caches get it all.
+    let chunk_share = match config.storage {
+        StorageUrl::File(_) => 1.0,
+        _ => CHUNK_CACHE_SHARE,
+    };
     let store_config = StoreConfig {
         url: config.storage.clone(),
         s3: config.s3.clone(),
-        cache_dir: Some(config.cache_dir.join("slatedb")),
-        cache_max_bytes: Some(((1.0 - CHUNK_CACHE_SHARE) * cache_bytes as f64) as usize),
+        cache_dir: (chunk_share < 1.0).then(|| config.cache_dir.join("slatedb")),
+        cache_max_bytes: Some(((1.0 - chunk_share) * cache_bytes as f64) as usize),
         ..StoreConfig::new(config.storage.clone())
     };
     // The store runs on its own tokio runtime; its futures can be awaited from any executor.
@@ -93,7 +99,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let shard_config = shard::ShardConfig {
         listen: config.listen,
         cache_dir: config.cache_dir.join("chunks"),
-        chunk_cache_bytes_per_core: (CHUNK_CACHE_SHARE * cache_bytes as f64) as u64 / cores as u64,
+        chunk_cache_bytes_per_core: (chunk_share * cache_bytes as f64) as u64 / cores as u64,
     };
     let mesh = glommio::channels::channel_mesh::MeshBuilder::full(cores, 1024);
     let pool = {
@@ -155,6 +161,8 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         "object store totals: puts={} put_bytes={} gets={} get_bytes={} other={}",
         io.puts, io.put_bytes, io.gets, io.get_bytes, io.other
     );
+    let (batches, writes) = store.group_stats();
+    info!("group writes: {batches} operation batches in {writes} SlateDB writes");
     info!("stopped cleanly");
     match first_error {
         Some(e) => Err(e),

@@ -14,18 +14,21 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::ObjectStore;
 use parking_lot::Mutex;
-use slatedb::config::{Settings, WriteOptions};
-use slatedb::{Db, WriteBatch};
+use slatedb::config::Settings;
+use slatedb::Db;
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{oneshot, Notify};
 
 use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
+use super::chunk_value::ChunkMergeOperator;
+use super::group_write::{share_error, GroupWriter, PendingDurability, StoreBatch};
 use super::{KeyRange, StorageUrl, StoreError};
 
 /// Path of the database inside the object store root.
@@ -85,52 +88,27 @@ impl StoreConfig {
     }
 }
 
-/// A batch of puts and deletes committed atomically.
+/// Callers of [`Store::flush`] waiting for the flusher's next flush.
 #[derive(Default)]
-pub struct StoreBatch {
-    batch: WriteBatch,
-    ops: usize,
-    bytes: usize,
+struct FlushWaiters {
+    waiting: Mutex<Vec<oneshot::Sender<Result<(), StoreError>>>>,
+    /// The flusher stopped (store fenced or closed): flush directly.
+    gone: std::sync::atomic::AtomicBool,
 }
 
-impl std::fmt::Debug for StoreBatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreBatch")
-            .field("ops", &self.ops)
-            .field("bytes", &self.bytes)
-            .finish()
-    }
+/// Point reads and range scans issued through a [`Store`] since it was opened.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct OpStats {
+    /// Point reads (each key of a multi-key read counts as one).
+    pub gets: u64,
+    /// Range scans.
+    pub scans: u64,
 }
 
-impl StoreBatch {
-    /// An empty batch.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Adds a put.
-    pub fn put(&mut self, key: Bytes, value: Bytes) {
-        self.ops += 1;
-        self.bytes += key.len() + value.len();
-        self.batch.put_bytes(key, value);
-    }
-    /// Adds a delete.
-    pub fn delete(&mut self, key: Bytes) {
-        self.ops += 1;
-        self.bytes += key.len();
-        self.batch.delete(key);
-    }
-    /// Number of operations.
-    pub fn len(&self) -> usize {
-        self.ops
-    }
-    /// Whether the batch is empty.
-    pub fn is_empty(&self) -> bool {
-        self.ops == 0
-    }
-    /// Approximate payload size in bytes.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
+#[derive(Default)]
+struct OpCounters {
+    gets: AtomicU64,
+    scans: AtomicU64,
 }
 
 struct Inner {
@@ -138,8 +116,11 @@ struct Inner {
     handle: Handle,
     runtime: Mutex<Option<Runtime>>,
     flush_wanted: Arc<Notify>,
+    flush_waiters: Arc<FlushWaiters>,
     counters: Arc<IoCounters>,
+    ops: OpCounters,
     inline_poll: bool,
+    group: Arc<GroupWriter>,
 }
 
 impl Drop for Inner {
@@ -222,6 +203,7 @@ impl Store {
         handle.spawn(async move {
             let r = Db::builder(DB_PATH, os)
                 .with_settings(settings)
+                .with_merge_operator(Arc::new(ChunkMergeOperator))
                 .build()
                 .await;
             let _ = tx.send(r);
@@ -239,18 +221,31 @@ impl Store {
         };
 
         let flush_wanted = Arc::new(Notify::new());
+        let flush_waiters: Arc<FlushWaiters> = Arc::default();
         {
             let db = db.clone();
-            let flush_wanted = flush_wanted.clone();
+            let (flush_wanted, waiters) = (flush_wanted.clone(), flush_waiters.clone());
             handle.spawn(async move {
                 loop {
                     flush_wanted.notified().await;
-                    if let Err(e) = db.flush().await {
-                        let e = StoreError::from(e);
+                    // Whoever registered before this flush starts is covered by it.
+                    let batch = std::mem::take(&mut *waiters.waiting.lock());
+                    let r = db.flush().await.map_err(StoreError::from);
+                    let fatal = matches!(r, Err(StoreError::Fenced | StoreError::Closed));
+                    if let Err(e) = &r {
                         log::warn!("WAL flush failed: {e}");
-                        if matches!(e, StoreError::Fenced | StoreError::Closed) {
-                            break;
+                    }
+                    for w in batch {
+                        let _ = w.send(r.as_ref().map(|_| ()).map_err(share_error));
+                    }
+                    if fatal {
+                        waiters
+                            .gone
+                            .store(true, std::sync::atomic::Ordering::Release);
+                        for w in std::mem::take(&mut *waiters.waiting.lock()) {
+                            let _ = w.send(Err(StoreError::Closed));
                         }
+                        break;
                     }
                 }
             });
@@ -262,8 +257,11 @@ impl Store {
                 handle,
                 runtime: Mutex::new(Some(runtime)),
                 flush_wanted,
+                flush_waiters,
                 counters,
+                ops: OpCounters::default(),
                 inline_poll: config.inline_poll,
+                group: GroupWriter::new(),
             }),
         })
     }
@@ -306,12 +304,14 @@ impl Store {
 
     /// Point read.
     pub async fn get(&self, key: Bytes) -> Result<Option<Bytes>, StoreError> {
+        self.count_reads(1, 0);
         let db = self.inner.db.clone();
         self.run(async move { Ok(db.get(key).await?) }).await
     }
 
     /// Point reads of several keys with one hand-off (run concurrently on the storage runtime).
     pub async fn get_many(&self, keys: Vec<Bytes>) -> Result<Vec<Option<Bytes>>, StoreError> {
+        self.count_reads(keys.len() as u64, 0);
         let db = self.inner.db.clone();
         self.run(async move {
             // Up to 16 reads in flight: cheap when served from memory, overlapped when they
@@ -337,6 +337,7 @@ impl Store {
         range: KeyRange,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
+        self.count_reads(0, 1);
         let db = self.inner.db.clone();
         self.run(async move {
             let mut out = Vec::with_capacity(limit.min(1024));
@@ -355,30 +356,56 @@ impl Store {
         .await
     }
 
-    /// Commits `batch` atomically.
+    /// Commits `batch` atomically. Concurrent writes from one thread (core) are merged into
+    /// one SlateDB write (see [`super::group_write`]).
     pub async fn write(&self, batch: StoreBatch, durability: Durability) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let db = self.inner.db.clone();
-        let flush_wanted = self.inner.flush_wanted.clone();
-        self.run(async move {
-            let h = db
-                .write_with_options(batch.batch, &WriteOptions::default())
-                .await?;
-            if durability == Durability::Durable {
-                flush_wanted.notify_one();
-                h.await_durable().await?;
-            }
-            Ok(())
-        })
-        .await
+        self.write_applied(batch, durability).await?.wait().await
     }
 
-    /// Forces every earlier write to object storage.
+    /// Commits `batch` atomically and returns once it is applied (visible to readers), with
+    /// its durability (for [`Durability::Durable`]) still to be awaited: a caller holding locks
+    /// releases them first, so that operations queued behind it share the next flush instead
+    /// of each waiting for its own.
+    pub async fn write_applied(
+        &self,
+        batch: StoreBatch,
+        durability: Durability,
+    ) -> Result<PendingDurability, StoreError> {
+        if batch.is_empty() {
+            return Ok(PendingDurability::none());
+        }
+        let i = &self.inner;
+        i.group
+            .write(&i.handle, &i.db, &i.flush_wanted, batch, durability)
+            .await
+    }
+
+    /// Batches written through [`Store::write`] and the SlateDB writes they became.
+    pub fn group_stats(&self) -> (usize, usize) {
+        self.inner.group.stats()
+    }
+
+    /// Forces every earlier write to object storage. Concurrent callers share one WAL flush
+    /// (the flusher task's next one), as durable writes do.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        let db = self.inner.db.clone();
-        self.run(async move { Ok(db.flush().await?) }).await
+        let w = &self.inner.flush_waiters;
+        if w.gone.load(std::sync::atomic::Ordering::Acquire) {
+            let db = self.inner.db.clone();
+            return self.run(async move { Ok(db.flush().await?) }).await;
+        }
+        let (tx, rx) = oneshot::channel();
+        w.waiting.lock().push(tx);
+        self.inner.flush_wanted.notify_one();
+        if w.gone.load(std::sync::atomic::Ordering::Acquire) {
+            // The flusher stopped after the check above: it may not see this waiter.
+            for w in std::mem::take(&mut *w.waiting.lock()) {
+                let _ = w.send(Err(StoreError::Closed));
+            }
+        }
+        rx.await.map_err(|_| StoreError::RuntimeGone)?
     }
 
     /// Flushes and closes the database. Further calls fail with [`StoreError::Closed`].
@@ -396,6 +423,26 @@ impl Store {
     /// Object store request and byte counters since open.
     pub fn io_stats(&self) -> IoSnapshot {
         self.inner.counters.snapshot()
+    }
+
+    /// Point reads and range scans issued through this store's read methods since open
+    /// (not reads that callers run on [`Store::db`] themselves).
+    pub fn op_stats(&self) -> OpStats {
+        OpStats {
+            gets: self.inner.ops.gets.load(Ordering::Relaxed),
+            scans: self.inner.ops.scans.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Adds to the [`Store::op_stats`] counters.
+    pub(crate) fn count_reads(&self, gets: u64, scans: u64) {
+        let ops = &self.inner.ops;
+        if gets > 0 {
+            ops.gets.fetch_add(gets, Ordering::Relaxed);
+        }
+        if scans > 0 {
+            ops.scans.fetch_add(scans, Ordering::Relaxed);
+        }
     }
 }
 

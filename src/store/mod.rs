@@ -5,13 +5,18 @@
 
 pub mod backend;
 pub mod bridge;
+pub mod chunk_value;
+pub mod group_write;
 pub mod keys;
+pub mod multi_read;
 
 pub use backend::{
     object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings, StorageUrl,
 };
-pub use bridge::{Durability, Store, StoreBatch, StoreConfig};
+pub use bridge::{Durability, OpStats, Store, StoreConfig};
+pub use group_write::{PendingDurability, StoreBatch};
 pub use keys::KeyRange;
+pub use multi_read::IdKeySpace;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
