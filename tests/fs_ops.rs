@@ -962,22 +962,10 @@ async fn listing(n: usize) {
     assert_eq!(count, n + 2);
 }
 
+/// The 1,000,000-entry directory is tests/fs_large_dir.rs.
 #[tokio::test]
 async fn many_entries_listing() {
     listing(5_000).await;
-}
-
-/// About 50 s in a debug build: run with `--ignored`.
-#[tokio::test]
-#[ignore]
-async fn listing_100k_entries() {
-    listing(100_000).await;
-}
-
-#[tokio::test]
-#[ignore]
-async fn listing_1m_entries() {
-    listing(1_000_000).await;
 }
 
 /// Durability contract without a clean shutdown: FILE_SYNC writes, committed UNSTABLE writes
