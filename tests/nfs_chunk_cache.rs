@@ -67,26 +67,33 @@ fn patch(model: &mut Vec<u8>, off: usize, data: &[u8]) {
     model[off..off + data.len()].copy_from_slice(data);
 }
 
+/// A filesystem on in-memory SlateDB, a 4 MiB cache in a temporary directory (kept alive by
+/// the returned guard), the core context over it, and one empty file.
+async fn setup() -> (tempfile::TempDir, Fs, CoreContext, InodeId) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_in_memory().await.unwrap();
+    let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+    let cache = ChunkCache::open(&dir.path().join("cache"), 0, 4 << 20)
+        .await
+        .unwrap();
+    let ctx = CoreContext::new(0, Some(cache));
+    let ino = fs
+        .create(
+            &Credentials::root(),
+            fs.root(),
+            b"f",
+            &CreateHow::Guarded(SetAttr::default()),
+        )
+        .await
+        .unwrap()
+        .ino;
+    (dir, fs, ctx, ino)
+}
+
 fn run(seed: u64) {
     LocalExecutorBuilder::default()
         .spawn(move || async move {
-            let dir = tempfile::tempdir().unwrap();
-            let store = Store::open_in_memory().await.unwrap();
-            let fs = Fs::open(store, FsOptions::default()).await.unwrap();
-            let cache = ChunkCache::open(&dir.path().join("cache"), 0, 4 << 20)
-                .await
-                .unwrap();
-            let ctx = CoreContext::new(0, Some(cache));
-            let ino = fs
-                .create(
-                    &Credentials::root(),
-                    fs.root(),
-                    b"f",
-                    &CreateHow::Guarded(SetAttr::default()),
-                )
-                .await
-                .unwrap()
-                .ino;
+            let (_dir, fs, ctx, ino) = setup().await;
             let mut model: Vec<u8> = Vec::new();
             let mut rng = Rng(seed);
             let max = 6 * CHUNK as u64;
@@ -188,23 +195,7 @@ fn cached_reads_match_the_model() {
 fn whole_chunk_writes_are_cached() {
     LocalExecutorBuilder::default()
         .spawn(|| async {
-            let dir = tempfile::tempdir().unwrap();
-            let store = Store::open_in_memory().await.unwrap();
-            let fs = Fs::open(store, FsOptions::default()).await.unwrap();
-            let cache = ChunkCache::open(&dir.path().join("cache"), 0, 4 << 20)
-                .await
-                .unwrap();
-            let ctx = CoreContext::new(0, Some(cache));
-            let ino = fs
-                .create(
-                    &Credentials::root(),
-                    fs.root(),
-                    b"f",
-                    &CreateHow::Guarded(SetAttr::default()),
-                )
-                .await
-                .unwrap()
-                .ino;
+            let (_dir, fs, ctx, ino) = setup().await;
             let data: Vec<u8> = (0..4 * CHUNK).map(|i| (i % 253) as u8).collect();
             write(&fs, &ctx, ino, 0, Bytes::from(data.clone())).await;
             glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
