@@ -386,6 +386,17 @@ proptest! {
 /// every invariant must hold (and nothing deadlocks).
 #[test]
 fn concurrent_stress_keeps_invariants() {
+    concurrent_stress(FsOptions::default().inode_cache_entries);
+}
+
+/// The same with an inode cache so small that it evicts all the time, so that fills from
+/// readers race publishes and evictions (fsck then compares every cached inode with the store).
+#[test]
+fn concurrent_stress_with_a_tiny_inode_cache() {
+    concurrent_stress(64 * 2 * 2);
+}
+
+fn concurrent_stress(inode_cache_entries: usize) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -393,7 +404,11 @@ fn concurrent_stress_keeps_invariants() {
         .unwrap();
     rt.block_on(async {
         let store = Store::open_in_memory().await.unwrap();
-        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+        let opts = FsOptions {
+            inode_cache_entries,
+            ..FsOptions::default()
+        };
+        let fs = Fs::open(store, opts).await.unwrap();
         let cred = root();
         let mut dirs = vec![fs.root()];
         for i in 0..4 {
@@ -485,15 +500,50 @@ fn concurrent_stress_keeps_invariants() {
                 }
             }));
         }
+        // Readers fill the inode cache while the writers change the same inodes.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut readers = Vec::new();
+        for t in 0..4u64 {
+            let (fs, dirs, files, stop) = (fs.clone(), dirs.clone(), files.clone(), stop.clone());
+            readers.push(tokio::spawn(async move {
+                let cred = root();
+                let mut i = t as usize;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i = i.wrapping_mul(31).wrapping_add(7);
+                    let d = {
+                        let ds = dirs.lock();
+                        ds[i % ds.len()]
+                    };
+                    let f = {
+                        let fs = files.lock();
+                        (!fs.is_empty()).then(|| fs[i % fs.len()])
+                    };
+                    let _ = fs.getattr(d).await;
+                    if let Some(f) = f {
+                        let _ = fs.getattr(f).await;
+                    }
+                    let _ = fs.readdir(&cred, d, 0, [0; 8], 64, true).await;
+                    let _ = fs.lookup(&cred, d, NAMES[i % NAMES.len()].as_bytes()).await;
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
         let all = futures::future::join_all(tasks);
         tokio::time::timeout(std::time::Duration::from_secs(120), all)
             .await
             .expect("stress test deadlocked")
             .into_iter()
             .for_each(|r| r.unwrap());
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for r in futures::future::join_all(readers).await {
+            r.unwrap();
+        }
         fs.reclaim_pending().await.unwrap();
         let rep = fs.fsck().await.unwrap();
         assert!(rep.is_clean(), "fsck: {:?}", rep.errors);
+        let st = fs.inode_cache_stats();
+        eprintln!("inode cache: {st:?}");
+        assert!(st.hits > 0, "the inode cache was never used: {st:?}");
         let ok = ok.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!(
             "stress: {ok} of 1200 operations succeeded; {} inodes, {} entries",

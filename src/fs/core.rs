@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::batch::FsBatch;
 use super::error::{FsError, FsResult};
 use super::handle::FileHandle;
 use super::inode::{decode_u64, DirentValue, Inode, Superblock, FORMAT_VERSION};
+use super::inode_cache::InodeCache;
 use super::locks::{LockSet, LockTable};
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
@@ -22,6 +24,8 @@ pub(crate) struct FsInner {
     pub(crate) fsid: u64,
     verifier: AtomicU64,
     pub(crate) locks: LockTable,
+    /// Decoded inodes, kept coherent by [`Fs::commit_batch`] (see [`InodeCache`]).
+    pub(crate) inodes: InodeCache,
     /// Serialises directory renames across directories (like Linux's s_vfs_rename_mutex), so
     /// the "not into its own subtree" walk sees stable parent pointers.
     pub(crate) rename_lock: tokio::sync::Mutex<()>,
@@ -95,6 +99,7 @@ impl Fs {
         let fs = Fs {
             inner: Arc::new(FsInner {
                 store,
+                inodes: InodeCache::new(opts.inode_cache_entries),
                 opts,
                 fsid: sb.fsid,
                 verifier: AtomicU64::new(random_u64()),
@@ -224,14 +229,63 @@ impl Fs {
     }
 
     pub(crate) async fn try_load(&self, ino: u64) -> FsResult<Option<Inode>> {
+        let cache = &self.inner.inodes;
+        if let Some(n) = cache.get(ino) {
+            return Ok(Some(n));
+        }
+        let ticket = cache.ticket(ino);
         match self.inner.store.get(InodeKey(ino).encode()).await? {
-            Some(v) => Ok(Some(Inode::decode(ino, &v)?)),
+            Some(v) => {
+                let n = Inode::decode(ino, &v)?;
+                cache.fill(ticket, &n);
+                Ok(Some(n))
+            }
             None => Ok(None),
         }
     }
 
-    pub(crate) fn put_inode(batch: &mut StoreBatch, node: &Inode) {
-        batch.put(InodeKey(node.ino).encode(), node.encode());
+    /// Inodes `inos` (in that order; `None` for missing ones): from the inode cache where
+    /// present, the rest from the store in as few range reads as their ids allow.
+    pub(crate) async fn load_many(&self, inos: &[u64]) -> FsResult<Vec<Option<Inode>>> {
+        let cache = &self.inner.inodes;
+        let mut out: Vec<Option<Inode>> = inos.iter().map(|&i| cache.get(i)).collect();
+        let missing: Vec<(usize, u64)> = out
+            .iter()
+            .zip(inos)
+            .enumerate()
+            .filter(|(_, (n, _))| n.is_none())
+            .map(|(at, (_, &ino))| (at, ino))
+            .collect();
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let ids: Vec<u64> = missing.iter().map(|&(_, ino)| ino).collect();
+        let tickets: Vec<_> = ids.iter().map(|&ino| cache.ticket(ino)).collect();
+        let values = self
+            .inner
+            .store
+            .get_ids(
+                crate::store::IdKeySpace {
+                    tag: crate::store::keys::TAG_INODE,
+                },
+                &ids,
+            )
+            .await?;
+        for ((&(at, ino), ticket), v) in missing.iter().zip(tickets).zip(values) {
+            if let Some(v) = v {
+                let n = Inode::decode(ino, &v)?;
+                cache.fill(ticket, &n);
+                if let Some(slot) = out.get_mut(at) {
+                    *slot = Some(n);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The inode cache's counters.
+    pub fn inode_cache_stats(&self) -> super::inode_cache::InodeCacheStats {
+        self.inner.inodes.stats()
     }
 
     pub(crate) async fn dirent(&self, dir: u64, name: &Bytes) -> FsResult<Option<DirentValue>> {
@@ -253,6 +307,20 @@ impl Fs {
         fixed: &[u64],
         names: &[(u64, &Bytes)],
     ) -> FsResult<(LockSet<'_>, Vec<Option<DirentValue>>)> {
+        // Fast path: when every name lives in a directory of `fixed`, no entry can change once
+        // `fixed` is locked (changing an entry needs its directory's lock), so the names are
+        // read once and their targets added without waiting. If a target is busy, fall back.
+        if names.iter().all(|(dir, _)| fixed.contains(dir)) {
+            let mut guard = self.inner.locks.lock(fixed).await;
+            let mut now = Vec::with_capacity(names.len());
+            for (dir, name) in names {
+                now.push(self.dirent(*dir, name).await?);
+            }
+            let targets: Vec<u64> = now.iter().flatten().map(|d| d.ino.0).collect();
+            if self.inner.locks.try_lock_more(&mut guard, &targets) {
+                return Ok((guard, now));
+            }
+        }
         loop {
             let mut pre = Vec::with_capacity(names.len());
             for (dir, name) in names {
@@ -283,15 +351,30 @@ impl Fs {
         }
     }
 
-    /// Commits a batch; a failed durable write changes the write verifier.
+    /// Commits a batch and, once SlateDB applied it, publishes the inode records it wrote to
+    /// the inode cache. The caller holds the locks of those inodes (see [`InodeCache`]).
+    /// A failed write changes the write verifier and forgets the inodes it touched.
     pub(crate) async fn commit_batch(
         &self,
-        batch: StoreBatch,
+        batch: FsBatch,
         durability: Durability,
     ) -> FsResult<Committed<'_>> {
-        match self.inner.store.write_applied(batch, durability).await {
-            Ok(pending) => Ok(Committed { fs: self, pending }),
+        let FsBatch { store, inodes } = batch;
+        let cache = &self.inner.inodes;
+        match self.inner.store.write_applied(store, durability).await {
+            Ok(pending) => {
+                for (ino, node) in inodes {
+                    match node {
+                        Some(n) => cache.publish(&n),
+                        None => cache.remove(ino),
+                    }
+                }
+                Ok(Committed { fs: self, pending })
+            }
             Err(e) => {
+                for (ino, _) in inodes {
+                    cache.remove(ino);
+                }
                 self.bump_verifier();
                 Err(e.into())
             }
@@ -344,11 +427,11 @@ impl Fs {
                 return Err(FsError::NotSync);
             }
         }
-        let mut batch = StoreBatch::new();
+        let mut batch = FsBatch::new();
         let deferred = self
             .apply_setattr(cred, &mut node, sa, &mut batch, Timestamp::now())
             .await?;
-        Self::put_inode(&mut batch, &node);
+        batch.put_inode(&node);
         let committed = self.commit_batch(batch, self.meta_durability()).await?;
         if deferred {
             // Reclaim runs under the inode lock, so it waits for durability here.
@@ -371,7 +454,7 @@ impl Fs {
         cred: &Credentials,
         node: &mut Inode,
         sa: &SetAttr,
-        batch: &mut StoreBatch,
+        batch: &mut FsBatch,
         now: Timestamp,
     ) -> FsResult<bool> {
         let root = cred.uid == 0;
@@ -542,7 +625,7 @@ impl Fs {
             files_used: self.inner.files_used.load(Ordering::Relaxed).max(0) as u64,
             bytes_used: self.inner.bytes_used.load(Ordering::Relaxed).max(0) as u64,
         };
-        let mut b = StoreBatch::new();
+        let mut b = FsBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());
         self.commit_batch(b, Durability::Memory)
             .await?

@@ -7,13 +7,14 @@ use std::sync::atomic::Ordering;
 
 use bytes::{Bytes, BytesMut};
 
+use super::batch::FsBatch;
 use super::core::Fs;
 use super::error::{FsError, FsResult};
 use super::inode::Inode;
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use crate::store::keys::{ChunkKey, ReclaimKey};
-use crate::store::{chunk_value, Durability, StoreBatch};
+use crate::store::{chunk_value, Durability};
 
 /// Largest READ answered at once (also advertised as rtmax).
 pub const MAX_IO: u32 = 1 << 20;
@@ -200,7 +201,7 @@ impl Fs {
             return Err(FsError::FBig);
         }
         let before = self.attr_of(&node).wcc();
-        let mut batch = StoreBatch::new();
+        let mut batch = FsBatch::new();
         if !data.is_empty() {
             let old_size = node.size;
             let first = offset / CHUNK_SIZE;
@@ -238,7 +239,7 @@ impl Fs {
                     node.mode &= !S_ISGID;
                 }
             }
-            Self::put_inode(&mut batch, &node);
+            batch.put_inode(&node);
         }
         let durability = if stable == StableHow::Unstable {
             Durability::Memory
@@ -296,7 +297,7 @@ impl Fs {
         &self,
         node: &mut Inode,
         new_size: u64,
-        batch: &mut StoreBatch,
+        batch: &mut FsBatch,
     ) -> FsResult<bool> {
         let old = node.size;
         let mut deferred = false;

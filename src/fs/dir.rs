@@ -8,13 +8,13 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
+use super::batch::FsBatch;
 use super::core::{check_name, Committed, Fs, NameKind};
 use super::error::{FsError, FsResult};
 use super::inode::{CookieValue, DirentValue, Inode};
 use super::perm::{self, S_ISGID};
 use super::types::*;
-use crate::store::keys::{ChunkKey, DirCookieKey, DirEntryKey, InodeKey, ReclaimKey, TAG_INODE};
-use crate::store::{IdKeySpace, StoreBatch};
+use crate::store::keys::{ChunkKey, DirCookieKey, DirEntryKey, ReclaimKey};
 
 /// What CREATE-like operations make.
 struct NewObj<'a> {
@@ -68,16 +68,8 @@ impl Fs {
             Err(FsError::Inval) if name.is_empty() => return Err(FsError::NoEnt),
             Err(e) => return Err(e),
         };
-        // The directory and the entry are read together (one hand-off).
-        let mut keys = vec![InodeKey(dir.0).encode()];
-        if kind == NameKind::Normal {
-            keys.push(DirEntryKey(dir.0, Bytes::copy_from_slice(name)).encode());
-        }
-        let mut vals = self.inner.store.get_many(keys).await?.into_iter();
-        let d = match vals.next().flatten() {
-            Some(v) => Inode::decode(dir.0, &v)?,
-            None => return Err(FsError::Stale),
-        };
+        // Inodes usually come from the inode cache: the entry is then the only store read.
+        let d = self.load(dir).await?;
         if d.ftype != FileType::Directory {
             return Err(FsError::NotDir);
         }
@@ -86,8 +78,10 @@ impl Fs {
             NameKind::Dot => d.clone(),
             NameKind::DotDot => self.load(InodeId(d.parent)).await?,
             NameKind::Normal => {
-                let v = vals.next().flatten().ok_or(FsError::NoEnt)?;
-                let e = DirentValue::decode(&v)?;
+                let e = self
+                    .dirent(dir.0, &Bytes::copy_from_slice(name))
+                    .await?
+                    .ok_or(FsError::NoEnt)?;
                 self.try_load(e.ino.0).await?.ok_or(FsError::NoEnt)?
             }
         };
@@ -277,11 +271,11 @@ impl Fs {
                             size: Some(size),
                             ..SetAttr::default()
                         };
-                        let mut batch = StoreBatch::new();
+                        let mut batch = FsBatch::new();
                         deferred = self
                             .apply_setattr(cred, &mut existing, &sa, &mut batch, Timestamp::now())
                             .await?;
-                        Self::put_inode(&mut batch, &existing);
+                        batch.put_inode(&existing);
                         self.commit_batch(batch, self.meta_durability())
                             .await?
                             .durable()
@@ -315,7 +309,7 @@ impl Fs {
         if obj.ftype == FileType::Directory {
             child.parent = dir.0;
         }
-        let mut batch = StoreBatch::new();
+        let mut batch = FsBatch::new();
         if *obj.sa != NO_SETATTR {
             self.apply_setattr(cred, &mut child, obj.sa, &mut batch, now)
                 .await?;
@@ -352,8 +346,8 @@ impl Fs {
         }
         d.mtime = now;
         d.ctime = now;
-        Self::put_inode(&mut batch, &child);
-        Self::put_inode(&mut batch, &d);
+        batch.put_inode(&child);
+        batch.put_inode(&d);
         let committed = self.commit_batch(batch, self.meta_durability()).await?;
         drop(guard);
         committed.durable().await?;
@@ -379,7 +373,7 @@ impl Fs {
     /// Drops one link of `node` (already locked); on the last one deletes the inode and its
     /// data (inline when small, else through the reclaim queue). Returns whether background
     /// reclaim was queued.
-    fn unlink_node(&self, node: &mut Inode, batch: &mut StoreBatch, now: Timestamp) -> bool {
+    fn unlink_node(&self, node: &mut Inode, batch: &mut FsBatch, now: Timestamp) -> bool {
         node.ctime = now;
         if node.ftype == FileType::Directory {
             node.nlink = 0;
@@ -387,10 +381,10 @@ impl Fs {
             node.nlink = node.nlink.saturating_sub(1);
         }
         if node.nlink > 0 {
-            Self::put_inode(batch, node);
+            batch.put_inode(node);
             return false;
         }
-        batch.delete(InodeKey(node.ino).encode());
+        batch.delete_inode(node.ino);
         self.inner.files_used.fetch_sub(1, Ordering::Relaxed);
         self.inner
             .bytes_used
@@ -430,13 +424,13 @@ impl Fs {
         perm::check_sticky(cred, &d, &child)?;
         let before = self.attr_of(&d).wcc();
         let now = Timestamp::now();
-        let mut batch = StoreBatch::new();
+        let mut batch = FsBatch::new();
         batch.delete(DirEntryKey(dir.0, name).encode());
         batch.delete(DirCookieKey(dir.0, e.cookie).encode());
         let queued = self.unlink_node(&mut child, &mut batch, now);
         d.mtime = now;
         d.ctime = now;
-        Self::put_inode(&mut batch, &d);
+        batch.put_inode(&d);
         let committed = self.commit_batch(batch, self.meta_durability()).await?;
         drop(guard);
         committed.durable().await?;
@@ -471,14 +465,14 @@ impl Fs {
         }
         let before = self.attr_of(&d).wcc();
         let now = Timestamp::now();
-        let mut batch = StoreBatch::new();
+        let mut batch = FsBatch::new();
         batch.delete(DirEntryKey(dir.0, name).encode());
         batch.delete(DirCookieKey(dir.0, e.cookie).encode());
         self.unlink_node(&mut child, &mut batch, now);
         d.nlink = d.nlink.saturating_sub(1);
         d.mtime = now;
         d.ctime = now;
-        Self::put_inode(&mut batch, &d);
+        batch.put_inode(&d);
         let committed = self.commit_batch(batch, self.meta_durability()).await?;
         drop(guard);
         committed.durable().await?;
@@ -519,7 +513,7 @@ impl Fs {
         let now = Timestamp::now();
         let cookie = d.next_cookie;
         d.next_cookie += 1;
-        let mut batch = StoreBatch::new();
+        let mut batch = FsBatch::new();
         batch.put(
             DirEntryKey(dir.0, name.clone()).encode(),
             DirentValue {
@@ -542,8 +536,8 @@ impl Fs {
         f.ctime = now;
         d.mtime = now;
         d.ctime = now;
-        Self::put_inode(&mut batch, &f);
-        Self::put_inode(&mut batch, &d);
+        batch.put_inode(&f);
+        batch.put_inode(&d);
         let committed = self.commit_batch(batch, self.meta_durability()).await?;
         drop(guard);
         committed.durable().await?;
@@ -686,7 +680,7 @@ impl Fs {
         }
 
         let now = Timestamp::now();
-        let mut batch = StoreBatch::new();
+        let mut batch = FsBatch::new();
         batch.delete(DirEntryKey(from_dir.0, from_name.clone()).encode());
         batch.delete(DirCookieKey(from_dir.0, src.cookie).encode());
         let mut queued = false;
@@ -735,10 +729,10 @@ impl Fs {
         fd.mtime = now;
         fd.ctime = now;
         s.ctime = now;
-        Self::put_inode(&mut batch, &s);
-        Self::put_inode(&mut batch, &fd);
+        batch.put_inode(&s);
+        batch.put_inode(&fd);
         if let Some(t) = &td {
-            Self::put_inode(&mut batch, t);
+            batch.put_inode(t);
         }
         let committed = self.commit_batch(batch, self.meta_durability()).await?;
         if queued {
@@ -833,14 +827,9 @@ impl Fs {
         }
         if with_attrs {
             let inos: Vec<u64> = entries.iter().map(|e| e.ino.0).collect();
-            let values = self
-                .inner
-                .store
-                .get_ids(IdKeySpace { tag: TAG_INODE }, &inos)
-                .await?;
-            for (e, v) in entries.iter_mut().zip(values) {
-                if let Some(v) = v {
-                    let n = Inode::decode(e.ino.0, &v)?;
+            let nodes = self.load_many(&inos).await?;
+            for (e, n) in entries.iter_mut().zip(nodes) {
+                if let Some(n) = n {
                     e.attr = Some(self.attr_of(&n));
                     e.handle = Some(self.handle_of(&n));
                 }

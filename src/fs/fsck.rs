@@ -52,7 +52,8 @@ impl Fs {
     /// Checks every invariant: each entry names a live inode of the right type with a matching
     /// cookie record; link counts equal the entries naming the inode (directories: 2 + their
     /// subdirectories); every inode but the root is named; `..` pointers match; chunks belong to
-    /// live regular files and lie within their size (unless queued for reclaim).
+    /// live regular files and lie within their size (unless queued for reclaim); every inode in
+    /// the inode cache equals its stored record.
     pub async fn fsck(&self) -> FsResult<FsckReport> {
         let mut rep = FsckReport::default();
         let mut err = |s: String| rep.errors.push(s);
@@ -196,6 +197,18 @@ impl Fs {
                     }
                 }
                 _ => err(format!("orphan chunk {ino}/{idx}")),
+            }
+        }
+        // The inode cache must agree with the store (in a quiescent filesystem: an operation
+        // running during fsck may legitimately be between its commit and its publish).
+        for cached in self.inner.inodes.snapshot() {
+            match inodes.get(&cached.ino) {
+                Some(stored) if *stored == cached => {}
+                Some(_) => err(format!(
+                    "inode {}: cached record differs from the store",
+                    cached.ino
+                )),
+                None => err(format!("inode {}: cached but not in the store", cached.ino)),
             }
         }
         rep.inodes = inodes.len();

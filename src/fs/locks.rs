@@ -21,6 +21,8 @@ impl std::fmt::Debug for LockTable {
 
 /// Guards held by one operation; dropping releases them.
 pub struct LockSet<'a> {
+    /// Stripe indexes held, ascending.
+    held: Vec<usize>,
     _guards: Vec<MutexGuard<'a, ()>>,
 }
 
@@ -49,11 +51,57 @@ impl LockTable {
         idx.sort_unstable();
         idx.dedup();
         let mut guards = Vec::with_capacity(idx.len());
-        for i in idx {
+        for &i in &idx {
             if let Some(m) = self.stripes.get(i) {
                 guards.push(m.lock().await);
             }
         }
-        LockSet { _guards: guards }
+        LockSet {
+            held: idx,
+            _guards: guards,
+        }
+    }
+
+    /// Adds `inos` to `set` without waiting: true if all of them are now held, false if one
+    /// is busy (then `set` holds some of them; drop it and lock everything in order). Never
+    /// waiting while holding locks out of stripe order keeps this deadlock-free.
+    pub fn try_lock_more<'a>(&'a self, set: &mut LockSet<'a>, inos: &[u64]) -> bool {
+        for &ino in inos {
+            let i = Self::stripe(ino);
+            if set.held.contains(&i) {
+                continue;
+            }
+            let Some(m) = self.stripes.get(i) else {
+                continue;
+            };
+            match m.try_lock() {
+                Ok(g) => {
+                    set.held.push(i);
+                    set._guards.push(g);
+                }
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn try_lock_more_adds_free_stripes_and_refuses_busy_ones() {
+        futures::executor::block_on(async {
+            let t = LockTable::new();
+            let mut a = t.lock(&[1]).await;
+            // Already held, or free: taken at once.
+            assert!(t.try_lock_more(&mut a, &[1, 2]));
+            // Inode 2 is now held by `a`: another set cannot add it without waiting.
+            let mut b = t.lock(&[3]).await;
+            assert!(!t.try_lock_more(&mut b, &[2]));
+            drop(a);
+            assert!(t.try_lock_more(&mut b, &[2]));
+        });
     }
 }

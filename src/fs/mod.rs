@@ -11,6 +11,10 @@
 //! - Every mutation locks the inodes it touches (striped async locks, taken in stripe order)
 //!   and commits ONE batch. Cross-directory directory renames also take a global rename lock
 //!   so the "not into its own subtree" walk is stable. Reads take no locks.
+//! - Decoded inodes are kept in an [`inode_cache::InodeCache`] shared by all cores: writers
+//!   publish the records they commit (under the inode lock, once applied), readers fill it
+//!   after a miss unless a publish raced them. GETATTR, ACCESS, the checks of READ and WRITE,
+//!   and the attributes of LOOKUP and READDIRPLUS then cost no store read.
 //! - Metadata operations wait for durability unless `FsOptions::async_metadata`; the store
 //!   group-commits concurrent durable writes (see [`crate::store::bridge`]). UNSTABLE writes
 //!   are visible at once and made durable by COMMIT (a WAL flush); DATA/FILE_SYNC writes
@@ -23,6 +27,7 @@
 //!   few, otherwise through the durable `R ino` queue ([`Fs::reclaim_pending`]).
 //! - atime is not updated by READ (like `noatime`); FSSTAT usage figures are approximate.
 
+mod batch;
 mod core;
 pub mod data;
 pub mod dir;
@@ -30,6 +35,7 @@ pub mod error;
 pub mod fsck;
 pub mod handle;
 pub mod inode;
+pub mod inode_cache;
 pub mod locks;
 pub mod perm;
 pub mod reclaim;
@@ -40,4 +46,5 @@ pub use data::{assemble_range, ReadPlan, MAX_IO};
 pub use error::{FsError, FsResult};
 pub use fsck::FsckReport;
 pub use handle::{FileHandle, HandleParts, HANDLE_LEN};
+pub use inode_cache::InodeCacheStats;
 pub use types::*;

@@ -479,6 +479,8 @@ pub struct FsOptions {
     pub alloc_block: u64,
     /// Files with at most this many chunks are reclaimed in the removing batch itself.
     pub inline_reclaim_chunks: u64,
+    /// Decoded inodes kept in memory (0 turns the inode cache off).
+    pub inode_cache_entries: usize,
 }
 
 impl Default for FsOptions {
@@ -496,6 +498,7 @@ impl Default for FsOptions {
             alloc_slot: 0,
             alloc_block: 1024,
             inline_reclaim_chunks: 64,
+            inode_cache_entries: super::inode_cache::DEFAULT_INODE_CACHE_ENTRIES,
         }
     }
 }
