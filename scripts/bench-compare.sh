@@ -8,6 +8,8 @@
 #   FILE_MB=1024 (the large file of seqread/randread/randwrite; written once per server and
 #   workload, then reused) SEQWRITE_FILE_MB=64 AMP_WORKLOADS="seqwrite randwrite"
 #   OUT=target/bench-compare (results, server logs and bench stderr are kept there).
+#   BIN, BENCH: the slatenfs and slatenfs-bench binaries (default target/release/...);
+#   NO_BUILD=1 skips the build (to measure saved binaries, e.g. before/after a change).
 #
 # Write amplification (slatenfs only): for each AMP_WORKLOADS run, the workload's setup is done
 # first (--setup-only), then slatenfs is restarted so that its object-store counters start at
@@ -30,15 +32,16 @@ FILE_MB=${FILE_MB:-1024}
 SEQWRITE_FILE_MB=${SEQWRITE_FILE_MB:-64}
 AMP_WORKLOADS=${AMP_WORKLOADS:-seqwrite randwrite}
 OUT=${OUT:-$ROOT/target/bench-compare}
-BENCH=$ROOT/target/release/slatenfs-bench
-BIN=$ROOT/target/release/slatenfs
+BENCH=${BENCH:-$ROOT/target/release/slatenfs-bench}
+BIN=${BIN:-$ROOT/target/release/slatenfs}
 SPORT=13049 GPORT=12049 GMPORT=12050
 
 if ! command -v ganesha.nfsd >/dev/null || ! command -v rpcbind >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq && apt-get install -y -qq nfs-ganesha nfs-ganesha-vfs rpcbind >/dev/null
 fi
-(cd "$ROOT" && cargo build --release --bins)
+# NO_BUILD=1 measures the binaries at $BIN / $BENCH as they are (e.g. a saved baseline).
+[ -n "${NO_BUILD:-}" ] || (cd "$ROOT" && cargo build --release --bins)
 
 work=$(mktemp -d /var/tmp/slatenfs-bench.XXXXXX)
 mkdir -p "$work/export" "$work/cache" "$OUT"
