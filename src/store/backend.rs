@@ -123,7 +123,10 @@ pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectS
             })?;
             let fs = object_store::local::LocalFileSystem::new_with_prefix(path)
                 .map_err(|e| StoreError::Backend(e.to_string()))?;
-            Ok(Arc::new(fs.with_automatic_cleanup(true)))
+            // A PUT must be on the disk when it returns: SlateDB reports a WAL flush as
+            // durable, and COMMIT / FILE_SYNC replies rest on it. Without fsync an object is
+            // only in the page cache, which a kernel crash or power loss takes with it.
+            Ok(Arc::new(fs.with_automatic_cleanup(true).with_fsync(true)))
         }
         StorageUrl::S3 { bucket, prefix } => {
             let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
