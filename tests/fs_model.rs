@@ -386,17 +386,23 @@ proptest! {
 /// every invariant must hold (and nothing deadlocks).
 #[test]
 fn concurrent_stress_keeps_invariants() {
-    concurrent_stress(FsOptions::default().inode_cache_entries);
+    concurrent_stress(FsOptions::default());
 }
 
-/// The same with an inode cache so small that it evicts all the time, so that fills from
-/// readers race publishes and evictions (fsck then compares every cached inode with the store).
+/// The same with inode and directory caches so small that they evict all the time, so that
+/// fills from readers race publishes and evictions (fsck then compares every cached inode and
+/// listing with the store).
 #[test]
-fn concurrent_stress_with_a_tiny_inode_cache() {
-    concurrent_stress(64 * 2 * 2);
+fn concurrent_stress_with_tiny_caches() {
+    concurrent_stress(FsOptions {
+        inode_cache_entries: 64 * 2 * 2,
+        // 2 entries per directory listing at most: directories drop in and out of the cache.
+        dir_cache_entries: 8 * 2 * 2,
+        ..FsOptions::default()
+    });
 }
 
-fn concurrent_stress(inode_cache_entries: usize) {
+fn concurrent_stress(opts: FsOptions) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
@@ -404,10 +410,6 @@ fn concurrent_stress(inode_cache_entries: usize) {
         .unwrap();
     rt.block_on(async {
         let store = Store::open_in_memory().await.unwrap();
-        let opts = FsOptions {
-            inode_cache_entries,
-            ..FsOptions::default()
-        };
         let fs = Fs::open(store, opts).await.unwrap();
         let cred = root();
         let mut dirs = vec![fs.root()];
@@ -542,8 +544,10 @@ fn concurrent_stress(inode_cache_entries: usize) {
         let rep = fs.fsck().await.unwrap();
         assert!(rep.is_clean(), "fsck: {:?}", rep.errors);
         let st = fs.inode_cache_stats();
-        eprintln!("inode cache: {st:?}");
+        let dst = fs.dir_cache_stats();
+        eprintln!("inode cache: {st:?}; directory cache: {dst:?}");
         assert!(st.hits > 0, "the inode cache was never used: {st:?}");
+        assert!(dst.hits > 0, "the directory cache was never used: {dst:?}");
         let ok = ok.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!(
             "stress: {ok} of 1200 operations succeeded; {} inodes, {} entries",

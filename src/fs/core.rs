@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::batch::FsBatch;
+use super::batch::{DirChange, FsBatch};
+use super::dir_cache::{DirCache, NameLookup};
 use super::error::{FsError, FsResult};
 use super::handle::FileHandle;
 use super::inode::{decode_u64, DirentValue, Inode, Superblock, FORMAT_VERSION};
@@ -26,6 +27,8 @@ pub(crate) struct FsInner {
     pub(crate) locks: LockTable,
     /// Decoded inodes, kept coherent by [`Fs::commit_batch`] (see [`InodeCache`]).
     pub(crate) inodes: InodeCache,
+    /// Complete directory listings, kept coherent the same way (see [`DirCache`]).
+    pub(crate) dirs: DirCache,
     /// Serialises directory renames across directories (like Linux's s_vfs_rename_mutex), so
     /// the "not into its own subtree" walk sees stable parent pointers.
     pub(crate) rename_lock: tokio::sync::Mutex<()>,
@@ -100,6 +103,7 @@ impl Fs {
             inner: Arc::new(FsInner {
                 store,
                 inodes: InodeCache::new(opts.inode_cache_entries),
+                dirs: DirCache::new(opts.dir_cache_entries),
                 opts,
                 fsid: sb.fsid,
                 verifier: AtomicU64::new(random_u64()),
@@ -288,7 +292,17 @@ impl Fs {
         self.inner.inodes.stats()
     }
 
+    /// The directory cache's counters.
+    pub fn dir_cache_stats(&self) -> super::dir_cache::DirCacheStats {
+        self.inner.dirs.stats()
+    }
+
     pub(crate) async fn dirent(&self, dir: u64, name: &Bytes) -> FsResult<Option<DirentValue>> {
+        match self.inner.dirs.lookup(dir, name) {
+            NameLookup::Found(v) => return Ok(Some(v)),
+            NameLookup::Absent => return Ok(None),
+            NameLookup::Unknown => {}
+        }
         match self
             .inner
             .store
@@ -351,16 +365,22 @@ impl Fs {
         }
     }
 
-    /// Commits a batch and, once SlateDB applied it, publishes the inode records it wrote to
-    /// the inode cache. The caller holds the locks of those inodes (see [`InodeCache`]).
-    /// A failed write changes the write verifier and forgets the inodes it touched.
+    /// Commits a batch and, once SlateDB applied it, publishes the inode records and directory
+    /// entries it wrote to the inode and directory caches. The caller holds the locks of those
+    /// inodes and directories (see [`InodeCache`], [`DirCache`]). A failed write changes the
+    /// write verifier and forgets the inodes and directories it touched.
     pub(crate) async fn commit_batch(
         &self,
         batch: FsBatch,
         durability: Durability,
     ) -> FsResult<Committed<'_>> {
-        let FsBatch { store, inodes } = batch;
+        let FsBatch {
+            store,
+            inodes,
+            dirs,
+        } = batch;
         let cache = &self.inner.inodes;
+        let dir_cache = &self.inner.dirs;
         match self.inner.store.write_applied(store, durability).await {
             Ok(pending) => {
                 for (ino, node) in inodes {
@@ -369,11 +389,22 @@ impl Fs {
                         None => cache.remove(ino),
                     }
                 }
+                for change in dirs {
+                    match change {
+                        DirChange::Put(dir, name, v) => dir_cache.publish_put(dir, &name, v),
+                        DirChange::Delete(dir, name) => dir_cache.publish_delete(dir, &name),
+                        DirChange::NewDir(dir) => dir_cache.publish_new_dir(dir),
+                        DirChange::Gone(dir) => dir_cache.forget(dir),
+                    }
+                }
                 Ok(Committed { fs: self, pending })
             }
             Err(e) => {
                 for (ino, _) in inodes {
                     cache.remove(ino);
+                }
+                for change in dirs {
+                    dir_cache.forget(change.dir());
                 }
                 self.bump_verifier();
                 Err(e.into())

@@ -10,6 +10,7 @@ use bytes::Bytes;
 
 use super::batch::FsBatch;
 use super::core::{check_name, Committed, Fs, NameKind};
+use super::dir_cache::PageEntry;
 use super::error::{FsError, FsResult};
 use super::inode::{CookieValue, DirentValue, Inode};
 use super::perm::{self, S_ISGID};
@@ -323,26 +324,18 @@ impl Fs {
 
         let cookie = d.next_cookie;
         d.next_cookie += 1;
-        batch.put(
-            DirEntryKey(dir.0, name.clone()).encode(),
+        batch.put_dirent(
+            dir.0,
+            name,
             DirentValue {
                 ino: InodeId(ino),
                 ftype: child.ftype,
                 cookie,
-            }
-            .encode(),
-        );
-        batch.put(
-            DirCookieKey(dir.0, cookie).encode(),
-            CookieValue {
-                ino: InodeId(ino),
-                ftype: child.ftype,
-                name,
-            }
-            .encode(),
+            },
         );
         if child.ftype == FileType::Directory {
             d.nlink += 1;
+            batch.new_dir(ino);
         }
         d.mtime = now;
         d.ctime = now;
@@ -362,6 +355,9 @@ impl Fs {
 
     /// Whether directory `dir` has no entries.
     pub(crate) async fn dir_is_empty(&self, dir: u64) -> FsResult<bool> {
+        if let Some(empty) = self.inner.dirs.is_empty_dir(dir) {
+            return Ok(empty);
+        }
         Ok(self
             .inner
             .store
@@ -425,8 +421,7 @@ impl Fs {
         let before = self.attr_of(&d).wcc();
         let now = Timestamp::now();
         let mut batch = FsBatch::new();
-        batch.delete(DirEntryKey(dir.0, name).encode());
-        batch.delete(DirCookieKey(dir.0, e.cookie).encode());
+        batch.delete_dirent(dir.0, name, e.cookie);
         let queued = self.unlink_node(&mut child, &mut batch, now);
         d.mtime = now;
         d.ctime = now;
@@ -466,8 +461,7 @@ impl Fs {
         let before = self.attr_of(&d).wcc();
         let now = Timestamp::now();
         let mut batch = FsBatch::new();
-        batch.delete(DirEntryKey(dir.0, name).encode());
-        batch.delete(DirCookieKey(dir.0, e.cookie).encode());
+        batch.delete_dirent(dir.0, name, e.cookie);
         self.unlink_node(&mut child, &mut batch, now);
         d.nlink = d.nlink.saturating_sub(1);
         d.mtime = now;
@@ -514,23 +508,14 @@ impl Fs {
         let cookie = d.next_cookie;
         d.next_cookie += 1;
         let mut batch = FsBatch::new();
-        batch.put(
-            DirEntryKey(dir.0, name.clone()).encode(),
+        batch.put_dirent(
+            dir.0,
+            name,
             DirentValue {
                 ino,
                 ftype: f.ftype,
                 cookie,
-            }
-            .encode(),
-        );
-        batch.put(
-            DirCookieKey(dir.0, cookie).encode(),
-            CookieValue {
-                ino,
-                ftype: f.ftype,
-                name,
-            }
-            .encode(),
+            },
         );
         f.nlink += 1;
         f.ctime = now;
@@ -681,8 +666,7 @@ impl Fs {
 
         let now = Timestamp::now();
         let mut batch = FsBatch::new();
-        batch.delete(DirEntryKey(from_dir.0, from_name.clone()).encode());
-        batch.delete(DirCookieKey(from_dir.0, src.cookie).encode());
+        batch.delete_dirent(from_dir.0, from_name.clone(), src.cookie);
         let mut queued = false;
         {
             let tdir: &mut Inode = match td.as_mut() {
@@ -691,26 +675,18 @@ impl Fs {
             };
             let cookie = tdir.next_cookie;
             tdir.next_cookie += 1;
-            batch.put(
-                DirEntryKey(to_dir.0, to_name.clone()).encode(),
+            batch.put_dirent(
+                to_dir.0,
+                to_name.clone(),
                 DirentValue {
                     ino: src.ino,
                     ftype: s.ftype,
                     cookie,
-                }
-                .encode(),
-            );
-            batch.put(
-                DirCookieKey(to_dir.0, cookie).encode(),
-                CookieValue {
-                    ino: src.ino,
-                    ftype: s.ftype,
-                    name: to_name.clone(),
-                }
-                .encode(),
+                },
             );
             if let Some((dv, mut v)) = victim {
-                batch.delete(DirCookieKey(to_dir.0, dv.cookie).encode());
+                // The victim's entry key is overwritten above; only its cookie record goes.
+                batch.delete_cookie(to_dir.0, dv.cookie);
                 if v.ftype == FileType::Directory {
                     tdir.nlink = tdir.nlink.saturating_sub(1);
                 }
@@ -747,6 +723,42 @@ impl Fs {
             },
             committed,
         ))
+    }
+
+    /// Reads directory `dir` whole into the directory cache, unless it is cached already, known
+    /// to be too big, or being read by another call (see [`super::dir_cache`]).
+    async fn fill_dir_cache(&self, dir: u64) -> FsResult<()> {
+        let cache = &self.inner.dirs;
+        let Some(fill) = cache.begin_fill(dir) else {
+            return Ok(());
+        };
+        let max = cache.max_dir_entries();
+        let rows = self
+            .inner
+            .store
+            .scan(
+                DirCookieKey::dir_range_from(dir, super::inode::FIRST_COOKIE),
+                max.saturating_add(1),
+            )
+            .await?;
+        if rows.len() > max {
+            fill.finish(None);
+            return Ok(());
+        }
+        let mut entries = Vec::with_capacity(rows.len());
+        for (k, v) in rows {
+            let key = DirCookieKey::decode(&k)
+                .ok_or_else(|| FsError::ServerFault("bad cookie key".into()))?;
+            let cv = CookieValue::decode(&v)?;
+            entries.push(PageEntry {
+                cookie: key.1,
+                name: cv.name,
+                ino: cv.ino,
+                ftype: cv.ftype,
+            });
+        }
+        fill.finish(Some(entries));
+        Ok(())
     }
 
     /// The cookie verifier. Cookies stay valid while the directory changes, so any verifier
@@ -803,6 +815,23 @@ impl Fs {
             .saturating_sub(entries.len());
         if room > 0 {
             let from = cookie.saturating_add(1).max(super::inode::FIRST_COOKIE);
+            // A listing from the start is worth reading whole into the directory cache, after
+            // which this page and the next ones come from memory.
+            if cookie <= 2 {
+                self.fill_dir_cache(dir.0).await?;
+            }
+            let cached = self.inner.dirs.page(dir.0, from, room);
+            if let Some((page, at_end)) = cached {
+                eof = at_end;
+                entries.extend(page.into_iter().map(|e| DirEntry {
+                    cookie: e.cookie,
+                    name: e.name,
+                    ino: e.ino,
+                    attr: None,
+                    handle: None,
+                }));
+                return self.finish_readdir(d, entries, eof, with_attrs).await;
+            }
             let rows = self
                 .inner
                 .store
@@ -825,6 +854,17 @@ impl Fs {
                 });
             }
         }
+        self.finish_readdir(d, entries, eof, with_attrs).await
+    }
+
+    /// Adds attributes and handles (READDIRPLUS) to a page of `d`'s entries.
+    async fn finish_readdir(
+        &self,
+        d: Inode,
+        mut entries: Vec<DirEntry>,
+        eof: bool,
+        with_attrs: bool,
+    ) -> FsResult<ReadDirOk> {
         if with_attrs {
             let inos: Vec<u64> = entries.iter().map(|e| e.ino.0).collect();
             let nodes = self.load_many(&inos).await?;

@@ -53,7 +53,7 @@ impl Fs {
     /// cookie record; link counts equal the entries naming the inode (directories: 2 + their
     /// subdirectories); every inode but the root is named; `..` pointers match; chunks belong to
     /// live regular files and lie within their size (unless queued for reclaim); every inode in
-    /// the inode cache equals its stored record.
+    /// the inode cache equals its stored record, and every cached listing the stored entries.
     pub async fn fsck(&self) -> FsResult<FsckReport> {
         let mut rep = FsckReport::default();
         let mut err = |s: String| rep.errors.push(s);
@@ -83,6 +83,8 @@ impl Fs {
         let mut subdirs: BTreeMap<u64, u32> = BTreeMap::new();
         let mut parent_of: BTreeMap<u64, u64> = BTreeMap::new();
         let mut cookies: BTreeSet<(u64, u64)> = BTreeSet::new();
+        // dir -> cookie -> (name, inode): what the directory cache must agree with.
+        let mut listings: BTreeMap<u64, BTreeMap<u64, (Bytes, u64)>> = BTreeMap::new();
         for (k, v) in self.scan_all(DirEntryKey::all()).await? {
             rep.entries += 1;
             let Some(DirEntryKey(dir, name)) = DirEntryKey::decode(&k) else {
@@ -125,6 +127,10 @@ impl Fs {
             }
             *names.entry(dv.ino.0).or_default() += 1;
             cookies.insert((dir, dv.cookie));
+            listings
+                .entry(dir)
+                .or_default()
+                .insert(dv.cookie, (name.clone(), dv.ino.0));
             match self
                 .inner
                 .store
@@ -209,6 +215,20 @@ impl Fs {
                     cached.ino
                 )),
                 None => err(format!("inode {}: cached but not in the store", cached.ino)),
+            }
+        }
+        for (dir, cached) in self.inner.dirs.snapshot() {
+            let cached: BTreeMap<u64, (Bytes, u64)> = cached
+                .into_iter()
+                .map(|e| (e.cookie, (e.name, e.ino.0)))
+                .collect();
+            let stored = listings.remove(&dir).unwrap_or_default();
+            if cached != stored {
+                err(format!(
+                    "directory {dir}: cached listing ({} entries) differs from the store ({})",
+                    cached.len(),
+                    stored.len()
+                ));
             }
         }
         rep.inodes = inodes.len();

@@ -31,6 +31,7 @@ mod batch;
 mod core;
 pub mod data;
 pub mod dir;
+pub mod dir_cache;
 pub mod error;
 pub mod fsck;
 pub mod handle;
@@ -43,6 +44,7 @@ pub mod types;
 
 pub use self::core::Fs;
 pub use data::{assemble_range, ReadPlan, MAX_IO};
+pub use dir_cache::DirCacheStats;
 pub use error::{FsError, FsResult};
 pub use fsck::FsckReport;
 pub use handle::{FileHandle, HandleParts, HANDLE_LEN};

@@ -481,6 +481,9 @@ pub struct FsOptions {
     pub inline_reclaim_chunks: u64,
     /// Decoded inodes kept in memory (0 turns the inode cache off).
     pub inode_cache_entries: usize,
+    /// Directory entries kept in memory over all cached listings (0 turns the directory cache
+    /// off).
+    pub dir_cache_entries: usize,
 }
 
 impl Default for FsOptions {
@@ -499,6 +502,7 @@ impl Default for FsOptions {
             alloc_block: 1024,
             inline_reclaim_chunks: 64,
             inode_cache_entries: super::inode_cache::DEFAULT_INODE_CACHE_ENTRIES,
+            dir_cache_entries: super::dir_cache::DEFAULT_DIR_CACHE_ENTRIES,
         }
     }
 }
