@@ -1,4 +1,6 @@
 //! Latency of the per-core chunk cache through io_uring (O_DIRECT, glommio).
+//! `get_hit/65536` and `get_range_4KiB` read the same resident chunks, whole
+//! and one page at a time.
 //!
 //! The cache is `!Send` and its IO needs the glommio reactor, so it lives on a
 //! glommio executor thread; criterion runs on the main thread and asks that
@@ -22,6 +24,9 @@ const SLOTS: u64 = 512;
 enum Op {
     /// Sequential gets of resident chunks of this size.
     GetHit(usize),
+    /// Sequential `get_range`s of one 4 KiB page (a different page each time)
+    /// of resident 64 KiB chunks: what a 4 KiB NFS READ asks of the cache.
+    GetRangeHit4K,
     /// `depth` gets in flight at once (one batch counted as `depth` ops).
     GetHitDepth(usize),
     /// Gets of absent keys (index lookup only).
@@ -49,6 +54,20 @@ async fn run_job(caches: &[(usize, ChunkCache)], job: Job, cursor: &mut u64) -> 
                 *cursor += 1;
                 let got = cache.get(key(*cursor % RESIDENT)).await;
                 assert!(got.is_some_and(|b| b.len() == size), "bench get missed");
+            }
+            start.elapsed()
+        }
+        Op::GetRangeHit4K => {
+            let cache = lookup(caches, SLOT_SIZE as usize);
+            let start = Instant::now();
+            for _ in 0..job.iters {
+                *cursor += 1;
+                // Key and page both move, so no two gets in a row share a page.
+                let page = (*cursor as usize * 7) % (SLOT_SIZE as usize / 4096) * 4096;
+                let got = cache
+                    .get_range(key(*cursor % RESIDENT), page, page + 4096)
+                    .await;
+                assert!(got.is_some_and(|b| b.len() == 4096), "bench get missed");
             }
             start.elapsed()
         }
@@ -153,6 +172,14 @@ fn bench(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("get_hit", size), &size, |b, &s| {
             b.iter_custom(|iters| run(Op::GetHit(s), iters))
         });
+        if size == SLOT_SIZE as usize {
+            // Next to the whole-chunk get of the same chunks, to compare in one run.
+            g.throughput(Throughput::Bytes(4096));
+            g.bench_function("get_range_4KiB", |b| {
+                b.iter_custom(|iters| run(Op::GetRangeHit4K, iters))
+            });
+            g.throughput(Throughput::Bytes(size as u64));
+        }
         g.bench_with_input(BenchmarkId::new("put", size), &size, |b, &s| {
             b.iter_custom(|iters| run(Op::Put(s), iters))
         });

@@ -499,3 +499,232 @@ fn random_ops_never_serve_stale_data() {
         assert_eq!((s.checksum_failures, s.io_errors), (0, 0));
     });
 }
+
+/// `get_range` gives exactly the model's bytes for every range between
+/// interesting points (page and alignment edges, around the chunk's end,
+/// beyond it), for chunks of many lengths, including a short last page.
+#[test]
+fn get_range_matches_the_chunk_everywhere() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 16 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let lens = [0usize, 1, 511, 4095, 4096, 4097, 10_000, 65_535, 65_536];
+        for (i, &len) in lens.iter().enumerate() {
+            let k = key(11, i as u64);
+            cache.put(k, &chunk(k, 0, len)).await;
+        }
+        let mut hits = 0;
+        for (i, &len) in lens.iter().enumerate() {
+            let k = key(11, i as u64);
+            let data = chunk(k, 0, len);
+            let mut points = vec![0, 1, 511, 512, 513, 4095, 4096, 4097, 8191, 8192, 12_288];
+            points.extend([32_768 + 7, 61_440, 65_535, 65_536]);
+            points.extend([len.saturating_sub(1), len, len + 1, len + 4096]);
+            for &start in &points {
+                for &end in &points {
+                    if start > end {
+                        continue;
+                    }
+                    let got = cache
+                        .get_range(k, start, end)
+                        .await
+                        .unwrap_or_else(|| panic!("len {len}: [{start}, {end}) missed"));
+                    hits += 1;
+                    // `end` is clamped to the chunk; past it there is nothing.
+                    let want = &data[start.min(len)..end.min(len)];
+                    assert!(got[..] == *want, "len {len}: [{start}, {end})");
+                }
+            }
+        }
+        let s = cache.stats();
+        assert_eq!((s.hits, s.misses), (hits, 0));
+        assert_eq!((s.checksum_failures, s.io_errors), (0, 0));
+    });
+}
+
+#[test]
+fn get_range_page_boundaries_and_short_last_page() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let (full, short) = (key(12, 0), key(12, 1));
+        let (f, s) = (chunk(full, 0, 65_536), chunk(short, 0, 10_000));
+        cache.put(full, &f).await;
+        cache.put(short, &s).await;
+        let get = |k, a, b| cache.get_range(k, a, b);
+        // Exactly one page, each of the 16.
+        for p in 0..16 {
+            let (a, b) = (p * 4096, (p + 1) * 4096);
+            assert_eq!(&get(full, a, b).await.unwrap()[..], &f[a..b], "page {p}");
+        }
+        // Crossing one page boundary, several, unaligned at both ends.
+        assert_eq!(&get(full, 4000, 4200).await.unwrap()[..], &f[4000..4200]);
+        assert_eq!(&get(full, 4095, 4097).await.unwrap()[..], &f[4095..4097]);
+        assert_eq!(&get(full, 777, 50_001).await.unwrap()[..], &f[777..50_001]);
+        assert_eq!(&get(full, 1, 65_535).await.unwrap()[..], &f[1..65_535]);
+        // The short last page (8192..10000) alone, from inside it, and with its neighbour.
+        assert_eq!(&get(short, 8192, 10_000).await.unwrap()[..], &s[8192..]);
+        assert_eq!(&get(short, 9999, 10_000).await.unwrap()[..], &s[9999..]);
+        assert_eq!(&get(short, 5000, 9000).await.unwrap()[..], &s[5000..9000]);
+        // Past the end: clamped, or empty (the caller reads zeros there).
+        assert_eq!(&get(short, 9000, 12_000).await.unwrap()[..], &s[9000..]);
+        assert_eq!(&get(short, 9000, 65_536).await.unwrap()[..], &s[9000..]);
+        assert!(get(short, 10_000, 12_000).await.unwrap().is_empty());
+        assert!(get(short, 20_000, 30_000).await.unwrap().is_empty());
+        assert!(get(short, 65_536, 65_536).await.unwrap().is_empty());
+        // A whole-chunk get is the same as the whole range.
+        assert_eq!(&cache.get(short).await.unwrap()[..], &s[..]);
+        assert_eq!(&get(short, 0, usize::MAX).await.unwrap()[..], &s[..]);
+        // Absent keys miss, whatever the range.
+        assert!(get(key(12, 2), 0, 4096).await.is_none());
+        assert!(get(key(12, 2), 5000, 5000).await.is_none());
+        let st = cache.stats();
+        assert_eq!(st.misses, 2);
+        assert_eq!((st.checksum_failures, st.io_errors), (0, 0));
+    });
+}
+
+/// Overwrites `len` bytes at `at` in every slot of the file with garbage.
+fn scribble_every_slot(path: &Path, at: u64, len: usize) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let slots = f.metadata().unwrap().len() / SLOT_SIZE;
+    for s in 0..slots {
+        let mut b = vec![0u8; len];
+        f.read_exact_at(&mut b, s * SLOT_SIZE + at).unwrap();
+        b.iter_mut().for_each(|x| *x = !*x);
+        f.write_all_at(&b, s * SLOT_SIZE + at).unwrap();
+    }
+    f.sync_all().unwrap();
+}
+
+/// A corrupt page is only noticed by reads that cover it: reads of other
+/// pages still hit (they verified what they serve), the first read covering
+/// it misses, counts a checksum failure and drops the slot.
+#[test]
+fn corrupt_page_fails_only_the_ranges_that_cover_it() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let path = cache_file_path(dir.path(), 0);
+        let k = key(13, 0);
+        let data = chunk(k, 0, 65_536);
+        cache.put(k, &data).await;
+        // Page 5 is bytes 20480..24576: garbage in its middle.
+        scribble_every_slot(&path, 5 * 4096 + 1000, 300);
+        let ok_ranges = [
+            (0, 4096),
+            (0, 20_480),      // ends right where page 5 starts
+            (24_576, 24_577), // starts right where it ends
+            (20_479, 20_480),
+            (30_000, 65_536),
+            (100, 200),
+        ];
+        for (a, b) in ok_ranges {
+            let got = cache.get_range(k, a, b).await;
+            assert_eq!(got.as_deref(), Some(&data[a..b]), "[{a}, {b})");
+        }
+        assert_eq!(cache.stats().checksum_failures, 0);
+        // One byte of page 5 that the garbage did not touch: the page is
+        // still verified whole.
+        assert!(cache.get_range(k, 20_480, 20_481).await.is_none());
+        let s = cache.stats();
+        assert_eq!((s.checksum_failures, s.entries, s.bytes), (1, 0, 0));
+        // The slot is gone: every range is now a plain miss.
+        assert!(cache.get_range(k, 0, 4096).await.is_none());
+        assert!(cache.get(k).await.is_none());
+        assert_eq!(cache.stats().checksum_failures, 1);
+
+        // Each way of covering the page fails, on a fresh copy each time (the
+        // put rewrites the slot, so the garbage goes in again after it).
+        for (a, b) in [
+            (20_000, 21_000),
+            (24_575, 24_576),
+            (0, 65_536),
+            (21_000, 21_100),
+        ] {
+            cache.put(k, &data).await;
+            scribble_every_slot(&path, 5 * 4096 + 1000, 300);
+            let before = cache.stats().checksum_failures;
+            assert!(cache.get_range(k, a, b).await.is_none(), "[{a}, {b})");
+            assert_eq!(cache.stats().checksum_failures, before + 1);
+        }
+        // A chunk that ends before the garbage does not care about it.
+        let short = chunk(k, 1, 20_000);
+        cache.put(k, &short).await;
+        scribble_every_slot(&path, 5 * 4096 + 1000, 300);
+        assert_eq!(
+            &cache.get_range(k, 16_000, 30_000).await.unwrap()[..],
+            &short[16_000..]
+        );
+        assert_eq!(cache.stats().io_errors, 0);
+    });
+}
+
+/// A get_range whose read is in flight when its chunk is invalidated,
+/// replaced or evicted misses, and leaves the new owner of the slot alone.
+#[test]
+fn get_range_racing_a_change_misses() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, 2 * SLOT_SIZE)
+            .await
+            .unwrap();
+        let k = key(14, 0);
+        let v1 = chunk(k, 1, 65_536);
+        cache.put(k, &v1).await;
+        // `join` polls the get first: it looks the slot up and submits its
+        // read, then the invalidate runs while the read is in flight.
+        let (during, ()) = futures::join!(cache.get_range(k, 5000, 9000), async {
+            cache.invalidate(k)
+        });
+        assert!(during.is_none(), "a read racing an invalidate must miss");
+        assert!(cache.get_range(k, 5000, 9000).await.is_none());
+
+        // Same with invalidate_inode.
+        cache.put(k, &v1).await;
+        let (during, ()) = futures::join!(cache.get_range(k, 0, 100), async {
+            cache.invalidate_inode(14)
+        });
+        assert!(during.is_none());
+
+        // A newer version put during the read: the old bytes are not served as
+        // current, and the new version is intact afterwards.
+        cache.put(k, &v1).await;
+        let v2 = chunk(k, 2, 65_536);
+        let (during, ()) = futures::join!(cache.get_range(k, 4096, 8192), cache.put(k, &v2));
+        assert!(during.is_none());
+        assert_eq!(
+            &cache.get_range(k, 4096, 8192).await.unwrap()[..],
+            &v2[4096..8192]
+        );
+
+        let s = cache.stats();
+        assert_eq!((s.checksum_failures, s.io_errors), (0, 0));
+
+        // The slot read is evicted and rewritten by another key during the
+        // read: with one slot, the put must take it at once.
+        let one = ChunkCache::open(dir.path(), 1, SLOT_SIZE).await.unwrap();
+        let other = key(15, 0);
+        let o = chunk(other, 0, 65_536);
+        one.put(k, &v1).await;
+        let (during, ()) = futures::join!(one.get_range(k, 100, 200), one.put(other, &o));
+        assert!(during.is_none());
+        assert_eq!(one.stats().evictions, 1);
+        assert_eq!(&one.get(other).await.unwrap()[..], &o[..]);
+        let cache = one;
+        let s = cache.stats();
+        // Races are misses, not failures.
+        assert_eq!((s.checksum_failures, s.io_errors), (0, 0));
+    });
+}

@@ -60,6 +60,36 @@ async fn read_cached(fs: &Fs, ctx: &CoreContext, ino: InodeId, off: u64, len: u3
         .to_vec()
 }
 
+/// Checks a READ of `len` bytes at `off` against the model (clamped to its size).
+fn check_read(got: &[u8], model: &[u8], off: u64, len: u32, what: &str) {
+    let lo = (off as usize).min(model.len());
+    let hi = (off as usize + len as usize).min(model.len());
+    assert_eq!(got.len(), hi - lo, "{what}: length");
+    assert!(got == &model[lo..hi], "{what}: content");
+}
+
+/// A READ of a few KiB whose offset and length are not multiples of 4 KiB: inside a chunk,
+/// across a chunk boundary, or running into the end of a file of `size` bytes. `max` bounds
+/// the offsets.
+fn small_read(rng: &mut Rng, size: u64, max: u64) -> (u64, u32) {
+    let (off, len) = match rng.below(3) {
+        0 => (rng.below(max), 1 + rng.below(10_000)),
+        1 => {
+            let boundary = (1 + rng.below(max / CHUNK as u64)) * CHUNK as u64;
+            (
+                boundary.saturating_sub(1 + rng.below(6000)),
+                2 + rng.below(12_000),
+            )
+        }
+        _ => (
+            size.saturating_sub(1 + rng.below(9000)),
+            1 + rng.below(12_000),
+        ),
+    };
+    let unaligned = |v: u64| if v.is_multiple_of(4096) { v + 1 } else { v };
+    (unaligned(off), unaligned(len) as u32)
+}
+
 fn patch(model: &mut Vec<u8>, off: usize, data: &[u8]) {
     if model.len() < off + data.len() {
         model.resize(off + data.len(), 0);
@@ -99,7 +129,7 @@ fn run(seed: u64) {
             let max = 6 * CHUNK as u64;
             for step in 0..300 {
                 let fill = (step % 251) as u8 + 1;
-                match rng.below(10) {
+                match rng.below(12) {
                     // Whole chunks (write-through).
                     0..=2 => {
                         let off = rng.below(5) * CHUNK as u64;
@@ -144,14 +174,18 @@ fn run(seed: u64) {
                         model.resize(size as usize, 0);
                     }
                     // Reads, some racing a write.
-                    _ => {
+                    7..=8 => {
                         let off = rng.below(max);
                         let len = 1 + rng.below(3 * CHUNK as u64) as u32;
                         let got = read_cached(&fs, &ctx, ino, off, len).await;
-                        let lo = (off as usize).min(model.len());
-                        let hi = (off as usize + len as usize).min(model.len());
-                        assert_eq!(got.len(), hi - lo, "seed {seed} step {step}: length");
-                        assert!(got == model[lo..hi], "seed {seed} step {step}: content");
+                        check_read(&got, &model, off, len, &format!("seed {seed} step {step}"));
+                    }
+                    // Small unaligned reads: the part-of-a-chunk path of the cache.
+                    _ => {
+                        let (off, len) = small_read(&mut rng, model.len() as u64, max);
+                        let got = read_cached(&fs, &ctx, ino, off, len).await;
+                        let what = format!("seed {seed} step {step}: small read {off}+{len}");
+                        check_read(&got, &model, off, len, &what);
                     }
                 }
                 // Let background cache fills and write-through puts run now and then.
@@ -211,4 +245,92 @@ fn whole_chunk_writes_are_cached() {
         .unwrap()
         .join()
         .unwrap();
+}
+
+/// After one full read has filled the cache, small unaligned reads of a file with whole
+/// chunks, a short chunk in the middle, a hole, a chunk that starts with zeros and an EOF
+/// inside a hole are all served from the cache (part of a chunk each) and match the model.
+#[test]
+fn small_unaligned_reads_are_served_from_the_cache() {
+    LocalExecutorBuilder::default()
+        .spawn(|| async {
+            let (_dir, fs, ctx, ino) = setup().await;
+            let c = CHUNK as u64;
+            let mut model = Vec::new();
+            let whole: Vec<u8> = (0..2 * CHUNK).map(|i| (i % 251) as u8 ^ 0x5A).collect();
+            write(&fs, &ctx, ino, 0, Bytes::from(whole.clone())).await;
+            patch(&mut model, 0, &whole);
+            // Chunk 2 holds 100 bytes, chunk 3 is a hole, chunk 4 starts with 10 zeros.
+            let short = vec![0xC3; 100];
+            write(&fs, &ctx, ino, 2 * c, Bytes::from(short.clone())).await;
+            patch(&mut model, 2 * CHUNK, &short);
+            let late: Vec<u8> = (0..5000).map(|i| (i % 7) as u8 + 1).collect();
+            write(&fs, &ctx, ino, 4 * c + 10, Bytes::from(late.clone())).await;
+            patch(&mut model, 4 * CHUNK + 10, &late);
+            // Grown past its data: the rest of chunk 4 and chunk 5 read as zeros up to EOF.
+            let size = 5 * c + 3000;
+            let sa = SetAttr {
+                size: Some(size),
+                ..SetAttr::default()
+            };
+            let w = fs
+                .setattr(&Credentials::root(), ino, &sa, None)
+                .await
+                .unwrap();
+            ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+            model.resize(size as usize, 0);
+
+            let all = read_cached(&fs, &ctx, ino, 0, size as u32).await;
+            assert!(all == model);
+            // Let the fills of that read land.
+            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+            let before = ctx.cache().unwrap().stats();
+            assert_eq!(before.entries, 6, "{before:?}");
+
+            let mut rng = Rng(0x5EED);
+            // Cache lookups the reads make: one per chunk each touches.
+            let mut gets = 0;
+            for i in 0..400 {
+                let (off, len) = small_read(&mut rng, size, size);
+                let got = read_cached(&fs, &ctx, ino, off, len).await;
+                check_read(&got, &model, off, len, &format!("read {i}: {off}+{len}"));
+                let end = (off + u64::from(len)).min(size);
+                if off < end {
+                    gets += (end - 1) / c - off / c + 1;
+                }
+            }
+            let after = ctx.cache().unwrap().stats();
+            assert_eq!(after.misses, before.misses, "{after:?}");
+            assert_eq!(after.hits - before.hits, gets, "{after:?}");
+            assert_eq!((after.checksum_failures, after.io_errors), (0, 0));
+            fs.close().await.unwrap();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// Pieces that start inside their chunk, in any order; zeros where no piece has bytes; one
+/// piece covering the range is returned without a copy.
+#[test]
+fn assemble_pieces_places_pieces_at_their_offsets() {
+    use slatenfs::fs::data::assemble_pieces;
+    let c = CHUNK as u64;
+    let a = Bytes::from(vec![1u8; 100]); // file bytes [c + 50, c + 150)
+    let b = Bytes::from(vec![2u8; CHUNK]); // the whole chunk 2
+    let out = assemble_pieces(c, 2 * c + 10, &[(2 * c, b.clone()), (c + 50, a.clone())]);
+    let mut want = vec![0u8; CHUNK + 10];
+    want[50..150].fill(1);
+    want[CHUNK..].fill(2);
+    assert!(out == want);
+    // Inside one piece: a slice of it.
+    let out = assemble_pieces(c + 60, c + 70, &[(c + 50, a.clone())]);
+    assert_eq!(&out[..], &[1u8; 10]);
+    assert_eq!(out.as_ptr(), a[10..].as_ptr());
+    // One piece that ends early (a short chunk): the rest is zeros.
+    let out = assemble_pieces(c + 100, c + 200, &[(c + 50, a)]);
+    assert_eq!(&out[..50], &[1u8; 50]);
+    assert_eq!(&out[50..], &[0u8; 50]);
+    // No pieces: a hole.
+    assert_eq!(&assemble_pieces(5, 9, &[])[..], &[0u8; 4]);
 }

@@ -4,12 +4,12 @@
 //! cut into fixed slots of [`SLOT_SIZE`] (64 KiB, one file chunk). The cache
 //! holds copies of chunks that live in SlateDB; it is never a source of errors
 //! or of wrong data: any IO failure, checksum mismatch or race turns a `get`
-//! into a miss.
+//! (or a `get_range`) into a miss.
 //!
 //! # Layout: metadata in memory, data alone on disk
 //! A slot on disk is nothing but the chunk's bytes (padded to the O_DIRECT
-//! alignment). The "header" — key, length, CRC32 of the data and a generation
-//! — lives in the in-memory index (module `table`). Why:
+//! alignment). The "header" — key, length, a CRC32 per 4 KiB page of the data
+//! and a generation — lives in the in-memory index (module `table`). Why:
 //! - The index has to be in memory anyway (see *Restarts*), so an on-disk
 //!   header would only duplicate it, and would make slots 64 KiB + 4 KiB
 //!   (6% of the budget, and reads/writes of 17 pages instead of 16).
@@ -19,6 +19,18 @@
 //!   which an on-disk CRC would happily validate), a misdirected write, and
 //!   anyone scribbling on the file. A mismatch is counted, the slot is freed
 //!   and the get is a miss.
+//!
+//! # Partial reads: a checksum per page
+//! [`ChunkCache::get_range`] serves part of a chunk (an NFS READ of 4 KiB
+//! needs one page of a 64 KiB chunk) by reading only the 4 KiB pages the range
+//! touches (O_DIRECT allows no less than the device's alignment, and a page is
+//! a multiple of any alignment up to 4 KiB), so each page read is verified
+//! whole against its own CRC32 before any of its bytes is served. Page `i` is
+//! bytes `[4096 i, min(4096 (i + 1), len))`: the last page of a short chunk is
+//! short and is checksummed as such, so the padding after it never matters.
+//! The first read that covers a corrupt page misses and frees the slot; reads
+//! of other pages before that are still served, as what they serve was
+//! verified. With an O_DIRECT alignment above 4 KiB, reads widen to it.
 //!
 //! # Restarts
 //! The cache is discarded at open: the file is truncated and re-initialised.
@@ -31,7 +43,9 @@
 //! big (pre-allocated with `fallocate` when the filesystem allows) and never
 //! grows. A capacity under one slot gives a disabled cache that opens no file.
 //! Eviction is CLOCK (second chance), skipping slots with a write in flight.
-//! Memory: about 100 bytes of index per slot.
+//! Memory: about 160 bytes of index per slot, 64 of which are the 16 page
+//! CRCs — per GiB of cache (16,384 slots), 1 MiB of checksums and about
+//! 2.5 MiB of index in all.
 //!
 //! # Concurrency on a core
 //! Every change of a slot's owner bumps its generation. A put claims a slot
@@ -40,7 +54,9 @@
 //! A slot whose key was invalidated mid-write is not reused until that write
 //! completes, so two writes never overlap on a slot. A get records the
 //! generation before reading and checks it after, so a get racing an eviction,
-//! an invalidate or a newer put of the same key is a miss.
+//! an invalidate or a newer put of the same key is a miss. The page checksums
+//! a get verifies against are those it found with the generation, so they
+//! always belong to the version whose pages it read.
 //!
 //! What the cache cannot see is SlateDB: a caller that fills the cache after
 //! a miss must not `put` a chunk it read from the store *before* a write of
@@ -72,7 +88,7 @@ use glommio::io::{DmaFile, OpenOptions};
 use glommio::GlommioError;
 
 pub use error::CacheError;
-use table::{Reservation, SlotTable};
+use table::{PageCrcs, Reservation, SlotTable, PAGE_SIZE};
 
 /// Size of a slot: one file chunk.
 pub const SLOT_SIZE: u64 = 64 * 1024;
@@ -202,6 +218,20 @@ fn align_up(v: u64, alignment: u64) -> u64 {
     v.div_ceil(alignment) * alignment
 }
 
+/// The part `[lo, hi)` of a slot holding a chunk of `len` bytes to read for
+/// bytes `[start, end)` of it (`start < end <= len`): whole 4 KiB pages, so
+/// each can be verified against its checksum, widened to the O_DIRECT
+/// `alignment` (a power of two dividing the slot size) when that is larger,
+/// and never past the aligned end of the chunk, which is where the put's
+/// write stopped. `lo` is a multiple of the page size and of `alignment`,
+/// `hi - lo` a multiple of `alignment`.
+fn read_span(start: usize, end: usize, len: usize, alignment: usize) -> (usize, usize) {
+    let granule = alignment.max(PAGE_SIZE);
+    let lo = start / granule * granule;
+    let hi = end.div_ceil(granule) * granule;
+    (lo, hi.min(len.div_ceil(alignment) * alignment))
+}
+
 /// The cache file of core `core_id` in `dir`.
 pub fn cache_file_path(dir: &Path, core_id: usize) -> PathBuf {
     dir.join(format!("chunks-core{core_id}.dat"))
@@ -312,29 +342,45 @@ impl ChunkCache {
 
     /// The chunk stored under `key`, or None on a miss or any failure.
     pub async fn get(&self, key: CacheKey) -> Option<Bytes> {
-        let got = self.try_get(key).await;
+        self.get_range(key, 0, MAX_CHUNK).await
+    }
+
+    /// Bytes `[start, end)` of the chunk stored under `key` (`end` clamped to
+    /// the chunk's length), or None on a miss or any failure, as for
+    /// [`get`](Self::get). Reads only the 4 KiB pages the range touches and
+    /// verifies each of them whole, so a corrupt page elsewhere in the slot
+    /// does not make this range miss.
+    ///
+    /// A range that starts at or past the chunk's length (or is empty) is a
+    /// hit with no bytes and no IO: a chunk shorter than 64 KiB ends where the
+    /// file's data ends, and callers read the rest of the chunk as zeros.
+    pub async fn get_range(&self, key: CacheKey, start: usize, end: usize) -> Option<Bytes> {
+        let got = self.try_get_range(key, start, end).await;
         let c = &self.inner.counters;
         bump(if got.is_some() { &c.hits } else { &c.misses });
         got
     }
 
-    async fn try_get(&self, key: CacheKey) -> Option<Bytes> {
+    async fn try_get_range(&self, key: CacheKey, start: usize, end: usize) -> Option<Bytes> {
         let storage = self.inner.storage.as_ref()?;
         let table = &self.inner.table;
         let ticket = table.borrow_mut().lookup(key)?;
-        if ticket.len == 0 {
+        let len = ticket.len as usize;
+        let end = end.min(len);
+        if start >= end {
             return Some(Bytes::new());
         }
-        let len = ticket.len as usize;
-        let offset = u64::from(ticket.slot) * SLOT_SIZE;
-        let size = align_up(u64::from(ticket.len), storage.alignment) as usize;
-        let read = storage.file.read_at_aligned(offset, size).await;
+        let (lo, hi) = read_span(start, end, len, storage.alignment as usize);
+        let offset = u64::from(ticket.slot) * SLOT_SIZE + lo as u64;
+        let read = storage.file.read_at_aligned(offset, hi - lo).await;
         // Anything may have happened to the slot while we waited.
         if !table.borrow().still_valid(&ticket) {
             return None;
         }
+        // The chunk's bytes among those read: the rest is alignment padding.
+        let valid = hi.min(len) - lo;
         let data = match read {
-            Ok(r) if r.len() >= len => r,
+            Ok(r) if r.len() >= valid => r,
             Ok(_) | Err(_) => {
                 if let Err(e) = &read {
                     log::debug!("chunk cache read of {key:?} failed: {e}");
@@ -344,17 +390,17 @@ impl ChunkCache {
                 return None;
             }
         };
-        let data = &data[..len];
-        if crc32fast::hash(data) != ticket.crc {
+        if !ticket.crcs.verify(lo / PAGE_SIZE, &data[..valid]) {
             log::warn!(
-                "chunk cache: checksum mismatch for {key:?} in slot {}",
-                ticket.slot
+                "chunk cache: checksum mismatch for {key:?} in slot {} (bytes {lo}..{})",
+                ticket.slot,
+                lo + valid
             );
             bump(&self.inner.counters.checksum_failures);
             table.borrow_mut().discard(&ticket);
             return None;
         }
-        Some(Bytes::copy_from_slice(data))
+        Some(Bytes::copy_from_slice(&data[start - lo..end - lo]))
     }
 
     /// Stores `data` (at most 64 KiB) as the chunk `key`, replacing any
@@ -363,18 +409,16 @@ impl ChunkCache {
     pub async fn put(&self, key: CacheKey, data: &[u8]) {
         let c = &self.inner.counters;
         let table = &self.inner.table;
-        let (Some(storage), Ok(len)) = (self.inner.storage.as_ref(), u32::try_from(data.len()))
-        else {
+        // `PageCrcs::of` refuses more than a chunk.
+        let (Some(storage), Ok(len), Some(crcs)) = (
+            self.inner.storage.as_ref(),
+            u32::try_from(data.len()),
+            PageCrcs::of(data),
+        ) else {
             table.borrow_mut().invalidate(key);
             bump(&c.rejected_puts);
             return;
         };
-        if data.len() > MAX_CHUNK {
-            table.borrow_mut().invalidate(key);
-            bump(&c.rejected_puts);
-            return;
-        }
-        let crc = crc32fast::hash(data);
         let Some((reservation, evicted)) = table.borrow_mut().reserve(key) else {
             bump(&c.rejected_puts);
             return;
@@ -408,7 +452,7 @@ impl ChunkCache {
             }
         }
         guard.reservation = None;
-        if table.borrow_mut().commit(reservation, len, crc) {
+        if table.borrow_mut().commit(reservation, len, crcs) {
             bump(&c.insertions);
         }
     }
@@ -487,4 +531,65 @@ fn classify(e: GlommioError<()>, op: &'static str, path: &Path) -> CacheError {
 /// EOPNOTSUPP / ENOTSUP (the same number on Linux).
 const fn libc_enotsup() -> i32 {
     95
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_span_reads_whole_pages_within_the_written_part() {
+        const P: usize = PAGE_SIZE;
+        for a in [512, 4096] {
+            // Inside one page, at its edges, across two.
+            assert_eq!(read_span(100, 200, MAX_CHUNK, a), (0, P));
+            assert_eq!(read_span(P, 2 * P, MAX_CHUNK, a), (P, 2 * P));
+            assert_eq!(read_span(P - 1, P + 1, MAX_CHUNK, a), (0, 2 * P));
+            assert_eq!(
+                read_span(5 * P + 3, 9 * P - 3, MAX_CHUNK, a),
+                (5 * P, 9 * P)
+            );
+            assert_eq!(read_span(0, MAX_CHUNK, MAX_CHUNK, a), (0, MAX_CHUNK));
+            assert_eq!(
+                read_span(MAX_CHUNK - 1, MAX_CHUNK, MAX_CHUNK, a),
+                (15 * P, 16 * P)
+            );
+        }
+        // A short chunk: stop at its aligned end, where the put's write ended.
+        assert_eq!(read_span(0, 100, 3000, 512), (0, 3072));
+        assert_eq!(read_span(0, 100, 3000, 4096), (0, P));
+        assert_eq!(read_span(9000, 10_000, 10_000, 512), (2 * P, 10_240));
+        assert_eq!(read_span(100, 200, 10_000, 512), (0, P));
+        // Larger alignments widen the read to them; 64 KiB reads the slot.
+        assert_eq!(read_span(9000, 9001, MAX_CHUNK, 8192), (8192, 16_384));
+        assert_eq!(read_span(100, 200, 3000, 8192), (0, 8192));
+        assert_eq!(read_span(P, P + 1, MAX_CHUNK, MAX_CHUNK), (0, MAX_CHUNK));
+        assert_eq!(read_span(100, 200, 3000, MAX_CHUNK), (0, MAX_CHUNK));
+    }
+
+    /// Every span is what O_DIRECT accepts, covers the range and the whole
+    /// pages it touches inside the chunk, and stays in the written part.
+    #[test]
+    fn read_span_invariants() {
+        for a in [512usize, 1024, 4096, 8192, MAX_CHUNK] {
+            for len in [1usize, 511, 512, 4095, 4096, 4097, 10_000, 65_535, 65_536] {
+                let points = [0, 1, 511, 512, 4095, 4096, 4097, 8191, 8192, len - 1, len];
+                for &start in &points {
+                    for &end in &points {
+                        if start >= end || end > len {
+                            continue;
+                        }
+                        let (lo, hi) = read_span(start, end, len, a);
+                        let what = format!("a {a} len {len} [{start}, {end}) -> [{lo}, {hi})");
+                        assert!(lo % a == 0 && (hi - lo) % a == 0, "{what}");
+                        assert!(lo % PAGE_SIZE == 0, "{what}");
+                        assert!(lo <= start && end <= hi, "{what}");
+                        let page_end = end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+                        assert!(hi >= page_end.min(len), "{what}");
+                        assert!(hi <= len.div_ceil(a) * a && hi <= MAX_CHUNK, "{what}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -7,10 +7,53 @@
 //! generation `g` only takes effect if the slot is still at `g` when the IO
 //! completes: this is what makes invalidate win over an in-flight put and what
 //! turns a read racing an eviction into a miss.
+//!
+//! A readable slot keeps one CRC32 per 4 KiB page of its chunk ([`PageCrcs`]),
+//! so that a get of a few bytes reads and verifies only the pages around them.
 
 use std::collections::{HashMap, HashSet};
 
-use super::CacheKey;
+use super::{CacheKey, MAX_CHUNK};
+
+/// Granularity of the checksums: a get verifies whole pages of this size.
+pub(crate) const PAGE_SIZE: usize = 4096;
+
+/// Pages in the largest chunk.
+const PAGES: usize = MAX_CHUNK / PAGE_SIZE;
+
+/// CRC32 of each 4 KiB page of a chunk: page `i` is bytes
+/// `[i * 4096, min((i + 1) * 4096, len))`, so the last page may be short and a
+/// chunk of length 0 has none. Entries past the chunk's last page are 0 and
+/// never looked at. 64 bytes per slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PageCrcs([u32; PAGES]);
+
+impl PageCrcs {
+    /// The page checksums of `data`, or None if it is longer than a chunk.
+    pub(crate) fn of(data: &[u8]) -> Option<Self> {
+        if data.len() > MAX_CHUNK {
+            return None;
+        }
+        let mut crcs = [0u32; PAGES];
+        for (crc, page) in crcs.iter_mut().zip(data.chunks(PAGE_SIZE)) {
+            *crc = crc32fast::hash(page);
+        }
+        Some(Self(crcs))
+    }
+
+    /// Whether `data`, the chunk's bytes from the start of page `first_page`
+    /// on, matches: every page in it is checked whole, so `data` must end on a
+    /// page boundary or at the chunk's end (where the last page is short).
+    /// False if `data` reaches past the last page a chunk can have.
+    pub(crate) fn verify(&self, first_page: usize, data: &[u8]) -> bool {
+        data.chunks(PAGE_SIZE).enumerate().all(|(i, page)| {
+            first_page
+                .checked_add(i)
+                .and_then(|p| self.0.get(p))
+                .is_some_and(|&crc| crc32fast::hash(page) == crc)
+        })
+    }
+}
 
 /// What a slot holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +67,12 @@ enum State {
     /// that write completes (so two writes never overlap on one slot); the
     /// put that owns it (`writer_gen`) frees it when its IO ends.
     Abandoned { writer_gen: u64 },
-    /// Holds `len` bytes of `key` whose CRC32 is `crc`.
-    Ready { key: CacheKey, len: u32, crc: u32 },
+    /// Holds `len` bytes of `key`, whose pages have the CRC32s `crcs`.
+    Ready {
+        key: CacheKey,
+        len: u32,
+        crcs: PageCrcs,
+    },
 }
 
 #[derive(Debug)]
@@ -49,7 +96,7 @@ pub(crate) struct ReadTicket {
     pub(crate) slot: u32,
     pub(crate) gen: u64,
     pub(crate) len: u32,
-    pub(crate) crc: u32,
+    pub(crate) crcs: PageCrcs,
 }
 
 /// Slot states plus indexes. Owned by one core.
@@ -211,13 +258,13 @@ impl SlotTable {
 
     /// The write of `r` completed: the slot becomes readable if nothing
     /// invalidated it meanwhile. Returns whether it did.
-    pub(crate) fn commit(&mut self, r: Reservation, len: u32, crc: u32) -> bool {
+    pub(crate) fn commit(&mut self, r: Reservation, len: u32, crcs: PageCrcs) -> bool {
         let Some(s) = self.slot_mut(r.slot) else {
             return false;
         };
         match s.state {
             State::Writing { key } if s.gen == r.gen => {
-                s.state = State::Ready { key, len, crc };
+                s.state = State::Ready { key, len, crcs };
                 // No reference bit until it is read: a chunk that is written
                 // and never read goes first, a read one gets a second chance.
                 // The hand has just passed a freshly evicted slot, so a new
@@ -261,13 +308,13 @@ impl SlotTable {
         let slot = *self.index.get(&key)?;
         let s = self.slot_mut(slot)?;
         match s.state {
-            State::Ready { len, crc, .. } => {
+            State::Ready { len, crcs, .. } => {
                 s.referenced = true;
                 Some(ReadTicket {
                     slot,
                     gen: s.gen,
                     len,
-                    crc,
+                    crcs,
                 })
             }
             _ => None,
@@ -331,15 +378,20 @@ mod tests {
         CacheKey { ino, index }
     }
 
+    /// The page checksums of `len` bytes of `b`.
+    fn crcs(b: u8, len: usize) -> PageCrcs {
+        PageCrcs::of(&vec![b; len]).unwrap()
+    }
+
     #[test]
     fn reserve_commit_lookup() {
         let mut t = SlotTable::new(2);
         let (r, evicted) = t.reserve(k(1, 0)).unwrap();
         assert!(!evicted);
         assert_eq!(t.lookup(k(1, 0)), None, "a chunk being written is a miss");
-        assert!(t.commit(r, 10, 7));
+        assert!(t.commit(r, 10, crcs(7, 10)));
         let tk = t.lookup(k(1, 0)).unwrap();
-        assert_eq!((tk.len, tk.crc), (10, 7));
+        assert_eq!((tk.len, tk.crcs), (10, crcs(7, 10)));
         assert!(t.still_valid(&tk));
         assert_eq!(t.resident_bytes(), 10);
         t.check();
@@ -352,7 +404,7 @@ mod tests {
         assert!(t.invalidate(k(1, 0)));
         // The slot is not reusable while the write is in flight.
         assert!(t.reserve(k(2, 0)).is_none());
-        assert!(!t.commit(r, 10, 7));
+        assert!(!t.commit(r, 10, crcs(7, 10)));
         assert_eq!(t.lookup(k(1, 0)), None);
         t.check();
         // Freed by the commit.
@@ -366,9 +418,9 @@ mod tests {
         let (r1, _) = t.reserve(k(1, 0)).unwrap();
         let (r2, _) = t.reserve(k(1, 0)).unwrap();
         assert_ne!(r1.slot, r2.slot);
-        assert!(t.commit(r2, 2, 2));
-        assert!(!t.commit(r1, 1, 1));
-        assert_eq!(t.lookup(k(1, 0)).unwrap().crc, 2);
+        assert!(t.commit(r2, 2, crcs(2, 2)));
+        assert!(!t.commit(r1, 1, crcs(1, 1)));
+        assert_eq!(t.lookup(k(1, 0)).unwrap().crcs, crcs(2, 2));
         t.check();
     }
 
@@ -382,8 +434,8 @@ mod tests {
         let (r2, _) = t.reserve(k(1, 1)).unwrap();
         // A stale abort or commit of the old claim changes nothing.
         t.abort(r);
-        assert!(!t.commit(r, 1, 1));
-        assert!(t.commit(r2, 1, 1));
+        assert!(!t.commit(r, 1, crcs(1, 1)));
+        assert!(t.commit(r2, 1, crcs(1, 1)));
         t.check();
     }
 
@@ -392,21 +444,21 @@ mod tests {
         let mut t = SlotTable::new(3);
         for i in 0..3 {
             let (r, _) = t.reserve(k(1, i)).unwrap();
-            t.commit(r, 1, 0);
+            t.commit(r, 1, crcs(0, 1));
         }
         // 0 is read: it survives the next eviction, 1 (never read) goes.
         t.lookup(k(1, 0)).unwrap();
         let (r, evicted) = t.reserve(k(1, 3)).unwrap();
         assert!(evicted);
-        t.commit(r, 1, 0);
+        t.commit(r, 1, crcs(0, 1));
         assert!(t.lookup(k(1, 1)).is_none());
         // The hand is at 2 (never read): it goes.
         let (r, _) = t.reserve(k(1, 4)).unwrap();
-        t.commit(r, 1, 0);
+        t.commit(r, 1, crcs(0, 1));
         assert!(t.lookup(k(1, 2)).is_none());
         // 0's bit was cleared by the first sweep and it was not read since.
         let (r, _) = t.reserve(k(1, 5)).unwrap();
-        t.commit(r, 1, 0);
+        t.commit(r, 1, crcs(0, 1));
         assert!(t.lookup(k(1, 0)).is_none());
         assert!(t.lookup(k(1, 3)).is_some());
         assert!(t.lookup(k(1, 4)).is_some());
@@ -418,7 +470,7 @@ mod tests {
         let mut t = SlotTable::new(2);
         for i in 0..2 {
             let (r, _) = t.reserve(k(1, i)).unwrap();
-            t.commit(r, 1, 0);
+            t.commit(r, 1, crcs(0, 1));
             t.lookup(k(1, i)).unwrap();
         }
         let (_, evicted) = t.reserve(k(1, 2)).unwrap();
@@ -431,12 +483,12 @@ mod tests {
     fn read_racing_eviction_is_detected() {
         let mut t = SlotTable::new(1);
         let (r, _) = t.reserve(k(1, 0)).unwrap();
-        t.commit(r, 1, 0);
+        t.commit(r, 1, crcs(0, 1));
         let tk = t.lookup(k(1, 0)).unwrap();
         let (r, _) = t.reserve(k(2, 0)).unwrap();
         assert!(!t.still_valid(&tk));
         t.discard(&tk); // must not touch the new owner
-        assert!(t.commit(r, 1, 0));
+        assert!(t.commit(r, 1, crcs(0, 1)));
         assert!(t.lookup(k(2, 0)).is_some());
         t.check();
     }
@@ -447,7 +499,7 @@ mod tests {
         for ino in 1..=2 {
             for i in 0..3 {
                 let (r, _) = t.reserve(k(ino, i)).unwrap();
-                t.commit(r, 1, 0);
+                t.commit(r, 1, crcs(0, 1));
             }
         }
         let (_in_flight, _) = t.reserve(k(1, 9)).unwrap();
@@ -474,5 +526,92 @@ mod tests {
         // The failed reserve must not have dropped anything.
         assert_eq!(t.entries(), 2);
         t.check();
+    }
+
+    /// Content that differs from page to page and byte to byte.
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 4096) as u8).collect()
+    }
+
+    #[test]
+    fn page_crcs_cover_each_page_and_a_short_last_one() {
+        assert_eq!(PageCrcs::of(&[]), Some(PageCrcs([0; PAGES])), "no pages");
+        for len in [1, 4095, 4096, 4097, 10_000, MAX_CHUNK - 1, MAX_CHUNK] {
+            let data = pattern(len);
+            let c = PageCrcs::of(&data).unwrap();
+            let pages = len.div_ceil(PAGE_SIZE);
+            for p in 0..PAGES {
+                let want = if p < pages {
+                    let end = ((p + 1) * PAGE_SIZE).min(len);
+                    crc32fast::hash(&data[p * PAGE_SIZE..end])
+                } else {
+                    0
+                };
+                assert_eq!(c.0[p], want, "len {len} page {p}");
+            }
+        }
+        assert_eq!(PageCrcs::of(&pattern(MAX_CHUNK + 1)), None);
+    }
+
+    #[test]
+    fn verify_checks_the_pages_given_and_only_those() {
+        let data = pattern(10_000); // pages 0 and 1 whole, page 2 of 1808 bytes
+        let c = PageCrcs::of(&data).unwrap();
+        assert!(c.verify(0, &data));
+        assert!(c.verify(0, &data[..4096]));
+        assert!(c.verify(1, &data[4096..8192]));
+        assert!(c.verify(1, &data[4096..]));
+        assert!(c.verify(2, &data[8192..]), "short last page");
+        assert!(c.verify(2, &[]), "nothing to check");
+        // A part of a page is not the page.
+        assert!(!c.verify(0, &data[..4000]));
+        assert!(!c.verify(2, &data[8192..9000]));
+        // Wrong place, wrong bytes.
+        assert!(!c.verify(0, &data[4096..8192]));
+        let mut bad = data.clone();
+        bad[5000] ^= 1;
+        assert!(!c.verify(0, &bad));
+        assert!(!c.verify(1, &bad[4096..8192]));
+        // Pages 0 and 2 do not contain the bad byte.
+        assert!(c.verify(0, &bad[..4096]));
+        assert!(c.verify(2, &bad[8192..]));
+        // Past the last page a chunk can have: never valid, never a panic.
+        let full = PageCrcs::of(&pattern(MAX_CHUNK)).unwrap();
+        assert!(full.verify(15, &pattern(MAX_CHUNK)[15 * PAGE_SIZE..]));
+        assert!(!full.verify(15, &[0; PAGE_SIZE + 1]));
+        assert!(!full.verify(PAGES, &[0]));
+        assert!(!full.verify(usize::MAX, &[0]));
+    }
+
+    #[test]
+    fn lookup_hands_out_the_committed_page_crcs() {
+        let mut t = SlotTable::new(2);
+        let data = pattern(9000);
+        let want = PageCrcs::of(&data).unwrap();
+        let (r, _) = t.reserve(k(1, 0)).unwrap();
+        assert!(t.commit(r, 9000, want));
+        let tk = t.lookup(k(1, 0)).unwrap();
+        assert_eq!((tk.len, tk.crcs), (9000, want));
+        assert!(tk.crcs.verify(1, &data[4096..]));
+        // A newer version of the key brings its own checksums.
+        let data2 = vec![0xEE; 100];
+        let (r, _) = t.reserve(k(1, 0)).unwrap();
+        assert!(!t.still_valid(&tk));
+        assert!(t.commit(r, 100, PageCrcs::of(&data2).unwrap()));
+        let tk2 = t.lookup(k(1, 0)).unwrap();
+        assert!(tk2.crcs.verify(0, &data2));
+        assert!(!tk2.crcs.verify(0, &data[..100]));
+        t.check();
+    }
+
+    /// The per-slot memory the module docs quote (64-bit targets).
+    #[test]
+    fn slot_stays_small() {
+        assert_eq!(std::mem::size_of::<PageCrcs>(), 64);
+        assert!(
+            std::mem::size_of::<Slot>() <= 112,
+            "{}",
+            std::mem::size_of::<Slot>()
+        );
     }
 }

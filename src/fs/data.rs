@@ -39,24 +39,43 @@ pub type ChunkList = [(u64, Bytes)];
 /// Bytes `[start, end)` of a file from its chunks (sorted by index): holes and the tail past
 /// a short chunk read as zeros. A range inside one stored chunk is returned without copying.
 pub fn assemble_range(start: u64, end: u64, chunks: &ChunkList) -> Bytes {
+    assemble(
+        start,
+        end,
+        chunks.iter().map(|(idx, chunk)| (idx * CHUNK_SIZE, chunk)),
+    )
+}
+
+/// Bytes `[start, end)` of a file from pieces `(at, bytes)`, each holding the file's bytes
+/// from offset `at` on: whole chunks (`at` = index × 64 KiB), or parts of chunks that start
+/// inside them, as a chunk cache serves them. Pieces must not overlap and may come in any
+/// order; bytes no piece holds (holes, the tail past a short chunk) read as zeros. A range
+/// inside one piece is returned without copying.
+pub fn assemble_pieces(start: u64, end: u64, pieces: &[(u64, Bytes)]) -> Bytes {
+    assemble(start, end, pieces.iter().map(|(at, piece)| (*at, piece)))
+}
+
+fn assemble<'a, I>(start: u64, end: u64, pieces: I) -> Bytes
+where
+    I: Iterator<Item = (u64, &'a Bytes)> + Clone,
+{
     let len = (end - start) as usize;
-    if let [(idx, chunk)] = chunks {
-        let cstart = idx * CHUNK_SIZE;
-        if cstart <= start && cstart + chunk.len() as u64 >= end {
-            let off = (start - cstart) as usize;
-            return chunk.slice(off..off + len);
+    let mut only = pieces.clone();
+    if let (Some((at, piece)), None) = (only.next(), only.next()) {
+        if at <= start && at + piece.len() as u64 >= end {
+            let off = (start - at) as usize;
+            return piece.slice(off..off + len);
         }
     }
     let mut out = BytesMut::zeroed(len);
-    for (idx, v) in chunks {
-        let cstart = idx * CHUNK_SIZE;
-        // Overlap of [cstart, cstart + v.len()) with [start, end).
-        let lo = cstart.max(start);
-        let hi = (cstart + v.len() as u64).min(end);
+    for (at, v) in pieces {
+        // Overlap of [at, at + v.len()) with [start, end).
+        let lo = at.max(start);
+        let hi = (at + v.len() as u64).min(end);
         if lo >= hi {
             continue;
         }
-        let src = v.get((lo - cstart) as usize..(hi - cstart) as usize);
+        let src = v.get((lo - at) as usize..(hi - at) as usize);
         let dst = out.get_mut((lo - start) as usize..(hi - start) as usize);
         if let (Some(src), Some(dst)) = (src, dst) {
             dst.copy_from_slice(src);

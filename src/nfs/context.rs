@@ -22,6 +22,7 @@ use bytes::Bytes;
 use futures::future::join_all;
 
 use crate::cache::{CacheKey, ChunkCache};
+use crate::fs::data::assemble_pieces;
 use crate::fs::{assemble_range, Fs, FsResult, InodeId, Timestamp, CHUNK_SIZE};
 
 /// Files whose cache validity is remembered; past this the table (and the chunks it vouches
@@ -190,7 +191,9 @@ impl CoreContext {
 
     /// Bytes `[start, end)` of `ino` (inside its size), whose ctime was just read as `ctime`:
     /// chunks from the cache where present, the rest from the store in one range read, then
-    /// cached in the background.
+    /// cached in the background. Of the first and last chunk only the part the range needs is
+    /// read from the cache (a 4 KiB READ reads a 4 KiB page, not its 64 KiB chunk); a miss
+    /// still fetches and caches the whole chunk.
     pub async fn read_range(
         &self,
         fs: &Fs,
@@ -206,13 +209,28 @@ impl CoreContext {
             return Ok(assemble_range(start, end, &chunks));
         };
         self.validate(cache, ino, ctime);
-        let cached =
-            join_all((first..=last).map(|index| cache.get(CacheKey { ino: ino.0, index }))).await;
-        let mut chunks: Vec<(u64, Bytes)> = Vec::with_capacity(cached.len());
+        // The part of chunk `index` that `[start, end)` needs, as offsets inside the chunk.
+        let needed = |index: u64| {
+            let cstart = index * CHUNK_SIZE;
+            (
+                start.max(cstart) - cstart,
+                end.min(cstart + CHUNK_SIZE) - cstart,
+            )
+        };
+        let cached = join_all((first..=last).map(|index| {
+            let (lo, hi) = needed(index);
+            // Both are at most CHUNK_SIZE, so the casts are exact.
+            cache.get_range(CacheKey { ino: ino.0, index }, lo as usize, hi as usize)
+        }))
+        .await;
+        // (file offset of the piece's first byte, bytes): a cached piece starts where the
+        // range needs it to (it may be shorter, if its chunk is); a fetched one is the whole
+        // chunk.
+        let mut pieces: Vec<(u64, Bytes)> = Vec::with_capacity(cached.len());
         let mut missing: Vec<u64> = Vec::new();
         for (index, got) in (first..=last).zip(cached) {
             match got {
-                Some(data) => chunks.push((index, data)),
+                Some(data) => pieces.push((index * CHUNK_SIZE + needed(index).0, data)),
                 None => missing.push(index),
             }
         }
@@ -233,7 +251,7 @@ impl CoreContext {
                     _ => Bytes::new(),
                 };
                 fills.push((index, data.clone()));
-                chunks.push((index, data));
+                pieces.push((index * CHUNK_SIZE, data));
             }
             if self.data_epoch.get() == epoch {
                 let (cache, current) = (cache.clone(), self.data_epoch.clone());
@@ -250,8 +268,7 @@ impl CoreContext {
                 })
                 .detach();
             }
-            chunks.sort_unstable_by_key(|(i, _)| *i);
         }
-        Ok(assemble_range(start, end, &chunks))
+        Ok(assemble_pieces(start, end, &pieces))
     }
 }
