@@ -10,6 +10,9 @@
 #   OUT=target/bench-compare (results, server logs and bench stderr are kept there).
 #   BIN, BENCH: the slatenfs and slatenfs-bench binaries (default target/release/...);
 #   NO_BUILD=1 skips the build (to measure saved binaries, e.g. before/after a change).
+#   CACHE_SIZE_GB=4: slatenfs's SLATEDB_CACHE_SIZE_GB, the default of `make run`. Ganesha's
+#   cache is the kernel's page cache (the whole of RAM); the local chunk caches of slatenfs
+#   are split between its cores, and one file's chunks live on its owner core.
 #
 # Write amplification (slatenfs only): for each AMP_WORKLOADS run, the workload's setup is done
 # first (--setup-only), then slatenfs is restarted so that its object-store counters start at
@@ -98,7 +101,7 @@ start_slatenfs() {
     for attempt in 1 2 3; do
         inst=$((inst + 1))
         phase=
-        SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=2 RUST_LOG=warn,slatenfs::server=info \
+        SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=${CACHE_SIZE_GB:-4} RUST_LOG=warn,slatenfs::server=info \
             "$BIN" serve --listen "127.0.0.1:$SPORT" --storage "file://$work/data" \
             >"$work/slatenfs.$inst.log" 2>&1 &
         spid=$!
@@ -118,7 +121,7 @@ start_slatenfs() {
 
 # stop_slatenfs: SIGTERM, wait; records VmHWM; sets last_put to put_bytes of the totals line.
 # (Not in a subshell: `wait` needs the shell that started the server.)
-last_put=0
+last_put=0 last_wal=0
 stop_slatenfs() {
     local hwm rc=0
     hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$spid/status" 2>/dev/null || echo 0)
@@ -128,7 +131,9 @@ stop_slatenfs() {
     wait "$spid" || rc=$?
     [ "$rc" = 0 ] || log "slatenfs process $inst exited with status $rc"
     spid=
-    last_put=$(sed -n 's/.*object store totals: .*put_bytes=\([0-9]*\).*/\1/p' \
+    last_put=$(sed -n 's/.*object store totals: .* put_bytes=\([0-9]*\).*/\1/p' \
+        "$work/slatenfs.$inst.log" | tail -1)
+    last_wal=$(sed -n 's/.*object store totals: .*wal_put_bytes=\([0-9]*\).*/\1/p' \
         "$work/slatenfs.$inst.log" | tail -1)
 }
 
@@ -169,9 +174,9 @@ for w in $WORKLOADS; do
             phase="$w"
             line=$(bench slatenfs "$SPORT" "$SPORT" "$w" || true)
             stop_slatenfs
-            put=$last_put
+            put=$last_put wal=$last_wal
             client=$(echo "$line" | json_field client_bytes_written)
-            echo "{\"workload\":\"$w\",\"put_bytes\":${put:-0},\"client_bytes\":${client:-0}}" >>"$amp"
+            echo "{\"workload\":\"$w\",\"put_bytes\":${put:-0},\"wal_bytes\":${wal:-0},\"client_bytes\":${client:-0}}" >>"$amp"
             start_slatenfs
         else
             phase="$phase $w"
@@ -213,7 +218,8 @@ if os.path.exists(amp):
     print("slatenfs write amplification (object-store put bytes / client bytes written, per run):")
     for w, runs in amps.items():
         vals = [a["put_bytes"] / a["client_bytes"] for a in runs if a["client_bytes"]]
-        each = " ".join(f"{v:.2f}" for v in vals)
+        wals = [a.get("wal_bytes", 0) / a["client_bytes"] for a in runs if a["client_bytes"]]
+        each = " ".join(f"{v:.2f} (WAL {w:.2f})" for v, w in zip(vals, wals))
         tot_p = sum(a["put_bytes"] for a in runs); tot_c = sum(a["client_bytes"] for a in runs)
         m = f"{statistics.median(vals):.2f}x" if vals else "n/a"
         print(f"  {w:<10} median {m:>7}  runs: {each}  (total {tot_p/1e6:.0f} MB put for {tot_c/1e6:.0f} MB written)")

@@ -158,8 +158,13 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let io = store.io_stats();
     // One parseable line for write-amplification measurements (scripts/bench-compare.sh).
     info!(
-        "object store totals: puts={} put_bytes={} gets={} get_bytes={} other={}",
-        io.puts, io.put_bytes, io.gets, io.get_bytes, io.other
+        "object store totals: puts={} put_bytes={} wal_put_bytes={} gets={} get_bytes={} other={}",
+        io.puts, io.put_bytes, io.wal_put_bytes, io.gets, io.get_bytes, io.other
+    );
+    let (ic, dc) = (fs.inode_cache_stats(), fs.dir_cache_stats());
+    info!(
+        "inode cache: {} hits, {} misses; directory cache: {} hits, {} misses, {} listings read",
+        ic.hits, ic.misses, dc.hits, dc.misses, dc.fills
     );
     let (batches, writes) = store.group_stats();
     info!("group writes: {batches} operation batches in {writes} SlateDB writes");

@@ -163,6 +163,9 @@ pub struct IoCounters {
     pub puts: AtomicU64,
     /// Bytes written.
     pub put_bytes: AtomicU64,
+    /// Bytes written to SlateDB's write-ahead log (part of `put_bytes`; the rest is L0
+    /// flushes, compaction output and manifests).
+    pub wal_put_bytes: AtomicU64,
     /// GET requests (including ranged gets).
     pub gets: AtomicU64,
     /// Bytes read.
@@ -178,6 +181,8 @@ pub struct IoSnapshot {
     pub puts: u64,
     /// Bytes written.
     pub put_bytes: u64,
+    /// Bytes written to the write-ahead log.
+    pub wal_put_bytes: u64,
     /// GET requests.
     pub gets: u64,
     /// Bytes read.
@@ -192,6 +197,7 @@ impl IoCounters {
         IoSnapshot {
             puts: self.puts.load(Ordering::Relaxed),
             put_bytes: self.put_bytes.load(Ordering::Relaxed),
+            wal_put_bytes: self.wal_put_bytes.load(Ordering::Relaxed),
             gets: self.gets.load(Ordering::Relaxed),
             get_bytes: self.get_bytes.load(Ordering::Relaxed),
             other: self.other.load(Ordering::Relaxed),
@@ -220,6 +226,22 @@ impl CountingObjectStore {
     }
 }
 
+/// Whether `location` is an object of SlateDB's write-ahead log (`<db>/wal/<id>.sst`).
+fn is_wal(location: &Path) -> bool {
+    location.parts().any(|p| p.as_ref() == "wal")
+}
+
+impl IoCounters {
+    fn count_put(&self, bytes: usize, wal: bool) {
+        self.puts.fetch_add(1, Ordering::Relaxed);
+        self.put_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        if wal {
+            self.wal_put_bytes
+                .fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+    }
+}
+
 impl fmt::Display for CountingObjectStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Counting({})", self.inner)
@@ -230,15 +252,13 @@ impl fmt::Display for CountingObjectStore {
 struct CountingUpload {
     inner: Box<dyn MultipartUpload>,
     counters: Arc<IoCounters>,
+    wal: bool,
 }
 
 #[async_trait]
 impl MultipartUpload for CountingUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
-        self.counters.puts.fetch_add(1, Ordering::Relaxed);
-        self.counters
-            .put_bytes
-            .fetch_add(data.content_length() as u64, Ordering::Relaxed);
+        self.counters.count_put(data.content_length(), self.wal);
         self.inner.put_part(data)
     }
     async fn complete(&mut self) -> object_store::Result<PutResult> {
@@ -259,10 +279,8 @@ impl ObjectStore for CountingObjectStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        self.counters.puts.fetch_add(1, Ordering::Relaxed);
         self.counters
-            .put_bytes
-            .fetch_add(payload.content_length() as u64, Ordering::Relaxed);
+            .count_put(payload.content_length(), is_wal(location));
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -275,6 +293,7 @@ impl ObjectStore for CountingObjectStore {
         Ok(Box::new(CountingUpload {
             inner,
             counters: self.counters.clone(),
+            wal: is_wal(location),
         }))
     }
 
