@@ -279,9 +279,15 @@ impl ObjectStore for CountingObjectStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        self.counters
-            .count_put(payload.content_length(), is_wal(location));
-        self.inner.put_opts(location, payload, opts).await
+        // Counted once it succeeded: SlateDB's conditional puts first try with attributes,
+        // which the local-disk store refuses at once (NotImplemented) before anything is
+        // written, and then put again without them. Counting attempts counted those twice.
+        let bytes = payload.content_length();
+        let r = self.inner.put_opts(location, payload, opts).await;
+        if r.is_ok() {
+            self.counters.count_put(bytes, is_wal(location));
+        }
+        r
     }
 
     async fn put_multipart_opts(
@@ -409,6 +415,36 @@ mod tests {
         assert!("s3://".parse::<StorageUrl>().is_err());
         assert!("http://x".parse::<StorageUrl>().is_err());
         assert!("memory://x".parse::<StorageUrl>().is_err());
+    }
+
+    /// What the counters say was put equals what is on the disk: SlateDB's conditional WAL
+    /// puts are retried without attributes on the local-disk store, and the refused first
+    /// attempt must not count.
+    #[test]
+    fn counted_wal_bytes_match_the_files_written() {
+        use crate::store::keys::ChunkKey;
+        use crate::store::{Durability, Store, StoreBatch, StoreConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let url = StorageUrl::File(dir.path().to_path_buf());
+        futures::executor::block_on(async {
+            let store = Store::open(StoreConfig::new(url)).await.unwrap();
+            for i in 0..8u64 {
+                let mut b = StoreBatch::new();
+                b.put(
+                    ChunkKey(1, i).encode(),
+                    bytes::Bytes::from(vec![7u8; 65536]),
+                );
+                store.write(b, Durability::Durable).await.unwrap();
+            }
+            let counted = store.io_stats().wal_put_bytes;
+            let on_disk: u64 = std::fs::read_dir(dir.path().join("slatenfs/wal"))
+                .unwrap()
+                .map(|e| e.unwrap().metadata().unwrap().len())
+                .sum();
+            assert!(on_disk >= 8 * 65536, "{on_disk}");
+            assert_eq!(counted, on_disk);
+            store.close().await.unwrap();
+        });
     }
 
     #[test]
