@@ -161,7 +161,7 @@ impl Fs {
             return Ok(self
                 .inner
                 .store
-                .get(ChunkKey(ino.0, first).encode())
+                .get_data(ChunkKey(ino.0, first).encode())
                 .await?
                 .map(|c| decode_chunk(&c).map(|c| vec![(first, c)]))
                 .transpose()?
@@ -326,7 +326,7 @@ impl Fs {
             if in_chunk != 0 {
                 let idx = new_size / CHUNK_SIZE;
                 let key = ChunkKey(node.ino, idx).encode();
-                if let Some(c) = self.inner.store.get(key.clone()).await? {
+                if let Some(c) = self.inner.store.get_data(key.clone()).await? {
                     let c = decode_chunk(&c)?;
                     if c.len() > in_chunk {
                         batch.put(key, chunk_value::encode_data(&c[..in_chunk]));

@@ -21,14 +21,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use object_store::ObjectStore;
 use parking_lot::Mutex;
-use slatedb::config::Settings;
-use slatedb::Db;
+use slatedb::config::{ReadOptions, Settings};
+use slatedb::{BlockCachePolicy, CacheTarget, Db};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::{oneshot, Notify};
 
 use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
 use super::chunk_value::ChunkMergeOperator;
 use super::group_write::{share_error, GroupWriter, PendingDurability, StoreBatch};
+use super::keys::TAG_CHUNK;
 use super::{KeyRange, StorageUrl, StoreError};
 
 /// Path of the database inside the object store root.
@@ -79,13 +80,30 @@ impl StoreConfig {
             cache_dir: None,
             cache_max_bytes: None,
             flush_interval: Duration::from_millis(100),
-            max_unflushed_bytes: 256 * 1024 * 1024,
+            max_unflushed_bytes: 512 * 1024 * 1024,
             l0_sst_size_bytes: 64 * 1024 * 1024,
             l0_max_ssts: 16,
             worker_threads: 2,
             inline_poll: true,
         }
     }
+}
+
+/// What SlateDB's in-memory block cache takes in when a memtable is flushed to L0: the index,
+/// the filters and the data blocks of metadata keys, but not the blocks of file chunks
+/// (`K ...`). File data has its own cache upstream (the per-core chunk cache); SlateDB's
+/// default copies every flushed data block into the block cache, which under a stream of
+/// writes means hundreds of MiB of chunk blocks nobody reads evicting the metadata blocks
+/// that inode and directory reads need.
+fn block_cache_policy() -> BlockCachePolicy {
+    let chunk_start: &[u8] = &[TAG_CHUNK];
+    let chunk_end: &[u8] = &[TAG_CHUNK + 1];
+    BlockCachePolicy::default().with_flush_targets(&[
+        CacheTarget::data(..chunk_start),
+        CacheTarget::data(chunk_end..),
+        CacheTarget::Index,
+        CacheTarget::Filters,
+    ])
 }
 
 /// Callers of [`Store::flush`] waiting for the flusher's next flush.
@@ -203,6 +221,7 @@ impl Store {
         handle.spawn(async move {
             let r = Db::builder(DB_PATH, os)
                 .with_settings(settings)
+                .with_block_cache_policy(block_cache_policy())
                 .with_merge_operator(Arc::new(ChunkMergeOperator))
                 .build()
                 .await;
@@ -307,6 +326,21 @@ impl Store {
         self.count_reads(1, 0);
         let db = self.inner.db.clone();
         self.run(async move { Ok(db.get(key).await?) }).await
+    }
+
+    /// Point read of file data (a chunk) that does not fill SlateDB's block cache: the caller
+    /// caches file data itself, so the blocks would only push metadata out.
+    pub async fn get_data(&self, key: Bytes) -> Result<Option<Bytes>, StoreError> {
+        self.count_reads(1, 0);
+        let db = self.inner.db.clone();
+        self.run(async move {
+            let opts = ReadOptions {
+                cache_blocks: false,
+                ..ReadOptions::default()
+            };
+            Ok(db.get_with_options(key, &opts).await?)
+        })
+        .await
     }
 
     /// Point reads of several keys with one hand-off (run concurrently on the storage runtime).
