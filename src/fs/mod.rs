@@ -10,11 +10,14 @@
 //!   of another filesystem or of a removed object is `Stale`. Inode ids are never reused.
 //! - Every mutation locks the inodes it touches (striped async locks, taken in stripe order)
 //!   and commits ONE batch. Cross-directory directory renames also take a global rename lock
-//!   so the "not into its own subtree" walk is stable. Reads take no locks.
+//!   so the "not into its own subtree" walk is stable. Reads take no inode locks.
 //! - Decoded inodes are kept in an [`inode_cache::InodeCache`] shared by all cores: writers
 //!   publish the records they commit (under the inode lock, once applied), readers fill it
 //!   after a miss unless a publish raced them. GETATTR, ACCESS, the checks of READ and WRITE,
 //!   and the attributes of LOOKUP and READDIRPLUS then cost no store read.
+//! - Complete directory listings are kept in a [`dir_cache::DirCache`] the same way (entries
+//!   change under their directory's lock and are published once applied), so LOOKUP, the name
+//!   checks of namespace operations and READDIR pages cost no store read either.
 //! - Metadata operations wait for durability unless `FsOptions::async_metadata`; the store
 //!   group-commits concurrent durable writes (see [`crate::store::bridge`]). UNSTABLE writes
 //!   are visible at once and made durable by COMMIT (a WAL flush); DATA/FILE_SYNC writes
