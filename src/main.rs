@@ -73,7 +73,31 @@ struct ServeArgs {
     anon_gid: Option<u32>,
 }
 
+/// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
+///
+/// glibc gives threads up to 8 arenas per core and rarely returns their freed pages, so the
+/// 64 KiB chunks and 1 MiB WRITE payloads that pass between the executors, the storage runtime
+/// and SlateDB's compactor leave each arena holding its own high-water mark. While 10 GiB of
+/// writes stream in (scripts/rss-under-writes.sh, 2 cores) the peak RSS was 2.0 GiB with the
+/// default and 1.4 GiB with two arenas, at the same throughput. Small allocations are served by
+/// glibc's per-thread caches, so two arenas are rarely contended.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn cap_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return; // glibc already applied the operator's choice
+    }
+    // SAFETY: mallopt only sets a tunable of the allocator; it is called before any thread
+    // other than main exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn cap_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    cap_malloc_arenas();
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match cli.command {
