@@ -189,6 +189,21 @@ pub async fn run(
     }
     // Let forwarded calls still running on this core finish before the executor goes away.
     shard.context.drain().await;
+    if let Some(cache) = shard.context.cache() {
+        let s = cache.stats();
+        info!(
+            "core {id}: chunk cache: {} hits, {} misses, {} insertions, {} evictions, {} rejected \
+             puts, {} checksum failures, {} IO errors, {} MiB resident",
+            s.hits,
+            s.misses,
+            s.insertions,
+            s.evictions,
+            s.rejected_puts,
+            s.checksum_failures,
+            s.io_errors,
+            s.bytes >> 20
+        );
+    }
     Ok(())
 }
 
