@@ -379,6 +379,40 @@ fn put_racing_a_get_makes_the_get_miss() {
     });
 }
 
+/// `start_put` claims the slot (and copies the data) when called, before its write is awaited:
+/// an invalidate in between wins, the caller's buffer may change at once, and a write dropped
+/// unawaited gives its slot back.
+#[test]
+fn start_put_claims_the_slot_when_called() {
+    run(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ChunkCache::open(dir.path(), 0, SLOT_SIZE).await.unwrap();
+        let k = key(3, 0);
+        let mut data = chunk(k, 1, 65536);
+        let write = cache.start_put(k, &data);
+        cache.invalidate(k);
+        write.await;
+        assert!(
+            cache.get(k).await.is_none(),
+            "invalidated before the write ran"
+        );
+        assert_eq!(cache.stats().insertions, 0);
+
+        let write = cache.start_put(k, &data);
+        data.fill(0xEE);
+        write.await;
+        assert_eq!(&cache.get(k).await.unwrap()[..], &chunk(k, 1, 65536)[..]);
+
+        // The only slot, claimed and abandoned: free again for another key.
+        drop(cache.start_put(key(3, 1), &data));
+        assert!(cache.get(key(3, 1)).await.is_none());
+        let k2 = key(3, 2);
+        cache.put(k2, &chunk(k2, 0, 500)).await;
+        assert_eq!(&cache.get(k2).await.unwrap()[..], &chunk(k2, 0, 500)[..]);
+        assert_eq!(cache.stats().entries, 1);
+    });
+}
+
 #[test]
 fn cancelled_put_frees_its_slot() {
     run(|| async {

@@ -79,6 +79,7 @@ mod table;
 
 use std::cell::{Cell, RefCell};
 use std::fs::File;
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -171,17 +172,17 @@ pub struct ChunkCache {
 }
 
 /// Gives a put's slot back if the put is dropped before its write completes.
-struct WriteGuard<'a> {
-    table: &'a RefCell<SlotTable>,
+struct WriteGuard {
+    inner: Rc<Inner>,
     reservation: Option<Reservation>,
 }
 
-impl Drop for WriteGuard<'_> {
+impl Drop for WriteGuard {
     fn drop(&mut self) {
         if let Some(r) = self.reservation.take() {
             // A cancelled write may still land later; the in-memory CRC of
             // whatever is put next in this slot catches that.
-            self.table.borrow_mut().abort(r);
+            self.inner.table.borrow_mut().abort(r);
         }
     }
 }
@@ -407,54 +408,71 @@ impl ChunkCache {
     /// previous version at once (gets miss until the write completes).
     /// Failures are absorbed: the chunk is then simply not cached.
     pub async fn put(&self, key: CacheKey, data: &[u8]) {
-        let c = &self.inner.counters;
-        let table = &self.inner.table;
+        self.start_put(key, data).await
+    }
+
+    /// [`ChunkCache::put`] in two steps: claims the slot of `key` (and copies `data`) now,
+    /// and returns the write that makes the chunk readable. An `invalidate` of the chunk
+    /// after this call wins over the write, so a caller that checks, without awaiting in
+    /// between, that `data` is still current and then calls this cannot leave a superseded
+    /// chunk in the cache however long the write takes. Dropping the returned future gives
+    /// the slot back.
+    pub fn start_put(&self, key: CacheKey, data: &[u8]) -> impl Future<Output = ()> + 'static {
+        let inner = self.inner.clone();
+        let c = &inner.counters;
         // `PageCrcs::of` refuses more than a chunk.
         let (Some(storage), Ok(len), Some(crcs)) = (
-            self.inner.storage.as_ref(),
+            inner.storage.as_ref(),
             u32::try_from(data.len()),
             PageCrcs::of(data),
         ) else {
-            table.borrow_mut().invalidate(key);
+            inner.table.borrow_mut().invalidate(key);
             bump(&c.rejected_puts);
-            return;
+            return futures::future::Either::Left(std::future::ready(()));
         };
-        let Some((reservation, evicted)) = table.borrow_mut().reserve(key) else {
+        let reserved = inner.table.borrow_mut().reserve(key);
+        let Some((reservation, evicted)) = reserved else {
             bump(&c.rejected_puts);
-            return;
+            return futures::future::Either::Left(std::future::ready(()));
         };
         if evicted {
             bump(&c.evictions);
         }
-        let mut guard = WriteGuard {
-            table,
-            reservation: Some(reservation),
-        };
-        if !data.is_empty() {
+        let write = (!data.is_empty()).then(|| {
             let size = align_up(u64::from(len), storage.alignment) as usize;
             let mut buf = storage.file.alloc_dma_buffer(size);
             let bytes = buf.as_bytes_mut();
             bytes[..data.len()].copy_from_slice(data);
             bytes[data.len()..].fill(0);
-            let offset = u64::from(reservation.slot) * SLOT_SIZE;
-            match storage.file.write_at(buf, offset).await {
-                Ok(n) if n >= size => {}
-                Ok(n) => {
-                    log::debug!("chunk cache: short write of {key:?}: {n} of {size}");
-                    bump(&c.io_errors);
-                    return; // the guard aborts
-                }
-                Err(e) => {
-                    log::debug!("chunk cache: write of {key:?} failed: {e}");
-                    bump(&c.io_errors);
-                    return;
+            (buf, size, u64::from(reservation.slot) * SLOT_SIZE)
+        });
+        let mut guard = WriteGuard {
+            inner,
+            reservation: Some(reservation),
+        };
+        futures::future::Either::Right(async move {
+            let inner = guard.inner.clone();
+            let c = &inner.counters;
+            if let (Some((buf, size, offset)), Some(storage)) = (write, inner.storage.as_ref()) {
+                match storage.file.write_at(buf, offset).await {
+                    Ok(n) if n >= size => {}
+                    Ok(n) => {
+                        log::debug!("chunk cache: short write of {key:?}: {n} of {size}");
+                        bump(&c.io_errors);
+                        return; // the guard aborts
+                    }
+                    Err(e) => {
+                        log::debug!("chunk cache: write of {key:?} failed: {e}");
+                        bump(&c.io_errors);
+                        return;
+                    }
                 }
             }
-        }
-        guard.reservation = None;
-        if table.borrow_mut().commit(reservation, len, crcs) {
-            bump(&c.insertions);
-        }
+            guard.reservation.take();
+            if inner.table.borrow_mut().commit(reservation, len, crcs) {
+                bump(&c.insertions);
+            }
+        })
     }
 
     /// Drops the chunk `key`, including one whose put is in flight.

@@ -12,6 +12,12 @@
 //!   file's ctime, so the core remembers the ctime its cached chunks of a file are valid for;
 //!   a READ that finds another ctime drops the file's chunks first.
 //!
+//! Writes to one file are applied in ctime order (under its inode lock) but report back here in
+//! any order (they wait for the store after unlocking), so a write whose ctime change does not
+//! start where the cache's does is kept aside until the earlier ones have reported: then the
+//! cache is valid for the last ctime of the chain, and concurrent WRITEs do not drop a file's
+//! cached chunks.
+//!
 //! Removed files need nothing: inode ids are never reused, so their chunks are unreachable.
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -29,15 +35,68 @@ use crate::fs::{assemble_range, Fs, FsResult, InodeId, Timestamp, CHUNK_SIZE};
 /// for) is dropped and rebuilt.
 const MAX_TRACKED_FILES: usize = 1 << 16;
 
+/// Out-of-order changes kept per file; past this the file's chunks are dropped.
+const MAX_CHANGES_AHEAD: usize = 64;
+
+/// What this core knows about the cached chunks of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileValidity {
+    /// The ctime the cached chunks are valid for.
+    ctime: Timestamp,
+    /// `data_epoch` of the last change of the file made on this core (a write-through put
+    /// checks it is still its own).
+    epoch: u64,
+    /// Changes that reported before an earlier one: (ctime before, ctime after). Their chunks
+    /// are dropped already; they only wait for the chain from `ctime` to reach them.
+    ahead: Vec<(Timestamp, Timestamp)>,
+}
+
+impl FileValidity {
+    fn new(ctime: Timestamp, epoch: u64) -> Self {
+        FileValidity {
+            ctime,
+            epoch,
+            ahead: Vec::new(),
+        }
+    }
+
+    /// Whether a write-through put made for the change to `ctime` at `epoch` is still current.
+    fn is(&self, (ctime, epoch): (Timestamp, u64)) -> bool {
+        self.ctime == ctime && self.epoch == epoch
+    }
+
+    /// Records a change from `before` to `after` whose chunks were dropped already. Returns
+    /// false if the cache can no longer vouch for the file.
+    fn changed(&mut self, before: Timestamp, after: Timestamp, epoch: u64) -> bool {
+        self.epoch = epoch;
+        if before != self.ctime {
+            if self.ahead.len() >= MAX_CHANGES_AHEAD {
+                return false;
+            }
+            self.ahead.push((before, after));
+            return true;
+        }
+        self.ctime = after;
+        while let Some(i) = self.ahead.iter().position(|&(b, _)| b == self.ctime) {
+            self.ctime = self.ahead.swap_remove(i).1;
+        }
+        // A change that ended at or before the cache's ctime can no longer link up (a READ
+        // re-validated the file meanwhile): ctimes of one file only grow.
+        let now = self.ctime;
+        self.ahead.retain(|&(_, a)| a > now);
+        true
+    }
+}
+
 pub struct CoreContext {
     core: usize,
     cache: Option<ChunkCache>,
-    /// Shared with background cache fills, which re-check it right before each put.
+    /// Bumped by every change of file data on this core; a fill after a miss claims its slots
+    /// only if no change completed while the chunks were read from the store.
     data_epoch: Rc<Cell<u64>>,
     running: Cell<usize>,
-    /// File → the ctime its cached chunks are valid for, and the `data_epoch` of the last
-    /// change of the file made on this core (a write-through put checks it is still its own).
-    valid_at: Rc<RefCell<HashMap<u64, (Timestamp, u64)>>>,
+    /// File → what its cached chunks are valid for.
+    valid_at: Rc<RefCell<HashMap<u64, FileValidity>>>,
 }
 
 /// Counts a call running on this core until dropped (for a graceful stop).
@@ -109,10 +168,17 @@ impl CoreContext {
         match (chunks, ctimes) {
             // Everything was dropped: valid for the new ctime whatever came before.
             (None, Some((_, after))) => {
-                valid.insert(ino.0, (after, epoch));
+                valid.insert(ino.0, FileValidity::new(after, epoch));
             }
-            (Some(_), Some((before, after))) if valid.get(&ino.0).map(|v| v.0) == Some(before) => {
-                valid.insert(ino.0, (after, epoch));
+            (Some(_), Some((before, after))) => {
+                let linked = valid
+                    .get_mut(&ino.0)
+                    .is_some_and(|v| v.changed(before, after, epoch));
+                if !linked {
+                    // Chunks other than this change's may be stale: the next write or read
+                    // drops them all.
+                    valid.remove(&ino.0);
+                }
             }
             _ => {
                 valid.remove(&ino.0);
@@ -145,7 +211,12 @@ impl CoreContext {
             self.file_data_changed(ino, Some((first, last)), Some(ctimes));
         }
         let mine = (ctimes.1, self.data_epoch.get());
-        if self.valid_at.borrow().get(&ino.0) != Some(&mine) {
+        if !self
+            .valid_at
+            .borrow()
+            .get(&ino.0)
+            .is_some_and(|v| v.is(mine))
+        {
             return;
         }
         let whole: Vec<(u64, Bytes)> = (first..=last)
@@ -160,24 +231,27 @@ impl CoreContext {
         if whole.is_empty() {
             return;
         }
-        let (cache, valid) = (cache.clone(), self.valid_at.clone());
-        glommio::spawn_local(async move {
-            for (index, chunk) in whole {
-                // A later change of this file on this core replaced `mine`; `put` claims its
-                // slot before its first await, so a change after this check invalidates it.
-                if valid.borrow().get(&ino.0) != Some(&mine) {
-                    break;
-                }
-                cache.put(CacheKey { ino: ino.0, index }, &chunk).await;
-            }
-        })
-        .detach();
+        // The slots are claimed now, right after the check that this write is the file's
+        // latest change: a later change invalidates them however long the writes take.
+        let puts: Vec<_> = whole
+            .iter()
+            .map(|(index, chunk)| {
+                cache.start_put(
+                    CacheKey {
+                        ino: ino.0,
+                        index: *index,
+                    },
+                    chunk,
+                )
+            })
+            .collect();
+        glommio::spawn_local(join_all(puts)).detach();
     }
 
     /// Makes sure the cached chunks of `ino` are valid for `ctime` (dropping them if not).
     fn validate(&self, cache: &ChunkCache, ino: InodeId, ctime: Timestamp) {
         let mut valid = self.valid_at.borrow_mut();
-        if valid.get(&ino.0).map(|v| v.0) == Some(ctime) {
+        if valid.get(&ino.0).is_some_and(|v| v.ctime == ctime) {
             return;
         }
         if valid.len() >= MAX_TRACKED_FILES {
@@ -186,7 +260,7 @@ impl CoreContext {
             }
         }
         cache.invalidate_inode(ino.0);
-        valid.insert(ino.0, (ctime, self.data_epoch.get()));
+        valid.insert(ino.0, FileValidity::new(ctime, self.data_epoch.get()));
     }
 
     /// Bytes `[start, end)` of `ino` (inside its size), whose ctime was just read as `ctime`:
@@ -253,22 +327,66 @@ impl CoreContext {
                 fills.push((index, data.clone()));
                 pieces.push((index * CHUNK_SIZE, data));
             }
+            // No change completed on this core while the chunks were read: claim their slots
+            // now (a change that completes later invalidates them, and wins).
             if self.data_epoch.get() == epoch {
-                let (cache, current) = (cache.clone(), self.data_epoch.clone());
-                let ino = ino.0;
-                glommio::spawn_local(async move {
-                    for (index, data) in fills {
-                        // `put` claims its slot before its first await, so a change that
-                        // completes after this check invalidates the slot (and wins).
-                        if current.get() != epoch {
-                            break;
-                        }
-                        cache.put(CacheKey { ino, index }, &data).await;
-                    }
-                })
-                .detach();
+                let puts: Vec<_> = fills
+                    .iter()
+                    .map(|(index, data)| {
+                        cache.start_put(
+                            CacheKey {
+                                ino: ino.0,
+                                index: *index,
+                            },
+                            data,
+                        )
+                    })
+                    .collect();
+                glommio::spawn_local(join_all(puts)).detach();
             }
         }
         Ok(assemble_pieces(start, end, &pieces))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileValidity;
+    use crate::fs::Timestamp;
+
+    fn t(n: u32) -> Timestamp {
+        Timestamp { secs: 1, nanos: n }
+    }
+
+    #[test]
+    fn changes_reported_in_any_order_link_up() {
+        let mut v = FileValidity::new(t(0), 0);
+        // Applied t0→t1→t2→t3, reported t2→t3, t1→t2, t0→t1.
+        assert!(v.changed(t(2), t(3), 1));
+        assert!(v.changed(t(1), t(2), 2));
+        assert_eq!(v.ctime, t(0));
+        assert!(v.changed(t(0), t(1), 3));
+        assert_eq!((v.ctime, v.epoch), (t(3), 3));
+        assert!(v.ahead.is_empty());
+    }
+
+    #[test]
+    fn a_change_behind_the_cache_is_forgotten_once_passed() {
+        // A READ re-validated the file at t2 before the change t0→t1 reported.
+        let mut v = FileValidity::new(t(2), 0);
+        assert!(v.changed(t(0), t(1), 1));
+        assert_eq!(v.ahead.len(), 1);
+        assert!(v.changed(t(2), t(3), 2));
+        assert_eq!(v.ctime, t(3));
+        assert!(v.ahead.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn too_many_changes_ahead_give_up_the_file() {
+        let mut v = FileValidity::new(t(0), 0);
+        for i in 0..super::MAX_CHANGES_AHEAD as u32 {
+            assert!(v.changed(t(10 + i), t(11 + i), 1));
+        }
+        assert!(!v.changed(t(500), t(501), 2));
     }
 }
