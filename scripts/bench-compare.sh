@@ -10,6 +10,8 @@
 #   OUT=target/bench-compare (results, server logs and bench stderr are kept there).
 #   BIN, BENCH: the slatenfs and slatenfs-bench binaries (default target/release/...);
 #   NO_BUILD=1 skips the build (to measure saved binaries, e.g. before/after a change).
+#   SLATENFS_ARGS: extra `slatenfs serve` flags, e.g. SLATENFS_ARGS=--async (metadata replies
+#   before durability, which is what Ganesha's FSAL_VFS does).
 #   CACHE_SIZE_GB=4: slatenfs's SLATEDB_CACHE_SIZE_GB, the default of `make run`. Ganesha's
 #   cache is the kernel's page cache (the whole of RAM); the local chunk caches of slatenfs
 #   are split between its cores, and one file's chunks live on its owner core.
@@ -27,6 +29,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
+SLATENFS_ARGS=${SLATENFS_ARGS:-}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CONNS=${CONNS:-4}
 DEPTH=${DEPTH:-16}
@@ -102,7 +105,7 @@ start_slatenfs() {
         inst=$((inst + 1))
         phase=
         SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=${CACHE_SIZE_GB:-4} RUST_LOG=warn,slatenfs::server=info \
-            "$BIN" serve --listen "127.0.0.1:$SPORT" --storage "file://$work/data" \
+            "$BIN" serve --listen "127.0.0.1:$SPORT" --storage "file://$work/data" $SLATENFS_ARGS \
             >"$work/slatenfs.$inst.log" 2>&1 &
         spid=$!
         if wait_port "$SPORT" "$spid" && sleep 1 && kill -0 "$spid" 2>/dev/null; then
