@@ -21,7 +21,6 @@
 //! Removed files need nothing: inode ids are never reused, so their chunks are unreachable.
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -88,15 +87,27 @@ impl FileValidity {
     }
 }
 
+/// Caches `chunks` (index, bytes) of `ino`: claims their slots now, so a change that completes
+/// later invalidates them however long the writes take, and writes them in the background.
+/// Callers check, without awaiting since, that the bytes are current.
+fn put_chunks<'a>(cache: &ChunkCache, ino: InodeId, chunks: impl Iterator<Item = (u64, &'a [u8])>) {
+    let puts: Vec<_> = chunks
+        .map(|(index, data)| cache.start_put(CacheKey { ino: ino.0, index }, data))
+        .collect();
+    if !puts.is_empty() {
+        glommio::spawn_local(join_all(puts)).detach();
+    }
+}
+
 pub struct CoreContext {
     core: usize,
     cache: Option<ChunkCache>,
     /// Bumped by every change of file data on this core; a fill after a miss claims its slots
     /// only if no change completed while the chunks were read from the store.
-    data_epoch: Rc<Cell<u64>>,
+    data_epoch: Cell<u64>,
     running: Cell<usize>,
     /// File → what its cached chunks are valid for.
-    valid_at: Rc<RefCell<HashMap<u64, FileValidity>>>,
+    valid_at: RefCell<HashMap<u64, FileValidity>>,
 }
 
 /// Counts a call running on this core until dropped (for a graceful stop).
@@ -113,9 +124,9 @@ impl CoreContext {
         Self {
             core,
             cache,
-            data_epoch: Rc::new(Cell::new(0)),
+            data_epoch: Cell::new(0),
             running: Cell::new(0),
-            valid_at: Rc::new(RefCell::new(HashMap::new())),
+            valid_at: RefCell::new(HashMap::new()),
         }
     }
 
@@ -219,33 +230,15 @@ impl CoreContext {
         {
             return;
         }
-        let whole: Vec<(u64, Bytes)> = (first..=last)
-            .filter_map(|index| {
-                let cstart = index * CHUNK_SIZE;
-                (cstart >= offset && cstart + CHUNK_SIZE <= end).then(|| {
-                    let at = (cstart - offset) as usize;
-                    (index, data.slice(at..at + CHUNK_SIZE as usize))
-                })
+        // Right after the check that this write is the file's latest change.
+        let whole = (first..=last).filter_map(|index| {
+            let cstart = index * CHUNK_SIZE;
+            (cstart >= offset && cstart + CHUNK_SIZE <= end).then(|| {
+                let at = (cstart - offset) as usize;
+                (index, &data[at..at + CHUNK_SIZE as usize])
             })
-            .collect();
-        if whole.is_empty() {
-            return;
-        }
-        // The slots are claimed now, right after the check that this write is the file's
-        // latest change: a later change invalidates them however long the writes take.
-        let puts: Vec<_> = whole
-            .iter()
-            .map(|(index, chunk)| {
-                cache.start_put(
-                    CacheKey {
-                        ino: ino.0,
-                        index: *index,
-                    },
-                    chunk,
-                )
-            })
-            .collect();
-        glommio::spawn_local(join_all(puts)).detach();
+        });
+        put_chunks(cache, ino, whole);
     }
 
     /// Makes sure the cached chunks of `ino` are valid for `ctime` (dropping them if not).
@@ -330,19 +323,7 @@ impl CoreContext {
             // No change completed on this core while the chunks were read: claim their slots
             // now (a change that completes later invalidates them, and wins).
             if self.data_epoch.get() == epoch {
-                let puts: Vec<_> = fills
-                    .iter()
-                    .map(|(index, data)| {
-                        cache.start_put(
-                            CacheKey {
-                                ino: ino.0,
-                                index: *index,
-                            },
-                            data,
-                        )
-                    })
-                    .collect();
-                glommio::spawn_local(join_all(puts)).detach();
+                put_chunks(cache, ino, fills.iter().map(|(i, d)| (*i, &d[..])));
             }
         }
         Ok(assemble_pieces(start, end, &pieces))
