@@ -1023,6 +1023,140 @@ async fn durable_writes_survive_crash() {
     assert_clean(&fs).await;
 }
 
+/// COMMIT flushes only what the file needs: a write that other operations' flushes already
+/// carried costs no WAL PUT, a file without unstable writes costs none, and whatever COMMIT
+/// answered survives a crash.
+#[tokio::test]
+async fn commit_flushes_only_what_the_file_needs() {
+    use slatenfs::store::object_store;
+    let os = object_store(&StorageUrl::Memory, &Default::default()).unwrap();
+    let cfg = || StoreConfig {
+        // No periodic flush: only explicit durability makes data reach the object store.
+        flush_interval: std::time::Duration::from_secs(3600),
+        ..StoreConfig::new(StorageUrl::Memory)
+    };
+    let unstable = |fs: &Fs, ino, off, data: &'static [u8]| {
+        let fs = fs.clone();
+        async move {
+            fs.write(
+                &root(),
+                ino,
+                off,
+                Bytes::from_static(data),
+                StableHow::Unstable,
+            )
+            .await
+            .unwrap();
+        }
+    };
+    let (a, b) = {
+        let store = Store::open_with_object_store(os.clone(), cfg())
+            .await
+            .unwrap();
+        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+        let a = mkfile(&fs, fs.root(), "a").await;
+        let b = mkfile(&fs, fs.root(), "b").await;
+        unstable(&fs, a, 0, b"A1").await;
+        // A durable CREATE flushes the WAL, and with it a's earlier write.
+        mkfile(&fs, fs.root(), "c").await;
+        let puts = fs.store().io_stats().puts;
+        fs.commit(a, 0, 0).await.unwrap();
+        assert_eq!(
+            fs.store().io_stats().puts,
+            puts,
+            "a's write was already durable"
+        );
+
+        // b's new write is not a's business.
+        unstable(&fs, b, 0, b"B1").await;
+        fs.commit(a, 0, 0).await.unwrap();
+        assert_eq!(
+            fs.store().io_stats().puts,
+            puts,
+            "a has nothing new to commit"
+        );
+        fs.commit(b, 0, 0).await.unwrap();
+        let after_b = fs.store().io_stats().puts;
+        assert!(after_b > puts, "b's write needed a flush");
+
+        unstable(&fs, a, 2, b"A2").await;
+        fs.commit(a, 0, 0).await.unwrap();
+        assert!(
+            fs.store().io_stats().puts > after_b,
+            "a's new write needed a flush"
+        );
+        (a, b)
+        // Dropped without close: the storage runtime is shut down, like a crash.
+    };
+    let store = Store::open_with_object_store(os, cfg()).await.unwrap();
+    let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+    assert_eq!(
+        &fs.read(&root(), a, 0, 100).await.unwrap().data[..],
+        b"A1A2"
+    );
+    assert_eq!(&fs.read(&root(), b, 0, 100).await.unwrap().data[..], b"B1");
+    assert_clean(&fs).await;
+}
+
+/// With `--async` metadata, COMMIT also makes the file's metadata changes durable, including
+/// those after its last write.
+#[tokio::test]
+async fn commit_with_async_metadata_covers_its_metadata() {
+    use slatenfs::store::object_store;
+    let os = object_store(&StorageUrl::Memory, &Default::default()).unwrap();
+    let cfg = || StoreConfig {
+        flush_interval: std::time::Duration::from_secs(3600),
+        ..StoreConfig::new(StorageUrl::Memory)
+    };
+    let opts = || FsOptions {
+        async_metadata: true,
+        ..FsOptions::default()
+    };
+    let a = {
+        let store = Store::open_with_object_store(os.clone(), cfg())
+            .await
+            .unwrap();
+        let fs = Fs::open(store, opts()).await.unwrap();
+        let a = mkfile(&fs, fs.root(), "a").await;
+        fs.write(
+            &root(),
+            a,
+            0,
+            Bytes::from_static(b"data"),
+            StableHow::Unstable,
+        )
+        .await
+        .unwrap();
+        // A FILE_SYNC write elsewhere flushes the WAL, with a's write in it; then a metadata
+        // change after a's last write, which no flush has carried yet.
+        let other = mkfile(&fs, fs.root(), "other").await;
+        fs.write(
+            &root(),
+            other,
+            0,
+            Bytes::from_static(b"sync"),
+            StableHow::FileSync,
+        )
+        .await
+        .unwrap();
+        let sa = SetAttr {
+            mode: Some(0o600),
+            ..Default::default()
+        };
+        fs.setattr(&root(), a, &sa, None).await.unwrap();
+        fs.commit(a, 0, 0).await.unwrap();
+        a
+    };
+    let store = Store::open_with_object_store(os, cfg()).await.unwrap();
+    let fs = Fs::open(store, opts()).await.unwrap();
+    assert_eq!(fs.lookup(&root(), fs.root(), b"a").await.unwrap().ino, a);
+    assert_eq!(
+        &fs.read(&root(), a, 0, 100).await.unwrap().data[..],
+        b"data"
+    );
+    assert_eq!(fs.getattr(a).await.unwrap().mode & 0o7777, 0o600);
+}
+
 /// Prints object-store bytes written per byte written by clients (not asserted).
 #[tokio::test]
 async fn write_amplification_report() {

@@ -16,8 +16,9 @@ use super::inode_cache::InodeCache;
 use super::locks::{LockSet, LockTable};
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
+use super::unstable::UnstableWrites;
 use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
-use crate::store::{Durability, PendingDurability, Store, StoreBatch};
+use crate::store::{Durability, PendingDurability, Store, StoreBatch, WriteTicket};
 
 pub(crate) struct FsInner {
     pub(crate) store: Store,
@@ -29,6 +30,8 @@ pub(crate) struct FsInner {
     pub(crate) inodes: InodeCache,
     /// Complete directory listings, kept coherent the same way (see [`DirCache`]).
     pub(crate) dirs: DirCache,
+    /// Per file, the ticket of its latest unstable write: what its COMMIT must see durable.
+    pub(crate) unstable: UnstableWrites,
     /// Serialises directory renames across directories (like Linux's s_vfs_rename_mutex), so
     /// the "not into its own subtree" walk sees stable parent pointers.
     pub(crate) rename_lock: tokio::sync::Mutex<()>,
@@ -104,6 +107,7 @@ impl Fs {
                 store,
                 inodes: InodeCache::new(opts.inode_cache_entries),
                 dirs: DirCache::new(opts.dir_cache_entries),
+                unstable: UnstableWrites::default(),
                 opts,
                 fsid: sb.fsid,
                 verifier: AtomicU64::new(random_u64()),
@@ -702,6 +706,11 @@ impl<'a> Committed<'a> {
             fs,
             pending: PendingDurability::none(),
         }
+    }
+
+    /// The write's ticket (see [`crate::store::WriteTicket`]).
+    pub(crate) fn ticket(&self) -> WriteTicket {
+        self.pending.ticket()
     }
 
     /// Waits until the batch is durable (at once for memory-only writes); a failure changes

@@ -273,6 +273,12 @@ impl Fs {
                 .inspect_err(|_| self.bump_verifier())?;
         }
         let committed = self.commit_batch(batch, durability).await?;
+        if durability == Durability::Memory && !data.is_empty() {
+            let store = &self.inner.store;
+            self.inner
+                .unstable
+                .record(ino.0, committed.ticket(), |t| store.is_durable(t));
+        }
         drop(_l);
         committed.durable().await?;
         Ok(WriteOk {
@@ -290,15 +296,24 @@ impl Fs {
         })
     }
 
-    /// COMMIT: makes every earlier write durable (the whole WAL is flushed, so `offset` and
-    /// `count` only matter to the client).
+    /// COMMIT: makes the file's unstable writes durable. The WAL is shared, so the whole file
+    /// is committed (`offset` and `count` only matter to the client), and a flush that other
+    /// operations already made may have done it (see [`super::unstable`]).
     pub async fn commit(&self, ino: InodeId, offset: u64, count: u32) -> FsResult<CommitOk> {
         let _ = (offset, count);
         let node = self.load(ino).await?;
-        if let Err(e) = self.inner.store.flush().await {
+        let store = &self.inner.store;
+        let needed = if self.inner.opts.async_metadata {
+            // Metadata replies did not wait for durability: cover everything applied so far.
+            store.applied_ticket()
+        } else {
+            self.inner.unstable.needed(ino.0)
+        };
+        if let Err(e) = store.flush_covering(needed).await {
             self.bump_verifier();
             return Err(e.into());
         }
+        self.inner.unstable.covered(ino.0, needed);
         let attr = self.attr_of(&node);
         Ok(CommitOk {
             verifier: self.verifier(),

@@ -44,6 +44,7 @@ pub mod locks;
 pub mod perm;
 pub mod reclaim;
 pub mod types;
+mod unstable;
 
 pub use self::core::Fs;
 pub use data::{assemble_range, ReadPlan, MAX_IO};

@@ -28,7 +28,7 @@ use tokio::sync::{oneshot, Notify};
 
 use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
 use super::chunk_value::ChunkMergeOperator;
-use super::group_write::{share_error, GroupWriter, PendingDurability, StoreBatch};
+use super::group_write::{share_error, GroupWriter, PendingDurability, StoreBatch, WriteTicket};
 use super::keys::TAG_CHUNK;
 use super::{KeyRange, StorageUrl, StoreError};
 
@@ -121,12 +121,25 @@ fn compaction_scheduler_options() -> [(String, String); 2] {
     ]
 }
 
-/// Callers of [`Store::flush`] waiting for the flusher's next flush.
+/// A caller of [`Store::flush_covering`]: the ticket it needs durable, and where to answer.
+type FlushWaiter = (WriteTicket, oneshot::Sender<Result<(), StoreError>>);
+
+/// Callers of [`Store::flush_covering`] waiting for a flush that covers their ticket.
 #[derive(Default)]
 struct FlushWaiters {
-    waiting: Mutex<Vec<oneshot::Sender<Result<(), StoreError>>>>,
+    waiting: Mutex<Vec<FlushWaiter>>,
     /// The flusher stopped (store fenced or closed): flush directly.
     gone: std::sync::atomic::AtomicBool,
+}
+
+/// Write tickets: every applied write takes the next number once SlateDB has applied it; a
+/// flush that starts when the counter reads `n` makes every write with ticket ≤ n durable
+/// (they were in the WAL buffer before the flush began, and WAL flushes complete in order).
+/// `durable` is the highest counter value a completed flush started at.
+#[derive(Default)]
+struct Tickets {
+    applied: AtomicU64,
+    durable: AtomicU64,
 }
 
 /// Point reads and range scans issued through a [`Store`] since it was opened.
@@ -150,6 +163,7 @@ struct Inner {
     runtime: Mutex<Option<Runtime>>,
     flush_wanted: Arc<Notify>,
     flush_waiters: Arc<FlushWaiters>,
+    tickets: Arc<Tickets>,
     counters: Arc<IoCounters>,
     ops: OpCounters,
     inline_poll: bool,
@@ -261,30 +275,49 @@ impl Store {
 
         let flush_wanted = Arc::new(Notify::new());
         let flush_waiters: Arc<FlushWaiters> = Arc::default();
+        let tickets: Arc<Tickets> = Arc::default();
         {
             let db = db.clone();
-            let (flush_wanted, waiters) = (flush_wanted.clone(), flush_waiters.clone());
+            let (flush_wanted, waiters, tickets) =
+                (flush_wanted.clone(), flush_waiters.clone(), tickets.clone());
             handle.spawn(async move {
                 loop {
                     flush_wanted.notified().await;
-                    // Whoever registered before this flush starts is covered by it.
-                    let batch = std::mem::take(&mut *waiters.waiting.lock());
+                    // Every write with a ticket up to here is in the WAL buffer: this flush
+                    // covers it, and so every waiter whose ticket is not above `start`,
+                    // including those that register while the flush is under way.
+                    let start = tickets.applied.load(Ordering::Acquire);
                     let r = db.flush().await.map_err(StoreError::from);
+                    if r.is_ok() {
+                        tickets.durable.fetch_max(start, Ordering::AcqRel);
+                    }
                     let fatal = matches!(r, Err(StoreError::Fenced | StoreError::Closed));
                     if let Err(e) = &r {
                         log::warn!("WAL flush failed: {e}");
                     }
-                    for w in batch {
+                    let (covered, more) = {
+                        let mut waiting = waiters.waiting.lock();
+                        let (covered, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiting)
+                            .into_iter()
+                            .partition(|(t, _)| t.0 <= start);
+                        *waiting = rest;
+                        (covered, !waiting.is_empty())
+                    };
+                    for (_, w) in covered {
                         let _ = w.send(r.as_ref().map(|_| ()).map_err(share_error));
                     }
                     if fatal {
                         waiters
                             .gone
                             .store(true, std::sync::atomic::Ordering::Release);
-                        for w in std::mem::take(&mut *waiters.waiting.lock()) {
+                        for (_, w) in std::mem::take(&mut *waiters.waiting.lock()) {
                             let _ = w.send(Err(StoreError::Closed));
                         }
                         break;
+                    }
+                    if more {
+                        // Waiters for later writes: they need the next flush.
+                        flush_wanted.notify_one();
                     }
                 }
             });
@@ -297,6 +330,7 @@ impl Store {
                 runtime: Mutex::new(Some(runtime)),
                 flush_wanted,
                 flush_waiters,
+                tickets,
                 counters,
                 ops: OpCounters::default(),
                 inline_poll: config.inline_poll,
@@ -432,9 +466,25 @@ impl Store {
             return Ok(PendingDurability::none());
         }
         let i = &self.inner;
-        i.group
+        let pending = i
+            .group
             .write(&i.handle, &i.db, &i.flush_wanted, batch, durability)
-            .await
+            .await?;
+        // Taken after SlateDB applied the write, so any flush that starts once this ticket is
+        // counted finds the write in the WAL buffer.
+        let ticket = WriteTicket(i.tickets.applied.fetch_add(1, Ordering::AcqRel) + 1);
+        Ok(pending.with_ticket(ticket))
+    }
+
+    /// The ticket of the latest applied write: a flush covering it covers every write that
+    /// returned from [`Store::write_applied`] before this call.
+    pub fn applied_ticket(&self) -> WriteTicket {
+        WriteTicket(self.inner.tickets.applied.load(Ordering::Acquire))
+    }
+
+    /// Whether the write with `ticket` is known to be durable (a completed flush covered it).
+    pub fn is_durable(&self, ticket: WriteTicket) -> bool {
+        ticket.0 <= self.inner.tickets.durable.load(Ordering::Acquire)
     }
 
     /// Batches written through [`Store::write`] and the SlateDB writes they became.
@@ -445,17 +495,28 @@ impl Store {
     /// Forces every earlier write to object storage. Concurrent callers share one WAL flush
     /// (the flusher task's next one), as durable writes do.
     pub async fn flush(&self) -> Result<(), StoreError> {
+        self.flush_covering(self.applied_ticket()).await
+    }
+
+    /// Makes the write with `ticket`, and every write before it, durable. Returns at once if a
+    /// completed flush already covered it, and waits for the flush under way if that one
+    /// covers it; only otherwise does it ask for another flush. So a COMMIT whose writes went
+    /// out with other operations' flushes costs no WAL PUT of its own.
+    pub async fn flush_covering(&self, ticket: WriteTicket) -> Result<(), StoreError> {
+        if self.is_durable(ticket) {
+            return Ok(());
+        }
         let w = &self.inner.flush_waiters;
         if w.gone.load(std::sync::atomic::Ordering::Acquire) {
             let db = self.inner.db.clone();
             return self.run(async move { Ok(db.flush().await?) }).await;
         }
         let (tx, rx) = oneshot::channel();
-        w.waiting.lock().push(tx);
+        w.waiting.lock().push((ticket, tx));
         self.inner.flush_wanted.notify_one();
         if w.gone.load(std::sync::atomic::Ordering::Acquire) {
             // The flusher stopped after the check above: it may not see this waiter.
-            for w in std::mem::take(&mut *w.waiting.lock()) {
+            for (_, w) in std::mem::take(&mut *w.waiting.lock()) {
                 let _ = w.send(Err(StoreError::Closed));
             }
         }

@@ -112,16 +112,41 @@ struct Member {
 /// The durability of a write that is already applied: await [`PendingDurability::wait`] after
 /// releasing whatever the write needed held (locks), so the flush wait is not serialised.
 #[must_use = "a durable write is only durable once `wait` returns Ok"]
-pub struct PendingDurability(Option<oneshot::Receiver<Result<(), StoreError>>>);
+pub struct PendingDurability {
+    durable: Option<oneshot::Receiver<Result<(), StoreError>>>,
+    ticket: WriteTicket,
+}
+
+/// The place of an applied write in the order of the store's write tickets: a flush that
+/// starts after a ticket was handed out makes that write durable (see
+/// [`super::Store::flush_covering`]). `WriteTicket::NONE` stands for "nothing written".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct WriteTicket(pub(crate) u64);
+
+impl WriteTicket {
+    /// No write: covered by every flush, and already durable.
+    pub const NONE: WriteTicket = WriteTicket(0);
+}
 
 impl PendingDurability {
     /// Nothing to wait for (a memory-only write).
     pub fn none() -> Self {
-        PendingDurability(None)
+        PendingDurability {
+            durable: None,
+            ticket: WriteTicket::NONE,
+        }
+    }
+    /// The write's ticket ([`WriteTicket::NONE`] if nothing was written).
+    pub fn ticket(&self) -> WriteTicket {
+        self.ticket
+    }
+    pub(crate) fn with_ticket(mut self, ticket: WriteTicket) -> Self {
+        self.ticket = ticket;
+        self
     }
     /// Waits until the write is durable in object storage.
     pub async fn wait(self) -> Result<(), StoreError> {
-        match self.0 {
+        match self.durable {
             None => Ok(()),
             Some(rx) => rx.await.map_err(|_| StoreError::RuntimeGone)?,
         }
@@ -198,7 +223,13 @@ impl GroupWriter {
             Durability::Memory => (None, PendingDurability::none()),
             Durability::Durable => {
                 let (tx, rx) = oneshot::channel();
-                (Some(tx), PendingDurability(Some(rx)))
+                (
+                    Some(tx),
+                    PendingDurability {
+                        durable: Some(rx),
+                        ticket: WriteTicket::NONE,
+                    },
+                )
             }
         };
         let lane = lane_of_thread();

@@ -14,7 +14,7 @@ pub use backend::{
     object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings, StorageUrl,
 };
 pub use bridge::{Durability, OpStats, Store, StoreConfig};
-pub use group_write::{PendingDurability, StoreBatch};
+pub use group_write::{PendingDurability, StoreBatch, WriteTicket};
 pub use keys::KeyRange;
 pub use multi_read::IdKeySpace;
 
