@@ -968,22 +968,37 @@ async fn many_entries_listing() {
     listing(5_000).await;
 }
 
+/// An in-memory object store that outlives the filesystems opened on it. Dropping such a
+/// filesystem without `close` shuts its storage runtime down, like a crash; with no periodic
+/// flush, only explicit durability makes data reach the object store.
+struct CrashableStore(std::sync::Arc<dyn object_store::ObjectStore>);
+
+impl CrashableStore {
+    fn new() -> Self {
+        CrashableStore(
+            slatenfs::store::object_store(&StorageUrl::Memory, &Default::default()).unwrap(),
+        )
+    }
+
+    async fn open(&self, opts: FsOptions) -> Fs {
+        let cfg = StoreConfig {
+            flush_interval: std::time::Duration::from_secs(3600),
+            ..StoreConfig::new(StorageUrl::Memory)
+        };
+        let store = Store::open_with_object_store(self.0.clone(), cfg)
+            .await
+            .unwrap();
+        Fs::open(store, opts).await.unwrap()
+    }
+}
+
 /// Durability contract without a clean shutdown: FILE_SYNC writes, committed UNSTABLE writes
 /// and (default, durable) metadata survive dropping the filesystem without `close`.
 #[tokio::test]
 async fn durable_writes_survive_crash() {
-    use slatenfs::store::object_store;
-    let os = object_store(&StorageUrl::Memory, &Default::default()).unwrap();
-    let cfg = || StoreConfig {
-        // No periodic flush: only explicit durability makes data reach the object store.
-        flush_interval: std::time::Duration::from_secs(3600),
-        ..StoreConfig::new(StorageUrl::Memory)
-    };
+    let disk = CrashableStore::new();
     let (a, b, verf) = {
-        let store = Store::open_with_object_store(os.clone(), cfg())
-            .await
-            .unwrap();
-        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+        let fs = disk.open(FsOptions::default()).await;
         let a = mkfile(&fs, fs.root(), "sync").await;
         fs.write(
             &root(),
@@ -1008,8 +1023,7 @@ async fn durable_writes_survive_crash() {
         (a, b, fs.verifier())
         // Dropped without close: the storage runtime is shut down, like a crash.
     };
-    let store = Store::open_with_object_store(os, cfg()).await.unwrap();
-    let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+    let fs = disk.open(FsOptions::default()).await;
     assert_ne!(fs.verifier(), verf);
     assert_eq!(
         &fs.read(&root(), a, 0, 100).await.unwrap().data[..],
@@ -1028,13 +1042,7 @@ async fn durable_writes_survive_crash() {
 /// answered survives a crash.
 #[tokio::test]
 async fn commit_flushes_only_what_the_file_needs() {
-    use slatenfs::store::object_store;
-    let os = object_store(&StorageUrl::Memory, &Default::default()).unwrap();
-    let cfg = || StoreConfig {
-        // No periodic flush: only explicit durability makes data reach the object store.
-        flush_interval: std::time::Duration::from_secs(3600),
-        ..StoreConfig::new(StorageUrl::Memory)
-    };
+    let disk = CrashableStore::new();
     let unstable = |fs: &Fs, ino, off, data: &'static [u8]| {
         let fs = fs.clone();
         async move {
@@ -1050,10 +1058,7 @@ async fn commit_flushes_only_what_the_file_needs() {
         }
     };
     let (a, b) = {
-        let store = Store::open_with_object_store(os.clone(), cfg())
-            .await
-            .unwrap();
-        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+        let fs = disk.open(FsOptions::default()).await;
         let a = mkfile(&fs, fs.root(), "a").await;
         let b = mkfile(&fs, fs.root(), "b").await;
         unstable(&fs, a, 0, b"A1").await;
@@ -1088,8 +1093,7 @@ async fn commit_flushes_only_what_the_file_needs() {
         (a, b)
         // Dropped without close: the storage runtime is shut down, like a crash.
     };
-    let store = Store::open_with_object_store(os, cfg()).await.unwrap();
-    let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+    let fs = disk.open(FsOptions::default()).await;
     assert_eq!(
         &fs.read(&root(), a, 0, 100).await.unwrap().data[..],
         b"A1A2"
@@ -1102,21 +1106,13 @@ async fn commit_flushes_only_what_the_file_needs() {
 /// those after its last write.
 #[tokio::test]
 async fn commit_with_async_metadata_covers_its_metadata() {
-    use slatenfs::store::object_store;
-    let os = object_store(&StorageUrl::Memory, &Default::default()).unwrap();
-    let cfg = || StoreConfig {
-        flush_interval: std::time::Duration::from_secs(3600),
-        ..StoreConfig::new(StorageUrl::Memory)
-    };
+    let disk = CrashableStore::new();
     let opts = || FsOptions {
         async_metadata: true,
         ..FsOptions::default()
     };
     let a = {
-        let store = Store::open_with_object_store(os.clone(), cfg())
-            .await
-            .unwrap();
-        let fs = Fs::open(store, opts()).await.unwrap();
+        let fs = disk.open(opts()).await;
         let a = mkfile(&fs, fs.root(), "a").await;
         fs.write(
             &root(),
@@ -1147,8 +1143,7 @@ async fn commit_with_async_metadata_covers_its_metadata() {
         fs.commit(a, 0, 0).await.unwrap();
         a
     };
-    let store = Store::open_with_object_store(os, cfg()).await.unwrap();
-    let fs = Fs::open(store, opts()).await.unwrap();
+    let fs = disk.open(opts()).await;
     assert_eq!(fs.lookup(&root(), fs.root(), b"a").await.unwrap().ino, a);
     assert_eq!(
         &fs.read(&root(), a, 0, 100).await.unwrap().data[..],
