@@ -108,8 +108,4 @@ impl FsBatch {
     pub(crate) fn merge(&mut self, key: Bytes, operand: Bytes) {
         self.store.merge(key, operand);
     }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.store.is_empty()
-    }
 }

@@ -17,6 +17,7 @@ use super::locks::{LockSet, LockTable};
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use super::unstable::UnstableWrites;
+use super::write_pipeline::WritePipeline;
 use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
 use crate::store::{Durability, PendingDurability, Store, StoreBatch, WriteTicket};
 
@@ -32,6 +33,8 @@ pub(crate) struct FsInner {
     pub(crate) dirs: DirCache,
     /// Per file, the ticket of its latest unstable write: what its COMMIT must see durable.
     pub(crate) unstable: UnstableWrites,
+    /// Files whose WRITEs are queued but not yet applied (see [`WritePipeline`]).
+    pub(crate) pipeline: WritePipeline,
     /// Serialises directory renames across directories (like Linux's s_vfs_rename_mutex), so
     /// the "not into its own subtree" walk sees stable parent pointers.
     pub(crate) rename_lock: tokio::sync::Mutex<()>,
@@ -108,6 +111,7 @@ impl Fs {
                 inodes: InodeCache::new(opts.inode_cache_entries),
                 dirs: DirCache::new(opts.dir_cache_entries),
                 unstable: UnstableWrites::default(),
+                pipeline: WritePipeline::default(),
                 opts,
                 fsid: sb.fsid,
                 verifier: AtomicU64::new(random_u64()),
@@ -320,6 +324,17 @@ impl Fs {
 
     /// Locks `fixed` plus the current targets of `names`, re-checking after locking that the
     /// names still point where they did (retrying otherwise). Returns the entries found.
+    /// Locks `inos` for a change of their inodes, and waits until none of them has a queued
+    /// WRITE still to apply (see [`WritePipeline`]): whatever the caller then reads of them
+    /// is their latest version, and its batch cannot overtake theirs.
+    pub(crate) async fn lock_inodes(&self, inos: &[u64]) -> LockSet<'_> {
+        let guard = self.inner.locks.lock(inos).await;
+        for &ino in inos {
+            self.inner.pipeline.wait_idle(ino).await;
+        }
+        guard
+    }
+
     pub(crate) async fn lock_entries(
         &self,
         fixed: &[u64],
@@ -329,13 +344,16 @@ impl Fs {
         // `fixed` is locked (changing an entry needs its directory's lock), so the names are
         // read once and their targets added without waiting. If a target is busy, fall back.
         if names.iter().all(|(dir, _)| fixed.contains(dir)) {
-            let mut guard = self.inner.locks.lock(fixed).await;
+            let mut guard = self.lock_inodes(fixed).await;
             let mut now = Vec::with_capacity(names.len());
             for (dir, name) in names {
                 now.push(self.dirent(*dir, name).await?);
             }
             let targets: Vec<u64> = now.iter().flatten().map(|d| d.ino.0).collect();
             if self.inner.locks.try_lock_more(&mut guard, &targets) {
+                for &ino in &targets {
+                    self.inner.pipeline.wait_idle(ino).await;
+                }
                 return Ok((guard, now));
             }
         }
@@ -346,7 +364,7 @@ impl Fs {
             }
             let mut inos: Vec<u64> = fixed.to_vec();
             inos.extend(pre.iter().flatten().map(|d| d.ino.0));
-            let guard = self.inner.locks.lock(&inos).await;
+            let guard = self.lock_inodes(&inos).await;
             let mut now = Vec::with_capacity(names.len());
             for (dir, name) in names {
                 now.push(self.dirent(*dir, name).await?);
@@ -454,7 +472,7 @@ impl Fs {
         sa: &SetAttr,
         guard: Option<Timestamp>,
     ) -> FsResult<Wcc> {
-        let _l = self.inner.locks.lock(&[ino.0]).await;
+        let _l = self.lock_inodes(&[ino.0]).await;
         let mut node = self.load(ino).await?;
         let before = self.attr_of(&node).wcc();
         if let Some(g) = guard {
@@ -700,6 +718,11 @@ pub(crate) struct Committed<'a> {
 }
 
 impl<'a> Committed<'a> {
+    /// A batch that `pending` tells the durability of.
+    pub(crate) fn new(fs: &'a Fs, pending: PendingDurability) -> Self {
+        Committed { fs, pending }
+    }
+
     /// Nothing was written.
     pub(crate) fn nothing(fs: &'a Fs) -> Self {
         Committed {

@@ -8,13 +8,13 @@ use std::sync::atomic::Ordering;
 use bytes::{Bytes, BytesMut};
 
 use super::batch::FsBatch;
-use super::core::Fs;
+use super::core::{Committed, Fs};
 use super::error::{FsError, FsResult};
 use super::inode::Inode;
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use crate::store::keys::{ChunkKey, ReclaimKey};
-use crate::store::{chunk_value, Durability};
+use crate::store::{chunk_value, Durability, SubmittedWrite};
 
 /// Largest READ answered at once (also advertised as rtmax).
 pub const MAX_IO: u32 = 1 << 20;
@@ -197,6 +197,30 @@ impl Fs {
 
     /// WRITE `data` at `offset`. UNSTABLE writes are visible at once and durable after COMMIT;
     /// DATA_SYNC / FILE_SYNC writes are durable before returning.
+    /// Queues a WRITE's batch (its chunks and `node`, the file's new inode) behind this
+    /// thread's earlier batches, for a caller holding the file's lock. Until it is applied the
+    /// file is busy in the [`super::write_pipeline::WritePipeline`]; once it is, `node` is
+    /// published to the inode cache (in queue order, so the cache never goes back to an older
+    /// version), or forgotten if the write failed.
+    fn submit_write(&self, batch: FsBatch, node: &Inode, durability: Durability) -> SubmittedWrite {
+        debug_assert!(batch.dirs.is_empty(), "a WRITE changes no directory");
+        self.inner.pipeline.queued(node);
+        let inner = self.inner.clone();
+        let written = node.clone();
+        self.inner.store.submit(
+            batch.store,
+            durability,
+            Box::new(move |ok| {
+                if ok {
+                    inner.inodes.publish(&written);
+                } else {
+                    inner.inodes.remove(written.ino);
+                }
+                inner.pipeline.applied(written.ino);
+            }),
+        )
+    }
+
     pub async fn write(
         &self,
         cred: &Credentials,
@@ -206,7 +230,12 @@ impl Fs {
         stable: StableHow,
     ) -> FsResult<WriteOk> {
         let _l = self.inner.locks.lock(&[ino.0]).await;
-        let mut node = self.load(ino).await?;
+        // This thread's WRITEs queued before and not yet applied: build on the newest (and
+        // queue behind it); anyone else's are waited for (see `super::write_pipeline`).
+        let mut node = match self.inner.pipeline.newest_or_idle(ino.0).await {
+            Some(queued) => queued,
+            None => self.load(ino).await?,
+        };
         match node.ftype {
             FileType::Regular => {}
             FileType::Directory => return Err(FsError::IsDir),
@@ -265,22 +294,34 @@ impl Fs {
         } else {
             Durability::Durable
         };
-        if batch.is_empty() && durability == Durability::Durable {
-            self.inner
-                .store
-                .flush()
+        if data.is_empty() {
+            if durability == Durability::Durable {
+                // Nothing to write, but FILE_SYNC promises the file's earlier writes.
+                self.inner.pipeline.wait_idle(ino.0).await;
+                drop(_l);
+                self.inner
+                    .store
+                    .flush()
+                    .await
+                    .inspect_err(|_| self.bump_verifier())?;
+            }
+        } else {
+            let submitted = self.submit_write(batch, &node, durability);
+            // Queued in order: the next WRITE of this file need not wait for SlateDB.
+            drop(_l);
+            let pending = submitted
+                .applied()
                 .await
                 .inspect_err(|_| self.bump_verifier())?;
+            let committed = Committed::new(self, pending);
+            if durability == Durability::Memory {
+                let store = &self.inner.store;
+                self.inner
+                    .unstable
+                    .record(ino.0, committed.ticket(), |t| store.is_durable(t));
+            }
+            committed.durable().await?;
         }
-        let committed = self.commit_batch(batch, durability).await?;
-        if durability == Durability::Memory && !data.is_empty() {
-            let store = &self.inner.store;
-            self.inner
-                .unstable
-                .record(ino.0, committed.ticket(), |t| store.is_durable(t));
-        }
-        drop(_l);
-        committed.durable().await?;
         Ok(WriteOk {
             count: data.len() as u32,
             committed: if stable == StableHow::Unstable {

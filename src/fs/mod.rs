@@ -45,6 +45,7 @@ pub mod perm;
 pub mod reclaim;
 pub mod types;
 mod unstable;
+mod write_pipeline;
 
 pub use self::core::Fs;
 pub use data::{assemble_range, ReadPlan, MAX_IO};

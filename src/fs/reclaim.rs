@@ -33,7 +33,7 @@ impl Fs {
             }
             for (k, _) in rows {
                 if let Some(ReclaimKey(ino)) = ReclaimKey::decode(&k) {
-                    let _l = self.inner.locks.lock(&[ino]).await;
+                    let _l = self.lock_inodes(&[ino]).await;
                     self.reclaim_inode_locked(ino).await?;
                     done += 1;
                 }

@@ -28,7 +28,9 @@ use tokio::sync::{oneshot, Notify};
 
 use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
 use super::chunk_value::ChunkMergeOperator;
-use super::group_write::{share_error, GroupWriter, PendingDurability, StoreBatch, WriteTicket};
+use super::group_write::{
+    share_error, AppliedHook, GroupWriter, PendingDurability, StoreBatch, Submitted, WriteTicket,
+};
 use super::keys::TAG_CHUNK;
 use super::{KeyRange, StorageUrl, StoreError};
 
@@ -140,6 +142,25 @@ struct FlushWaiters {
 struct Tickets {
     applied: AtomicU64,
     durable: AtomicU64,
+}
+
+/// A batch queued by [`Store::submit`].
+#[must_use = "a submitted write is only known to be applied once `applied` returns Ok"]
+pub struct SubmittedWrite {
+    store: Store,
+    /// `None`: the batch was empty.
+    submitted: Option<Submitted>,
+}
+
+impl SubmittedWrite {
+    /// Waits until the batch is applied (visible to readers), as [`Store::write_applied`].
+    pub async fn applied(self) -> Result<PendingDurability, StoreError> {
+        let Some(submitted) = self.submitted else {
+            return Ok(PendingDurability::none());
+        };
+        let pending = submitted.applied().await?;
+        Ok(self.store.ticket_for(pending))
+    }
 }
 
 /// Point reads and range scans issued through a [`Store`] since it was opened.
@@ -470,10 +491,48 @@ impl Store {
             .group
             .write(&i.handle, &i.db, &i.flush_wanted, batch, durability)
             .await?;
-        // Taken after SlateDB applied the write, so any flush that starts once this ticket is
-        // counted finds the write in the WAL buffer.
-        let ticket = WriteTicket(i.tickets.applied.fetch_add(1, Ordering::AcqRel) + 1);
-        Ok(pending.with_ticket(ticket))
+        Ok(self.ticket_for(pending))
+    }
+
+    /// Gives an applied write its ticket. Taken after SlateDB applied the write, so any flush
+    /// that starts once this ticket is counted finds the write in the WAL buffer.
+    fn ticket_for(&self, pending: PendingDurability) -> PendingDurability {
+        let tickets = &self.inner.tickets;
+        let ticket = WriteTicket(tickets.applied.fetch_add(1, Ordering::AcqRel) + 1);
+        pending.with_ticket(ticket)
+    }
+
+    /// Queues `batch` behind every batch this thread submitted before, without waiting: a
+    /// caller that holds a lock only for the order of its writes can let it go once this
+    /// returns, and await [`SubmittedWrite::applied`] after. `on_applied` runs as soon as the
+    /// batch is applied (`true`) or its write failed (`false`), in submission order, even if
+    /// the caller stops waiting (see [`AppliedHook`]).
+    pub fn submit(
+        &self,
+        batch: StoreBatch,
+        durability: Durability,
+        on_applied: AppliedHook,
+    ) -> SubmittedWrite {
+        let i = &self.inner;
+        if batch.is_empty() {
+            on_applied(true);
+            return SubmittedWrite {
+                store: self.clone(),
+                submitted: None,
+            };
+        }
+        let submitted = i.group.submit(
+            &i.handle,
+            &i.db,
+            &i.flush_wanted,
+            batch,
+            durability,
+            Some(on_applied),
+        );
+        SubmittedWrite {
+            store: self.clone(),
+            submitted: Some(submitted),
+        }
     }
 
     /// The ticket of the latest applied write: a flush covering it covers every write that

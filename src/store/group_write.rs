@@ -107,6 +107,30 @@ struct Member {
     applied: oneshot::Sender<Result<(), StoreError>>,
     /// Answered once it is durable, for members that want to know.
     durable: Option<oneshot::Sender<Result<(), StoreError>>>,
+    /// Run by the writer right after the write is applied (or failed), before `applied` is
+    /// answered: in the lane's order, whatever becomes of the caller's future.
+    on_applied: Option<AppliedHook>,
+}
+
+/// Called with `true` once a submitted batch is applied, or `false` if its write failed. Hooks
+/// of one thread's batches run in submission order, on the storage runtime: they must be short.
+pub type AppliedHook = Box<dyn FnOnce(bool) + Send>;
+
+/// A batch queued on its lane by [`GroupWriter::submit`]: its place in the order of this
+/// thread's writes is fixed; [`Submitted::applied`] waits until SlateDB applied it.
+#[must_use = "a submitted write is only known to be applied once `applied` returns Ok"]
+pub(crate) struct Submitted {
+    applied: Result<oneshot::Receiver<Result<(), StoreError>>, StoreError>,
+    pending: PendingDurability,
+}
+
+impl Submitted {
+    /// Waits until the batch is applied (visible to readers); its durability, for a durable
+    /// write, is returned to be awaited separately.
+    pub(crate) async fn applied(self) -> Result<PendingDurability, StoreError> {
+        self.applied?.await.map_err(|_| StoreError::RuntimeGone)??;
+        Ok(self.pending)
+    }
 }
 
 /// The durability of a write that is already applied: await [`PendingDurability::wait`] after
@@ -218,6 +242,23 @@ impl GroupWriter {
         batch: StoreBatch,
         durability: Durability,
     ) -> Result<PendingDurability, StoreError> {
+        self.submit(handle, db, flush_wanted, batch, durability, None)
+            .applied()
+            .await
+    }
+
+    /// Queues `batch` on this thread's lane at once (starting a drainer if none runs), so that
+    /// it is applied after every batch this thread submitted before and before every later one;
+    /// `on_applied` runs when it is applied or fails.
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        handle: &Handle,
+        db: &Arc<Db>,
+        flush_wanted: &Arc<Notify>,
+        batch: StoreBatch,
+        durability: Durability,
+        on_applied: Option<AppliedHook>,
+    ) -> Submitted {
         let (applied, rx) = oneshot::channel();
         let (durable, pending) = match durability {
             Durability::Memory => (None, PendingDurability::none()),
@@ -236,13 +277,20 @@ impl GroupWriter {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         let start = {
             let Some(l) = self.lanes.get(lane) else {
-                return Err(StoreError::RuntimeGone);
+                if let Some(hook) = on_applied {
+                    hook(false);
+                }
+                return Submitted {
+                    applied: Err(StoreError::RuntimeGone),
+                    pending,
+                };
             };
             let mut l = l.lock();
             l.pending.push(Member {
                 batch,
                 applied,
                 durable,
+                on_applied,
             });
             !std::mem::replace(&mut l.draining, true)
         };
@@ -251,8 +299,10 @@ impl GroupWriter {
             let h = handle.clone();
             handle.spawn(async move { this.drain(lane, &h, &db, &flush_wanted).await });
         }
-        rx.await.map_err(|_| StoreError::RuntimeGone)??;
-        Ok(pending)
+        Submitted {
+            applied: Ok(rx),
+            pending,
+        }
     }
 
     /// Writes the lane's pending members, a group at a time, until none is left.
@@ -282,12 +332,18 @@ impl GroupWriter {
             let mut batch = WriteBatch::new();
             let mut applied = Vec::with_capacity(group.len());
             let mut durable = Vec::new();
+            let mut hooks = Vec::new();
             for m in group {
                 m.batch.append_to(&mut batch);
                 applied.push(m.applied);
                 durable.extend(m.durable);
+                hooks.extend(m.on_applied);
             }
-            match db.write_with_options(batch, &WriteOptions::default()).await {
+            let result = db.write_with_options(batch, &WriteOptions::default()).await;
+            for hook in hooks {
+                hook(result.is_ok());
+            }
+            match result {
                 Ok(h) => {
                     for a in applied {
                         let _ = a.send(Ok(()));

@@ -13,8 +13,8 @@ pub mod multi_read;
 pub use backend::{
     object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings, StorageUrl,
 };
-pub use bridge::{Durability, OpStats, Store, StoreConfig};
-pub use group_write::{PendingDurability, StoreBatch, WriteTicket};
+pub use bridge::{Durability, OpStats, Store, StoreConfig, SubmittedWrite};
+pub use group_write::{AppliedHook, PendingDurability, StoreBatch, WriteTicket};
 pub use keys::KeyRange;
 pub use multi_read::IdKeySpace;
 
