@@ -322,19 +322,24 @@ impl Fs {
         }
     }
 
-    /// Locks `fixed` plus the current targets of `names`, re-checking after locking that the
-    /// names still point where they did (retrying otherwise). Returns the entries found.
     /// Locks `inos` for a change of their inodes, and waits until none of them has a queued
     /// WRITE still to apply (see [`WritePipeline`]): whatever the caller then reads of them
     /// is their latest version, and its batch cannot overtake theirs.
     pub(crate) async fn lock_inodes(&self, inos: &[u64]) -> LockSet<'_> {
         let guard = self.inner.locks.lock(inos).await;
-        for &ino in inos {
-            self.inner.pipeline.wait_idle(ino).await;
-        }
+        self.wait_writes_applied(inos).await;
         guard
     }
 
+    /// Waits until none of `inos` (locked by the caller) has a queued WRITE still to apply.
+    async fn wait_writes_applied(&self, inos: &[u64]) {
+        for &ino in inos {
+            self.inner.pipeline.wait_idle(ino).await;
+        }
+    }
+
+    /// Locks `fixed` plus the current targets of `names`, re-checking after locking that the
+    /// names still point where they did (retrying otherwise). Returns the entries found.
     pub(crate) async fn lock_entries(
         &self,
         fixed: &[u64],
@@ -351,9 +356,7 @@ impl Fs {
             }
             let targets: Vec<u64> = now.iter().flatten().map(|d| d.ino.0).collect();
             if self.inner.locks.try_lock_more(&mut guard, &targets) {
-                for &ino in &targets {
-                    self.inner.pipeline.wait_idle(ino).await;
-                }
+                self.wait_writes_applied(&targets).await;
                 return Ok((guard, now));
             }
         }

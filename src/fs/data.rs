@@ -195,8 +195,6 @@ impl Fs {
         Ok(assemble_range(start, end, &chunks))
     }
 
-    /// WRITE `data` at `offset`. UNSTABLE writes are visible at once and durable after COMMIT;
-    /// DATA_SYNC / FILE_SYNC writes are durable before returning.
     /// Queues a WRITE's batch (its chunks and `node`, the file's new inode) behind this
     /// thread's earlier batches, for a caller holding the file's lock. Until it is applied the
     /// file is busy in the [`super::write_pipeline::WritePipeline`]; once it is, `node` is
@@ -221,6 +219,8 @@ impl Fs {
         )
     }
 
+    /// WRITE `data` at `offset`. UNSTABLE writes are visible at once and durable after COMMIT;
+    /// DATA_SYNC / FILE_SYNC writes are durable before returning.
     pub async fn write(
         &self,
         cred: &Credentials,

@@ -70,18 +70,12 @@ impl WritePipeline {
     /// returns `None` (load the applied version).
     pub(crate) async fn newest_or_idle(&self, ino: u64) -> Option<Inode> {
         let me = std::thread::current().id();
-        let rx = {
-            let mut shard = self.shard(ino).lock();
-            let busy = shard.get_mut(&ino)?;
+        if let Some(busy) = self.shard(ino).lock().get(&ino) {
             if busy.thread == me {
                 return Some(busy.newest.clone());
             }
-            let (tx, rx) = oneshot::channel();
-            busy.idle_waiters.push(tx);
-            rx
-        };
-        // An error means the sender was dropped, which only happens once the file is idle.
-        let _ = rx.await;
+        }
+        self.wait_idle(ino).await;
         None
     }
 
@@ -97,6 +91,7 @@ impl WritePipeline {
             busy.idle_waiters.push(tx);
             rx
         };
+        // An error means the sender was dropped, which only happens once the file is idle.
         let _ = rx.await;
     }
 

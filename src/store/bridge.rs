@@ -483,15 +483,7 @@ impl Store {
         batch: StoreBatch,
         durability: Durability,
     ) -> Result<PendingDurability, StoreError> {
-        if batch.is_empty() {
-            return Ok(PendingDurability::none());
-        }
-        let i = &self.inner;
-        let pending = i
-            .group
-            .write(&i.handle, &i.db, &i.flush_wanted, batch, durability)
-            .await?;
-        Ok(self.ticket_for(pending))
+        self.queue(batch, durability, None).applied().await
     }
 
     /// Gives an applied write its ticket. Taken after SlateDB applied the write, so any flush
@@ -513,21 +505,33 @@ impl Store {
         durability: Durability,
         on_applied: AppliedHook,
     ) -> SubmittedWrite {
-        let i = &self.inner;
+        self.queue(batch, durability, Some(on_applied))
+    }
+
+    /// Queues `batch` on this thread's lane of the group writer (see [`Store::submit`]).
+    fn queue(
+        &self,
+        batch: StoreBatch,
+        durability: Durability,
+        on_applied: Option<AppliedHook>,
+    ) -> SubmittedWrite {
         if batch.is_empty() {
-            on_applied(true);
+            if let Some(hook) = on_applied {
+                hook(true);
+            }
             return SubmittedWrite {
                 store: self.clone(),
                 submitted: None,
             };
         }
+        let i = &self.inner;
         let submitted = i.group.submit(
             &i.handle,
             &i.db,
             &i.flush_wanted,
             batch,
             durability,
-            Some(on_applied),
+            on_applied,
         );
         SubmittedWrite {
             store: self.clone(),

@@ -232,21 +232,6 @@ impl GroupWriter {
         )
     }
 
-    /// Queues `batch` on this thread's lane (starting a drainer if none runs) and waits until it
-    /// is applied; a durable write's durability is returned to be awaited separately.
-    pub(crate) async fn write(
-        self: &Arc<Self>,
-        handle: &Handle,
-        db: &Arc<Db>,
-        flush_wanted: &Arc<Notify>,
-        batch: StoreBatch,
-        durability: Durability,
-    ) -> Result<PendingDurability, StoreError> {
-        self.submit(handle, db, flush_wanted, batch, durability, None)
-            .applied()
-            .await
-    }
-
     /// Queues `batch` on this thread's lane at once (starting a drainer if none runs), so that
     /// it is applied after every batch this thread submitted before and before every later one;
     /// `on_applied` runs when it is applied or fails.
