@@ -33,6 +33,11 @@ async fn mkdir(fs: &Fs, dir: InodeId, name: &str) -> InodeId {
         .ino
 }
 
+/// WRITE as root, which must succeed.
+async fn write_at(fs: &Fs, ino: InodeId, off: u64, data: Bytes, how: StableHow) -> WriteOk {
+    fs.write(&root(), ino, off, data, how).await.unwrap()
+}
+
 async fn names(fs: &Fs, dir: InodeId) -> Vec<String> {
     let r = fs
         .readdir(&root(), dir, 0, [0; 8], 100_000, false)
@@ -1000,25 +1005,11 @@ async fn durable_writes_survive_crash() {
     let (a, b, verf) = {
         let fs = disk.open(FsOptions::default()).await;
         let a = mkfile(&fs, fs.root(), "sync").await;
-        fs.write(
-            &root(),
-            a,
-            0,
-            Bytes::from_static(b"file-sync"),
-            StableHow::FileSync,
-        )
-        .await
-        .unwrap();
+        let sync = Bytes::from_static(b"file-sync");
+        write_at(&fs, a, 0, sync, StableHow::FileSync).await;
         let b = mkfile(&fs, fs.root(), "committed").await;
-        fs.write(
-            &root(),
-            b,
-            0,
-            Bytes::from_static(b"unstable"),
-            StableHow::Unstable,
-        )
-        .await
-        .unwrap();
+        let unstable = Bytes::from_static(b"unstable");
+        write_at(&fs, b, 0, unstable, StableHow::Unstable).await;
         fs.commit(b, 0, 0).await.unwrap();
         (a, b, fs.verifier())
         // Dropped without close: the storage runtime is shut down, like a crash.
@@ -1043,25 +1034,11 @@ async fn durable_writes_survive_crash() {
 #[tokio::test]
 async fn commit_flushes_only_what_the_file_needs() {
     let disk = CrashableStore::new();
-    let unstable = |fs: &Fs, ino, off, data: &'static [u8]| {
-        let fs = fs.clone();
-        async move {
-            fs.write(
-                &root(),
-                ino,
-                off,
-                Bytes::from_static(data),
-                StableHow::Unstable,
-            )
-            .await
-            .unwrap();
-        }
-    };
     let (a, b) = {
         let fs = disk.open(FsOptions::default()).await;
         let a = mkfile(&fs, fs.root(), "a").await;
         let b = mkfile(&fs, fs.root(), "b").await;
-        unstable(&fs, a, 0, b"A1").await;
+        write_at(&fs, a, 0, Bytes::from_static(b"A1"), StableHow::Unstable).await;
         // A durable CREATE flushes the WAL, and with it a's earlier write.
         mkfile(&fs, fs.root(), "c").await;
         let puts = fs.store().io_stats().puts;
@@ -1073,7 +1050,7 @@ async fn commit_flushes_only_what_the_file_needs() {
         );
 
         // b's new write is not a's business.
-        unstable(&fs, b, 0, b"B1").await;
+        write_at(&fs, b, 0, Bytes::from_static(b"B1"), StableHow::Unstable).await;
         fs.commit(a, 0, 0).await.unwrap();
         assert_eq!(
             fs.store().io_stats().puts,
@@ -1084,7 +1061,7 @@ async fn commit_flushes_only_what_the_file_needs() {
         let after_b = fs.store().io_stats().puts;
         assert!(after_b > puts, "b's write needed a flush");
 
-        unstable(&fs, a, 2, b"A2").await;
+        write_at(&fs, a, 2, Bytes::from_static(b"A2"), StableHow::Unstable).await;
         fs.commit(a, 0, 0).await.unwrap();
         assert!(
             fs.store().io_stats().puts > after_b,
@@ -1114,27 +1091,18 @@ async fn commit_with_async_metadata_covers_its_metadata() {
     let a = {
         let fs = disk.open(opts()).await;
         let a = mkfile(&fs, fs.root(), "a").await;
-        fs.write(
-            &root(),
-            a,
-            0,
-            Bytes::from_static(b"data"),
-            StableHow::Unstable,
-        )
-        .await
-        .unwrap();
+        write_at(&fs, a, 0, Bytes::from_static(b"data"), StableHow::Unstable).await;
         // A FILE_SYNC write elsewhere flushes the WAL, with a's write in it; then a metadata
         // change after a's last write, which no flush has carried yet.
         let other = mkfile(&fs, fs.root(), "other").await;
-        fs.write(
-            &root(),
+        write_at(
+            &fs,
             other,
             0,
             Bytes::from_static(b"sync"),
             StableHow::FileSync,
         )
-        .await
-        .unwrap();
+        .await;
         let sa = SetAttr {
             mode: Some(0o600),
             ..Default::default()
@@ -1210,9 +1178,7 @@ async fn concurrent_writes_to_one_file_share_storage_writes() {
         let fs = fs.clone();
         async move {
             let (off, data) = striped_piece(i);
-            fs.write(&root(), f, off, data, StableHow::Unstable)
-                .await
-                .unwrap()
+            write_at(&fs, f, off, data, StableHow::Unstable).await
         }
     });
     let oks = futures::future::join_all(writes).await;
@@ -1260,9 +1226,7 @@ fn changes_from_another_thread_wait_for_queued_writes() {
                         let fs = fs.clone();
                         async move {
                             let (off, data) = striped_piece(i);
-                            fs.write(&root(), f, off, data, StableHow::Unstable)
-                                .await
-                                .unwrap();
+                            write_at(&fs, f, off, data, StableHow::Unstable).await;
                         }
                     });
                     futures::future::join_all(writes).await;
