@@ -8,6 +8,7 @@
 //! - [`fs`]: POSIX filesystem semantics on the store (no sockets).
 //! - [`nfs`]: maps decoded NFSv3 calls to filesystem operations and back.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages.
+//! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod cache;
 pub mod config;
@@ -16,4 +17,5 @@ pub mod netclient;
 pub mod nfs;
 pub mod proto;
 pub mod server;
+pub mod sharded;
 pub mod store;

@@ -1,6 +1,6 @@
 //! [`FsBatch`]: the one store batch of a filesystem operation, plus the inode records and
-//! directory entries it writes, which [`Fs::commit_batch`](super::Fs) publishes to the inode
-//! and directory caches once SlateDB applied it.
+//! directory entries it writes, which [`Fs::submit`](super::Fs) publishes to the inode and
+//! directory caches once SlateDB applied it.
 
 use bytes::Bytes;
 use smallvec::SmallVec;
@@ -32,7 +32,7 @@ impl DirChange {
     }
 }
 
-/// A batch of puts, merges and deletes, committed atomically by `Fs::commit_batch`.
+/// A batch of puts, merges and deletes, committed atomically by `Fs::submit`.
 #[derive(Debug, Default)]
 pub(crate) struct FsBatch {
     pub(crate) store: StoreBatch,
@@ -40,11 +40,20 @@ pub(crate) struct FsBatch {
     pub(crate) inodes: SmallVec<[(u64, Option<Inode>); 3]>,
     /// Directory changes, in order.
     pub(crate) dirs: SmallVec<[DirChange; 2]>,
+    /// For a WRITE: the file's new inode, queued in the write pipeline until applied.
+    pub(crate) queued_write: Option<Inode>,
 }
 
 impl FsBatch {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// Writes the record of `node`, the file of a WRITE that releases the file's lock as soon
+    /// as the batch is queued (see [`super::write_pipeline`]).
+    pub(crate) fn put_written_inode(&mut self, node: &Inode) {
+        self.put_inode(node);
+        self.queued_write = Some(node.clone());
     }
 
     /// Writes the record of `node`.

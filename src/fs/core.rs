@@ -16,23 +16,19 @@ use super::inode_cache::InodeCache;
 use super::locks::{LockSet, LockTable};
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
-use super::unstable::UnstableWrites;
 use super::write_pipeline::WritePipeline;
 use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
-use crate::store::{Durability, PendingDurability, Store, StoreBatch, WriteTicket};
+use crate::store::{Applied, Durability, LaneId, Store, StoreBatch, Submitted};
 
 pub(crate) struct FsInner {
     pub(crate) store: Store,
     pub(crate) opts: FsOptions,
     pub(crate) fsid: u64,
-    verifier: AtomicU64,
     pub(crate) locks: LockTable,
     /// Decoded inodes, kept coherent by [`Fs::commit_batch`] (see [`InodeCache`]).
     pub(crate) inodes: InodeCache,
     /// Complete directory listings, kept coherent the same way (see [`DirCache`]).
     pub(crate) dirs: DirCache,
-    /// Per file, the ticket of its latest unstable write: what its COMMIT must see durable.
-    pub(crate) unstable: UnstableWrites,
     /// Files whose WRITEs are queued but not yet applied (see [`WritePipeline`]).
     pub(crate) pipeline: WritePipeline,
     /// Serialises directory renames across directories (like Linux's s_vfs_rename_mutex), so
@@ -110,11 +106,9 @@ impl Fs {
                 store,
                 inodes: InodeCache::new(opts.inode_cache_entries),
                 dirs: DirCache::new(opts.dir_cache_entries),
-                unstable: UnstableWrites::default(),
                 pipeline: WritePipeline::default(),
                 opts,
                 fsid: sb.fsid,
-                verifier: AtomicU64::new(random_u64()),
                 locks: LockTable::new(),
                 rename_lock: tokio::sync::Mutex::new(()),
                 alloc: tokio::sync::Mutex::new((0, 0)),
@@ -186,13 +180,9 @@ impl Fs {
         self.inner.opts.anonymous()
     }
 
-    /// The current write verifier (changes on every open and after a failed flush).
+    /// The current write verifier (see [`crate::store::durability`] for when it changes).
     pub fn verifier(&self) -> [u8; 8] {
-        self.inner.verifier.load(Ordering::Relaxed).to_be_bytes()
-    }
-
-    pub(crate) fn bump_verifier(&self) {
-        self.inner.verifier.store(random_u64(), Ordering::Relaxed);
+        self.inner.store.durability().verifier()
     }
 
     /// Handle of the root directory.
@@ -390,24 +380,26 @@ impl Fs {
         }
     }
 
-    /// Commits a batch and, once SlateDB applied it, publishes the inode records and directory
-    /// entries it wrote to the inode and directory caches. The caller holds the locks of those
-    /// inodes and directories (see [`InodeCache`], [`DirCache`]). A failed write changes the
-    /// write verifier and forgets the inodes and directories it touched.
-    pub(crate) async fn commit_batch(
-        &self,
-        batch: FsBatch,
-        durability: Durability,
-    ) -> FsResult<Committed<'_>> {
+    /// The one way a filesystem operation writes: queues `batch` on `lane` and, once SlateDB
+    /// applied it, publishes the inode records and directory entries it wrote to the inode and
+    /// directory caches, in the lane's order (see [`FsBatch`]). The caller holds the locks of
+    /// those inodes and directories until the batch is applied (or, for a WRITE, queued: see
+    /// [`WritePipeline`]). A failed write forgets what it touched (its latest version is not
+    /// known); the store changes the write verifier.
+    pub(crate) fn submit(&self, lane: LaneId, batch: FsBatch, durability: Durability) -> Submitted {
         let FsBatch {
             store,
             inodes,
             dirs,
+            queued_write,
         } = batch;
-        let cache = &self.inner.inodes;
-        let dir_cache = &self.inner.dirs;
-        match self.inner.store.write_applied(store, durability).await {
-            Ok(pending) => {
+        if let Some(node) = &queued_write {
+            self.inner.pipeline.queued(node, lane);
+        }
+        let inner = self.inner.clone();
+        let publish = Box::new(move |applied: bool| {
+            let (cache, dir_cache) = (&inner.inodes, &inner.dirs);
+            if applied {
                 for (ino, node) in inodes {
                     match node {
                         Some(n) => cache.publish(&n),
@@ -422,19 +414,33 @@ impl Fs {
                         DirChange::Gone(dir) => dir_cache.forget(dir),
                     }
                 }
-                Ok(Committed { fs: self, pending })
-            }
-            Err(e) => {
+            } else {
                 for (ino, _) in inodes {
                     cache.remove(ino);
                 }
                 for change in dirs {
                     dir_cache.forget(change.dir());
                 }
-                self.bump_verifier();
-                Err(e.into())
             }
-        }
+            if let Some(node) = queued_write {
+                inner.pipeline.applied(node.ino);
+            }
+        });
+        self.inner
+            .store
+            .submit(lane, store, durability, Some(publish))
+    }
+
+    /// Commits `batch` on this thread's lane and returns once it is applied and published (see
+    /// [`Fs::submit`]), with its durability still to be awaited: callers release their locks
+    /// first, so that operations queued behind them share the next WAL flush.
+    pub(crate) async fn commit_batch(
+        &self,
+        batch: FsBatch,
+        durability: Durability,
+    ) -> FsResult<Applied> {
+        let lane = self.inner.store.lane();
+        Ok(self.submit(lane, batch, durability).applied().await?)
     }
 
     /// Allocates a fresh inode id (never reused). Ids come from blocks reserved in the store.
@@ -683,10 +689,8 @@ impl Fs {
         };
         let mut b = FsBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());
-        self.commit_batch(b, Durability::Memory)
-            .await?
-            .durable()
-            .await
+        let applied = self.commit_batch(b, Durability::Memory).await?;
+        Ok(applied.durable().await?)
     }
 
     /// Waits for background reclaim to finish (it is durable and resumable, but closing the
@@ -708,46 +712,5 @@ impl Fs {
         self.persist_usage().await?;
         self.inner.store.close().await?;
         Ok(())
-    }
-}
-
-/// A batch applied in memory (visible to readers) whose durability may still be pending.
-/// Callers release their locks before [`Committed::durable`], so that operations waiting for
-/// those locks apply theirs and share the next WAL flush instead of each waiting for its own.
-#[must_use = "the operation is only durable once `durable` returns Ok"]
-pub(crate) struct Committed<'a> {
-    fs: &'a Fs,
-    pending: PendingDurability,
-}
-
-impl<'a> Committed<'a> {
-    /// A batch that `pending` tells the durability of.
-    pub(crate) fn new(fs: &'a Fs, pending: PendingDurability) -> Self {
-        Committed { fs, pending }
-    }
-
-    /// Nothing was written.
-    pub(crate) fn nothing(fs: &'a Fs) -> Self {
-        Committed {
-            fs,
-            pending: PendingDurability::none(),
-        }
-    }
-
-    /// The write's ticket (see [`crate::store::WriteTicket`]).
-    pub(crate) fn ticket(&self) -> WriteTicket {
-        self.pending.ticket()
-    }
-
-    /// Waits until the batch is durable (at once for memory-only writes); a failure changes
-    /// the write verifier, as a lost write must.
-    pub(crate) async fn durable(self) -> FsResult<()> {
-        match self.pending.wait().await {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.fs.bump_verifier();
-                Err(e.into())
-            }
-        }
     }
 }

@@ -8,13 +8,13 @@ use std::sync::atomic::Ordering;
 use bytes::{Bytes, BytesMut};
 
 use super::batch::FsBatch;
-use super::core::{Committed, Fs};
+use super::core::Fs;
 use super::error::{FsError, FsResult};
 use super::inode::Inode;
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use crate::store::keys::{ChunkKey, ReclaimKey};
-use crate::store::{chunk_value, Durability, SubmittedWrite};
+use crate::store::{chunk_value, CommitScope, Durability};
 
 /// Largest READ answered at once (also advertised as rtmax).
 pub const MAX_IO: u32 = 1 << 20;
@@ -195,30 +195,6 @@ impl Fs {
         Ok(assemble_range(start, end, &chunks))
     }
 
-    /// Queues a WRITE's batch (its chunks and `node`, the file's new inode) behind this
-    /// thread's earlier batches, for a caller holding the file's lock. Until it is applied the
-    /// file is busy in the [`super::write_pipeline::WritePipeline`]; once it is, `node` is
-    /// published to the inode cache (in queue order, so the cache never goes back to an older
-    /// version), or forgotten if the write failed.
-    fn submit_write(&self, batch: FsBatch, node: &Inode, durability: Durability) -> SubmittedWrite {
-        debug_assert!(batch.dirs.is_empty(), "a WRITE changes no directory");
-        self.inner.pipeline.queued(node);
-        let inner = self.inner.clone();
-        let written = node.clone();
-        self.inner.store.submit(
-            batch.store,
-            durability,
-            Box::new(move |ok| {
-                if ok {
-                    inner.inodes.publish(&written);
-                } else {
-                    inner.inodes.remove(written.ino);
-                }
-                inner.pipeline.applied(written.ino);
-            }),
-        )
-    }
-
     /// WRITE `data` at `offset`. UNSTABLE writes are visible at once and durable after COMMIT;
     /// DATA_SYNC / FILE_SYNC writes are durable before returning.
     pub async fn write(
@@ -229,10 +205,11 @@ impl Fs {
         data: Bytes,
         stable: StableHow,
     ) -> FsResult<WriteOk> {
+        let lane = self.inner.store.lane();
         let _l = self.inner.locks.lock(&[ino.0]).await;
-        // This thread's WRITEs queued before and not yet applied: build on the newest (and
-        // queue behind it); anyone else's are waited for (see `super::write_pipeline`).
-        let mut node = match self.inner.pipeline.newest_or_idle(ino.0).await {
+        // WRITEs queued on this lane and not yet applied: build on the newest (and queue behind
+        // it); other lanes' are waited for (see `super::write_pipeline`).
+        let mut node = match self.inner.pipeline.newest_or_idle(ino.0, lane).await {
             Some(queued) => queued,
             None => self.load(ino).await?,
         };
@@ -287,7 +264,7 @@ impl Fs {
                     node.mode &= !S_ISGID;
                 }
             }
-            batch.put_inode(&node);
+            batch.put_written_inode(&node);
         }
         let durability = if stable == StableHow::Unstable {
             Durability::Memory
@@ -299,28 +276,20 @@ impl Fs {
                 // Nothing to write, but FILE_SYNC promises the file's earlier writes.
                 self.inner.pipeline.wait_idle(ino.0).await;
                 drop(_l);
-                self.inner
-                    .store
-                    .flush()
-                    .await
-                    .inspect_err(|_| self.bump_verifier())?;
+                self.inner.store.flush().await?;
             }
         } else {
-            let submitted = self.submit_write(batch, &node, durability);
+            let submitted = self.submit(lane, batch, durability);
             // Queued in order: the next WRITE of this file need not wait for SlateDB.
             drop(_l);
-            let pending = submitted
-                .applied()
-                .await
-                .inspect_err(|_| self.bump_verifier())?;
-            let committed = Committed::new(self, pending);
+            let applied = submitted.applied().await?;
             if durability == Durability::Memory {
-                let store = &self.inner.store;
                 self.inner
-                    .unstable
-                    .record(ino.0, committed.ticket(), |t| store.is_durable(t));
+                    .store
+                    .durability()
+                    .record_unstable(ino.0, applied.ticket());
             }
-            committed.durable().await?;
+            applied.durable().await?;
         }
         Ok(WriteOk {
             count: data.len() as u32,
@@ -343,18 +312,17 @@ impl Fs {
     pub async fn commit(&self, ino: InodeId, offset: u64, count: u32) -> FsResult<CommitOk> {
         let _ = (offset, count);
         let node = self.load(ino).await?;
-        let store = &self.inner.store;
-        let needed = if self.inner.opts.async_metadata {
+        let scope = if self.inner.opts.async_metadata {
             // Metadata replies did not wait for durability: cover everything applied so far.
-            store.applied_ticket()
+            CommitScope::Everything
         } else {
-            self.inner.unstable.needed(ino.0)
+            CommitScope::File
         };
-        if let Err(e) = store.flush_covering(needed).await {
-            self.bump_verifier();
-            return Err(e.into());
-        }
-        self.inner.unstable.covered(ino.0, needed);
+        self.inner
+            .store
+            .durability()
+            .commit_file(ino.0, scope)
+            .await?;
         let attr = self.attr_of(&node);
         Ok(CommitOk {
             verifier: self.verifier(),

@@ -9,13 +9,14 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 
 use super::batch::FsBatch;
-use super::core::{check_name, Committed, Fs, NameKind};
+use super::core::{check_name, Fs, NameKind};
 use super::dir_cache::PageEntry;
 use super::error::{FsError, FsResult};
 use super::inode::{CookieValue, DirentValue, Inode};
 use super::perm::{self, S_ISGID};
 use super::types::*;
 use crate::store::keys::{ChunkKey, DirCookieKey, DirEntryKey, ReclaimKey};
+use crate::store::Applied;
 
 /// What CREATE-like operations make.
 struct NewObj<'a> {
@@ -587,7 +588,7 @@ impl Fs {
         src: Option<DirentValue>,
         dst: Option<DirentValue>,
         moves_dir: bool,
-    ) -> FsResult<(RenameOk, Committed<'_>)> {
+    ) -> FsResult<(RenameOk, Applied)> {
         let same_dir = from_dir == to_dir;
         let mut fd = self.load(from_dir).await?;
         let mut td = if same_dir {
@@ -625,7 +626,7 @@ impl Fs {
                     from_dir_wcc: dir_wcc(f_before, fa),
                     to_dir_wcc: dir_wcc(t_before, ta),
                 },
-                Committed::nothing(self),
+                Applied::nothing(),
             ));
         }
         if moves_dir {

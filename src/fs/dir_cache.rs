@@ -25,6 +25,7 @@ use parking_lot::Mutex;
 
 use super::inode::DirentValue;
 use super::types::{FileType, InodeId};
+use crate::sharded::Sharded;
 
 const SHARDS: usize = 8;
 /// Entries kept by default over all listings (a name, its entry and its cookie: about 170
@@ -40,8 +41,9 @@ struct Listing {
     by_cookie: BTreeMap<u64, Bytes>,
 }
 
+/// One part of the cache: two generations of listings, and the fills under way.
 #[derive(Default)]
-struct Shard {
+struct Listings {
     young: HashMap<u64, Listing>,
     old: HashMap<u64, Listing>,
     /// Entries in `young` (its listings' sizes).
@@ -118,7 +120,7 @@ pub struct DirCacheStats {
 
 /// Complete directory listings, shared by all cores.
 pub struct DirCache {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Sharded<Mutex<Listings>>,
     /// Entries per shard generation.
     per_generation: usize,
     max_dir_entries: usize,
@@ -133,16 +135,12 @@ impl std::fmt::Debug for DirCache {
     }
 }
 
-fn shard_of(dir: u64) -> usize {
-    (dir.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as usize % SHARDS
-}
-
 impl DirCache {
     /// A cache of about `entries` directory entries in all; 0 disables it.
     pub fn new(entries: usize) -> Self {
         let per_generation = entries / SHARDS / 2;
         DirCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: Sharded::with_default(SHARDS),
             per_generation,
             max_dir_entries: per_generation,
         }
@@ -153,9 +151,8 @@ impl DirCache {
         self.max_dir_entries
     }
 
-    fn shard(&self, dir: u64) -> &Mutex<Shard> {
-        // `shard_of` is always below SHARDS, the length of `shards`.
-        &self.shards[shard_of(dir)]
+    fn shard(&self, dir: u64) -> &Mutex<Listings> {
+        self.shards.part(dir)
     }
 
     /// Looks `name` up in `dir`.
@@ -214,7 +211,7 @@ impl DirCache {
     }
 
     /// The listing of `dir` if cached, moving it to the young generation.
-    fn touch(s: &mut Shard, dir: u64, per_generation: usize) -> Option<&Listing> {
+    fn touch(s: &mut Listings, dir: u64, per_generation: usize) -> Option<&Listing> {
         if !s.young.contains_key(&dir) {
             let l = s.old.remove(&dir)?;
             Self::insert_young(s, dir, l, per_generation);
@@ -222,7 +219,7 @@ impl DirCache {
         s.young.get(&dir)
     }
 
-    fn insert_young(s: &mut Shard, dir: u64, l: Listing, per_generation: usize) {
+    fn insert_young(s: &mut Listings, dir: u64, l: Listing, per_generation: usize) {
         let n = l.by_name.len().max(1);
         if s.young_entries + n > per_generation && !s.young.is_empty() {
             // `young` is full: it becomes `old`, and the previous `old` is evicted.
@@ -365,7 +362,7 @@ impl DirCache {
         Self::drop_listing(&mut s, dir);
     }
 
-    fn drop_listing(s: &mut Shard, dir: u64) {
+    fn drop_listing(s: &mut Listings, dir: u64) {
         if let Some(l) = s.young.remove(&dir) {
             s.young_entries = s.young_entries.saturating_sub(l.by_name.len().max(1));
         }

@@ -23,14 +23,16 @@ use std::collections::HashMap;
 use parking_lot::Mutex;
 
 use super::inode::Inode;
+use crate::sharded::Sharded;
 
 const SHARDS: usize = 64;
 
 /// Inodes kept by default (about 250 bytes each with the map's overhead: 64 MiB).
 pub const DEFAULT_INODE_CACHE_ENTRIES: usize = 256 * 1024;
 
+/// One part of the cache: two generations of inodes.
 #[derive(Default)]
-struct Shard {
+struct Generations {
     young: HashMap<u64, Inode>,
     old: HashMap<u64, Inode>,
     /// Bumped by every publish, removal and eviction: a fill ticket from before is void.
@@ -59,7 +61,7 @@ pub struct InodeCacheStats {
 
 /// Decoded inodes, shared by all cores.
 pub struct InodeCache {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Sharded<Mutex<Generations>>,
     /// Entries per shard generation (`young` never exceeds it).
     per_generation: usize,
 }
@@ -72,25 +74,18 @@ impl std::fmt::Debug for InodeCache {
     }
 }
 
-fn shard_of(ino: u64) -> usize {
-    // Fibonacci hashing spreads sequential ids over the shards.
-    (ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
-}
-
 impl InodeCache {
     /// A cache of about `entries` inodes; 0 disables it (every lookup misses).
     pub fn new(entries: usize) -> Self {
         InodeCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: Sharded::with_default(SHARDS),
             // Two generations per shard, so each holds half.
             per_generation: entries / SHARDS / 2,
         }
     }
 
-    fn shard(&self, ino: u64) -> (usize, &Mutex<Shard>) {
-        let i = shard_of(ino);
-        // `shard_of` is always below SHARDS, the length of `shards`.
-        (i, &self.shards[i])
+    fn shard(&self, ino: u64) -> (usize, &Mutex<Generations>) {
+        (self.shards.index_of(ino), self.shards.part(ino))
     }
 
     /// The cached inode `ino`, if any.
@@ -166,7 +161,7 @@ impl InodeCache {
         s.old.remove(&ino);
     }
 
-    fn insert_young(s: &mut Shard, ino: u64, node: Inode, per_generation: usize) {
+    fn insert_young(s: &mut Generations, ino: u64, node: Inode, per_generation: usize) {
         if s.young.len() >= per_generation && !s.young.contains_key(&ino) {
             // `young` is full: it becomes `old`, and the previous `old` is evicted.
             s.old = std::mem::take(&mut s.young);

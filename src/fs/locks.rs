@@ -6,11 +6,13 @@
 
 use tokio::sync::{Mutex, MutexGuard};
 
+use crate::sharded::Sharded;
+
 const STRIPES: usize = 4096;
 
 /// The lock table.
 pub struct LockTable {
-    stripes: Vec<Mutex<()>>,
+    stripes: Sharded<Mutex<()>>,
 }
 
 impl std::fmt::Debug for LockTable {
@@ -36,23 +38,22 @@ impl LockTable {
     /// A table of 4096 stripes.
     pub fn new() -> Self {
         LockTable {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            stripes: Sharded::with_default(STRIPES),
         }
     }
 
-    fn stripe(ino: u64) -> usize {
-        // Fibonacci hashing spreads sequential ids.
-        (ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % STRIPES
+    fn stripe(&self, ino: u64) -> usize {
+        self.stripes.index_of(ino)
     }
 
     /// Locks all of `inos` (any order, duplicates allowed).
     pub async fn lock(&self, inos: &[u64]) -> LockSet<'_> {
-        let mut idx: Vec<usize> = inos.iter().map(|&i| Self::stripe(i)).collect();
+        let mut idx: Vec<usize> = inos.iter().map(|&i| self.stripe(i)).collect();
         idx.sort_unstable();
         idx.dedup();
         let mut guards = Vec::with_capacity(idx.len());
         for &i in &idx {
-            if let Some(m) = self.stripes.get(i) {
+            if let Some(m) = self.stripes.at(i) {
                 guards.push(m.lock().await);
             }
         }
@@ -67,11 +68,11 @@ impl LockTable {
     /// waiting while holding locks out of stripe order keeps this deadlock-free.
     pub fn try_lock_more<'a>(&'a self, set: &mut LockSet<'a>, inos: &[u64]) -> bool {
         for &ino in inos {
-            let i = Self::stripe(ino);
+            let i = self.stripe(ino);
             if set.held.contains(&i) {
                 continue;
             }
-            let Some(m) = self.stripes.get(i) else {
+            let Some(m) = self.stripes.at(i) else {
                 continue;
             };
             match m.try_lock() {

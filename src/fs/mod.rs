@@ -44,7 +44,6 @@ pub mod locks;
 pub mod perm;
 pub mod reclaim;
 pub mod types;
-mod unstable;
 mod write_pipeline;
 
 pub use self::core::Fs;

@@ -18,6 +18,8 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use parking_lot::Mutex;
 
+use crate::sharded::Sharded;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DrcKey {
     client: SocketAddr,
@@ -59,12 +61,13 @@ pub enum DrcLookup {
 const SHARDS: usize = 16;
 
 pub struct DuplicateRequestCache {
-    shards: Vec<Mutex<Shard>>,
+    shards: Sharded<Mutex<Replies>>,
     capacity_per_shard: usize,
 }
 
+/// One part of the cache: its calls, and their order for eviction.
 #[derive(Default)]
-struct Shard {
+struct Replies {
     entries: HashMap<DrcKey, Slot>,
     order: VecDeque<DrcKey>,
 }
@@ -72,14 +75,13 @@ struct Shard {
 impl DuplicateRequestCache {
     pub fn new(capacity: usize) -> Self {
         Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: Sharded::with_default(SHARDS),
             capacity_per_shard: capacity.div_ceil(SHARDS).max(1),
         }
     }
 
-    fn shard(&self, key: &DrcKey) -> &Mutex<Shard> {
-        let i = (key.xid as usize ^ key.args_digest as usize) % SHARDS;
-        &self.shards[i]
+    fn shard(&self, key: &DrcKey) -> &Mutex<Replies> {
+        self.shards.part(u64::from(key.xid) ^ key.args_digest)
     }
 
     /// Looks the call up, marking it in progress if it is new.

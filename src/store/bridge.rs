@@ -1,16 +1,10 @@
 //! [`Store`]: SlateDB behind a dedicated tokio runtime, usable from any executor.
 //!
 //! SlateDB (and object_store's HTTP client) need a tokio context. The callers of [`Store`] are
-//! glommio executors without one, so every public async method spawns the SlateDB future onto
-//! the store's own runtime and awaits the result through a `tokio::sync::oneshot`, which works
-//! under any executor.
-//!
-//! Group commit: a durable write is appended to the WAL buffer, then a dedicated flusher task is
-//! woken; it calls `Db::flush()` back to back while wake-ups keep arriving. At low load a durable
-//! write costs one WAL PUT right away (no `flush_interval` wait); under load, all writes that
-//! arrive while a flush is in flight share the next one. Each writer then waits on its own
-//! `WriteHandle::await_durable()`, which is the actual guarantee. The periodic `flush_interval`
-//! only bounds how long UNSTABLE data stays in memory.
+//! glommio executors without one, so every public async method runs the SlateDB future for the
+//! store's own runtime and awaits the result through a `tokio::sync::oneshot`, which works
+//! under any executor (see [`Store::run`]). Writes go through the group writer
+//! ([`super::group_write`]); when they are durable is [`super::durability`]'s business.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -24,27 +18,18 @@ use parking_lot::Mutex;
 use slatedb::config::{ReadOptions, Settings};
 use slatedb::{BlockCachePolicy, CacheTarget, Db};
 use tokio::runtime::{Handle, Runtime};
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::oneshot;
 
 use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
+use super::batch::StoreBatch;
 use super::chunk_value::ChunkMergeOperator;
-use super::group_write::{
-    share_error, AppliedHook, GroupWriter, PendingDurability, StoreBatch, Submitted, WriteTicket,
-};
+use super::durability::{Durability, DurabilityTracker};
+use super::group_write::{AppliedHook, GroupWriter, LaneId, Submitted};
 use super::keys::TAG_CHUNK;
 use super::{KeyRange, StorageUrl, StoreError};
 
 /// Path of the database inside the object store root.
 const DB_PATH: &str = "slatenfs";
-
-/// How a write must be acknowledged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// Return once the write is applied in memory (visible to readers at once).
-    Memory,
-    /// Return once the write is durable in object storage (group-committed).
-    Durable,
-}
 
 /// Configuration of [`Store::open`].
 #[derive(Debug, Clone)]
@@ -123,46 +108,6 @@ fn compaction_scheduler_options() -> [(String, String); 2] {
     ]
 }
 
-/// A caller of [`Store::flush_covering`]: the ticket it needs durable, and where to answer.
-type FlushWaiter = (WriteTicket, oneshot::Sender<Result<(), StoreError>>);
-
-/// Callers of [`Store::flush_covering`] waiting for a flush that covers their ticket.
-#[derive(Default)]
-struct FlushWaiters {
-    waiting: Mutex<Vec<FlushWaiter>>,
-    /// The flusher stopped (store fenced or closed): flush directly.
-    gone: std::sync::atomic::AtomicBool,
-}
-
-/// Write tickets: every applied write takes the next number once SlateDB has applied it; a
-/// flush that starts when the counter reads `n` makes every write with ticket ≤ n durable
-/// (they were in the WAL buffer before the flush began, and WAL flushes complete in order).
-/// `durable` is the highest counter value a completed flush started at.
-#[derive(Default)]
-struct Tickets {
-    applied: AtomicU64,
-    durable: AtomicU64,
-}
-
-/// A batch queued by [`Store::submit`].
-#[must_use = "a submitted write is only known to be applied once `applied` returns Ok"]
-pub struct SubmittedWrite {
-    store: Store,
-    /// `None`: the batch was empty.
-    submitted: Option<Submitted>,
-}
-
-impl SubmittedWrite {
-    /// Waits until the batch is applied (visible to readers), as [`Store::write_applied`].
-    pub async fn applied(self) -> Result<PendingDurability, StoreError> {
-        let Some(submitted) = self.submitted else {
-            return Ok(PendingDurability::none());
-        };
-        let pending = submitted.applied().await?;
-        Ok(self.store.ticket_for(pending))
-    }
-}
-
 /// Point reads and range scans issued through a [`Store`] since it was opened.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct OpStats {
@@ -182,9 +127,7 @@ struct Inner {
     db: Arc<Db>,
     handle: Handle,
     runtime: Mutex<Option<Runtime>>,
-    flush_wanted: Arc<Notify>,
-    flush_waiters: Arc<FlushWaiters>,
-    tickets: Arc<Tickets>,
+    durability: Arc<DurabilityTracker>,
     counters: Arc<IoCounters>,
     ops: OpCounters,
     inline_poll: bool,
@@ -294,68 +237,19 @@ impl Store {
             }
         };
 
-        let flush_wanted = Arc::new(Notify::new());
-        let flush_waiters: Arc<FlushWaiters> = Arc::default();
-        let tickets: Arc<Tickets> = Arc::default();
-        {
-            let db = db.clone();
-            let (flush_wanted, waiters, tickets) =
-                (flush_wanted.clone(), flush_waiters.clone(), tickets.clone());
-            handle.spawn(async move {
-                loop {
-                    flush_wanted.notified().await;
-                    // Every write with a ticket up to here is in the WAL buffer: this flush
-                    // covers it, and so every waiter whose ticket is not above `start`,
-                    // including those that register while the flush is under way.
-                    let start = tickets.applied.load(Ordering::Acquire);
-                    let r = db.flush().await.map_err(StoreError::from);
-                    if r.is_ok() {
-                        tickets.durable.fetch_max(start, Ordering::AcqRel);
-                    }
-                    let fatal = matches!(r, Err(StoreError::Fenced | StoreError::Closed));
-                    if let Err(e) = &r {
-                        log::warn!("WAL flush failed: {e}");
-                    }
-                    let (covered, more) = {
-                        let mut waiting = waiters.waiting.lock();
-                        let (covered, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiting)
-                            .into_iter()
-                            .partition(|(t, _)| t.0 <= start);
-                        *waiting = rest;
-                        (covered, !waiting.is_empty())
-                    };
-                    for (_, w) in covered {
-                        let _ = w.send(r.as_ref().map(|_| ()).map_err(share_error));
-                    }
-                    if fatal {
-                        waiters
-                            .gone
-                            .store(true, std::sync::atomic::Ordering::Release);
-                        for (_, w) in std::mem::take(&mut *waiters.waiting.lock()) {
-                            let _ = w.send(Err(StoreError::Closed));
-                        }
-                        break;
-                    }
-                    if more {
-                        // Waiters for later writes: they need the next flush.
-                        flush_wanted.notify_one();
-                    }
-                }
-            });
-        }
+        let durability = DurabilityTracker::new();
+        handle.spawn(durability.clone().run_flusher(db.clone()));
 
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 handle,
                 runtime: Mutex::new(Some(runtime)),
-                flush_wanted,
-                flush_waiters,
-                tickets,
+                group: GroupWriter::new(durability.clone()),
+                durability,
                 counters,
                 ops: OpCounters::default(),
                 inline_poll: config.inline_poll,
-                group: GroupWriter::new(),
             }),
         })
     }
@@ -465,125 +359,51 @@ impl Store {
         .await
     }
 
-    /// Commits `batch` atomically. Concurrent writes from one thread (core) are merged into
-    /// one SlateDB write (see [`super::group_write`]).
-    pub async fn write(&self, batch: StoreBatch, durability: Durability) -> Result<(), StoreError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.write_applied(batch, durability).await?.wait().await
+    /// The lane of the calling thread (see [`super::group_write`] for what a lane orders).
+    pub fn lane(&self) -> LaneId {
+        LaneId::of_this_thread()
     }
 
-    /// Commits `batch` atomically and returns once it is applied (visible to readers), with
-    /// its durability (for [`Durability::Durable`]) still to be awaited: a caller holding locks
-    /// releases them first, so that operations queued behind it share the next flush instead
-    /// of each waiting for its own.
-    pub async fn write_applied(
-        &self,
-        batch: StoreBatch,
-        durability: Durability,
-    ) -> Result<PendingDurability, StoreError> {
-        self.queue(batch, durability, None).applied().await
-    }
-
-    /// Gives an applied write its ticket. Taken after SlateDB applied the write, so any flush
-    /// that starts once this ticket is counted finds the write in the WAL buffer.
-    fn ticket_for(&self, pending: PendingDurability) -> PendingDurability {
-        let tickets = &self.inner.tickets;
-        let ticket = WriteTicket(tickets.applied.fetch_add(1, Ordering::AcqRel) + 1);
-        pending.with_ticket(ticket)
-    }
-
-    /// Queues `batch` behind every batch this thread submitted before, without waiting: a
-    /// caller that holds a lock only for the order of its writes can let it go once this
-    /// returns, and await [`SubmittedWrite::applied`] after. `on_applied` runs as soon as the
-    /// batch is applied (`true`) or its write failed (`false`), in submission order, even if
-    /// the caller stops waiting (see [`AppliedHook`]).
+    /// Queues `batch` on `lane` without waiting: it is applied after every batch submitted on
+    /// that lane before, and `on_applied` runs as soon as it is applied (`true`) or its write
+    /// failed (`false`), in that order, even if the caller stops waiting. A caller that holds a
+    /// lock only for the order of its writes can let it go once this returns and await
+    /// [`Submitted::applied`] after.
     pub fn submit(
         &self,
-        batch: StoreBatch,
-        durability: Durability,
-        on_applied: AppliedHook,
-    ) -> SubmittedWrite {
-        self.queue(batch, durability, Some(on_applied))
-    }
-
-    /// Queues `batch` on this thread's lane of the group writer (see [`Store::submit`]).
-    fn queue(
-        &self,
+        lane: LaneId,
         batch: StoreBatch,
         durability: Durability,
         on_applied: Option<AppliedHook>,
-    ) -> SubmittedWrite {
-        if batch.is_empty() {
-            if let Some(hook) = on_applied {
-                hook(true);
-            }
-            return SubmittedWrite {
-                store: self.clone(),
-                submitted: None,
-            };
-        }
+    ) -> Submitted {
         let i = &self.inner;
-        let submitted = i.group.submit(
-            &i.handle,
-            &i.db,
-            &i.flush_wanted,
-            batch,
-            durability,
-            on_applied,
-        );
-        SubmittedWrite {
-            store: self.clone(),
-            submitted: Some(submitted),
-        }
+        i.group
+            .submit(&i.handle, &i.db, lane, batch, durability, on_applied)
     }
 
-    /// The ticket of the latest applied write: a flush covering it covers every write that
-    /// returned from [`Store::write_applied`] before this call.
-    pub fn applied_ticket(&self) -> WriteTicket {
-        WriteTicket(self.inner.tickets.applied.load(Ordering::Acquire))
+    /// Commits `batch` atomically on this thread's lane and returns once it is as durable as
+    /// `durability` asks.
+    pub async fn write(&self, batch: StoreBatch, durability: Durability) -> Result<(), StoreError> {
+        self.submit(self.lane(), batch, durability, None)
+            .applied()
+            .await?
+            .durable()
+            .await
     }
 
-    /// Whether the write with `ticket` is known to be durable (a completed flush covered it).
-    pub fn is_durable(&self, ticket: WriteTicket) -> bool {
-        ticket.0 <= self.inner.tickets.durable.load(Ordering::Acquire)
+    /// When writes are durable: tickets, flushes, the write verifier, COMMIT.
+    pub fn durability(&self) -> &DurabilityTracker {
+        &self.inner.durability
     }
 
-    /// Batches written through [`Store::write`] and the SlateDB writes they became.
+    /// Makes every write applied so far durable (concurrent callers share one WAL flush).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.inner.durability.flush().await
+    }
+
+    /// Batches submitted and the SlateDB writes they became (see [`super::group_write`]).
     pub fn group_stats(&self) -> (usize, usize) {
         self.inner.group.stats()
-    }
-
-    /// Forces every earlier write to object storage. Concurrent callers share one WAL flush
-    /// (the flusher task's next one), as durable writes do.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.flush_covering(self.applied_ticket()).await
-    }
-
-    /// Makes the write with `ticket`, and every write before it, durable. Returns at once if a
-    /// completed flush already covered it, and waits for the flush under way if that one
-    /// covers it; only otherwise does it ask for another flush. So a COMMIT whose writes went
-    /// out with other operations' flushes costs no WAL PUT of its own.
-    pub async fn flush_covering(&self, ticket: WriteTicket) -> Result<(), StoreError> {
-        if self.is_durable(ticket) {
-            return Ok(());
-        }
-        let w = &self.inner.flush_waiters;
-        if w.gone.load(std::sync::atomic::Ordering::Acquire) {
-            let db = self.inner.db.clone();
-            return self.run(async move { Ok(db.flush().await?) }).await;
-        }
-        let (tx, rx) = oneshot::channel();
-        w.waiting.lock().push((ticket, tx));
-        self.inner.flush_wanted.notify_one();
-        if w.gone.load(std::sync::atomic::Ordering::Acquire) {
-            // The flusher stopped after the check above: it may not see this waiter.
-            for (_, w) in std::mem::take(&mut *w.waiting.lock()) {
-                let _ = w.send(Err(StoreError::Closed));
-            }
-        }
-        rx.await.map_err(|_| StoreError::RuntimeGone)?
     }
 
     /// Flushes and closes the database. Further calls fail with [`StoreError::Closed`].

@@ -4,17 +4,22 @@
 //! awaited from any executor (glommio, tokio, `futures::executor`).
 
 pub mod backend;
+mod batch;
 pub mod bridge;
 pub mod chunk_value;
+pub mod durability;
 pub mod group_write;
 pub mod keys;
 pub mod multi_read;
+mod unstable;
 
 pub use backend::{
     object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings, StorageUrl,
 };
-pub use bridge::{Durability, OpStats, Store, StoreConfig, SubmittedWrite};
-pub use group_write::{AppliedHook, PendingDurability, StoreBatch, WriteTicket};
+pub use batch::StoreBatch;
+pub use bridge::{OpStats, Store, StoreConfig};
+pub use durability::{Applied, CommitScope, Durability, DurabilityTracker, WriteTicket};
+pub use group_write::{AppliedHook, LaneId, Submitted};
 pub use keys::KeyRange;
 pub use multi_read::IdKeySpace;
 
@@ -41,6 +46,21 @@ pub enum StoreError {
     /// An error from SlateDB.
     #[error("slatedb: {0}")]
     Db(slatedb::Error),
+}
+
+impl StoreError {
+    /// The same error for one more recipient (SlateDB's errors are not `Clone`): every member
+    /// of a failed group write, every waiter of a failed flush.
+    pub fn shared(&self) -> StoreError {
+        match self {
+            StoreError::BadUrl(s) => StoreError::BadUrl(s.clone()),
+            StoreError::Backend(s) => StoreError::Backend(s.clone()),
+            StoreError::Fenced => StoreError::Fenced,
+            StoreError::Closed => StoreError::Closed,
+            StoreError::RuntimeGone => StoreError::RuntimeGone,
+            StoreError::Db(e) => StoreError::Backend(e.to_string()),
+        }
+    }
 }
 
 impl From<slatedb::Error> for StoreError {

@@ -1,57 +1,46 @@
-//! Which write a COMMIT of a file has to make durable: per file, the ticket of its latest
-//! UNSTABLE write.
+//! Per file, the ticket of its latest UNSTABLE write: what a COMMIT of that file must see
+//! durable (see [`super::durability`]).
 //!
-//! COMMIT used to flush the whole WAL every time. With the tickets it only needs a flush that
-//! covers the file's own last unstable write ([`crate::store::Store::flush_covering`]): if
-//! other operations' flushes already carried it, COMMIT returns without a WAL PUT, and if the
-//! flush under way carries it, COMMIT waits for that one instead of the next.
-//!
-//! Everything else a COMMIT must cover is already durable or ordered before that write: in
-//! the default mode metadata operations are durable before they reply, and a write can only
-//! follow the operations that created the file (WAL flushes complete in order). With
-//! `--async` metadata the caller asks for everything applied instead (see [`Fs::commit`]).
-//!
-//! The table is bounded: when a shard fills up it drops the entries a flush already covered,
-//! and if that is not enough it forgets them all and remembers the highest ticket it forgot
-//! as the shard's floor, which every file of the shard then needs. That only ever asks for
-//! more than necessary, never less.
-//!
-//! [`Fs::commit`]: crate::fs::Fs::commit
+//! Bounded: when a part of the table fills up it drops the entries a flush already covered, and
+//! if that is not enough it forgets them all and remembers the highest ticket it forgot as the
+//! part's floor, which every file of that part then needs. That only ever asks for more than
+//! necessary, never less.
 
 use std::collections::HashMap;
 
 use parking_lot::Mutex;
 
-use crate::store::WriteTicket;
+use super::durability::WriteTicket;
+use crate::sharded::Sharded;
 
 const SHARDS: usize = 64;
-/// Files tracked per shard before covered entries are dropped (64 × 1,024 in all).
+/// Files tracked per part before covered entries are dropped (64 × 1,024 in all).
 const SHARD_CAPACITY: usize = 1024;
 
+/// One part of the table.
 #[derive(Default)]
-struct Shard {
+struct LatestTickets {
     latest: HashMap<u64, WriteTicket>,
-    /// Needed by every file of the shard: the highest ticket forgotten while not yet durable.
+    /// Needed by every file of the part: the highest ticket forgotten while not yet durable.
     floor: WriteTicket,
 }
 
 /// Per file (inode number), the ticket of its latest unstable write.
 pub(crate) struct UnstableWrites {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Sharded<Mutex<LatestTickets>>,
 }
 
 impl Default for UnstableWrites {
     fn default() -> Self {
         UnstableWrites {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            shards: Sharded::with_default(SHARDS),
         }
     }
 }
 
 impl UnstableWrites {
-    fn shard(&self, ino: u64) -> &Mutex<Shard> {
-        // Inode numbers are allocated in sequence: the low bits spread them evenly.
-        &self.shards[(ino % SHARDS as u64) as usize]
+    fn shard(&self, ino: u64) -> &Mutex<LatestTickets> {
+        self.shards.part(ino)
     }
 
     /// Records an unstable write of `ino`. `is_durable` tells which tickets a completed flush
@@ -100,6 +89,15 @@ impl UnstableWrites {
 mod tests {
     use super::*;
 
+    /// `n` files that fall in the same part of `u` as file 0.
+    fn files_of_one_part(u: &UnstableWrites, n: usize) -> Vec<u64> {
+        let part = u.shards.index_of(0);
+        (0u64..)
+            .filter(|&f| u.shards.index_of(f) == part)
+            .take(n)
+            .collect()
+    }
+
     #[test]
     fn a_file_needs_its_latest_unstable_write() {
         let u = UnstableWrites::default();
@@ -119,29 +117,34 @@ mod tests {
     #[test]
     fn a_full_shard_drops_durable_entries_first() {
         let u = UnstableWrites::default();
-        // Files of shard 0 only; tickets 1..=CAP+1, of which the first CAP are durable.
+        // Tickets 1..=CAP+1 for files of one part, of which the first CAP are durable.
         let cap = SHARD_CAPACITY as u64;
-        for i in 0..=cap {
-            u.record(i * SHARDS as u64, WriteTicket(i + 1), |t| t.0 <= cap);
+        let files = files_of_one_part(&u, SHARD_CAPACITY + 1);
+        for (i, &f) in files.iter().enumerate() {
+            u.record(f, WriteTicket(i as u64 + 1), |t| t.0 <= cap);
         }
         assert_eq!(u.len(), 1, "only the one not yet durable is kept");
-        assert_eq!(u.needed(cap * SHARDS as u64), WriteTicket(cap + 1));
-        assert_eq!(u.needed(0), WriteTicket::NONE, "its write is durable");
+        assert_eq!(u.needed(files[SHARD_CAPACITY]), WriteTicket(cap + 1));
+        assert_eq!(u.needed(files[0]), WriteTicket::NONE, "its write is durable");
     }
 
     #[test]
     fn a_shard_full_of_pending_writes_falls_back_to_its_floor() {
         let u = UnstableWrites::default();
         let cap = SHARD_CAPACITY as u64;
-        for i in 0..=cap {
-            u.record(i * SHARDS as u64, WriteTicket(i + 1), |_| false);
+        let files = files_of_one_part(&u, SHARD_CAPACITY + 1);
+        for (i, &f) in files.iter().enumerate() {
+            u.record(f, WriteTicket(i as u64 + 1), |_| false);
         }
         assert_eq!(u.len(), 0);
-        // Every file of the shard now needs the highest forgotten ticket: more than it
-        // needs, never less.
-        assert_eq!(u.needed(0), WriteTicket(cap + 1));
-        assert_eq!(u.needed(5 * SHARDS as u64), WriteTicket(cap + 1));
-        // Other shards are unaffected.
-        assert_eq!(u.needed(1), WriteTicket::NONE);
+        // Every file of the part now needs the highest forgotten ticket: more than it needs,
+        // never less.
+        assert_eq!(u.needed(files[0]), WriteTicket(cap + 1));
+        assert_eq!(u.needed(files[5]), WriteTicket(cap + 1));
+        // Files of other parts are unaffected.
+        let elsewhere = (1u64..)
+            .find(|&f| u.shards.index_of(f) != u.shards.index_of(0))
+            .unwrap();
+        assert_eq!(u.needed(elsewhere), WriteTicket::NONE);
     }
 }

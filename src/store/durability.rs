@@ -1,0 +1,346 @@
+//! When a write is durable: write tickets, the group flusher, the write verifier, and what a
+//! COMMIT of one file has to wait for. Everything in slatenfs that waits for durability waits
+//! here, through [`Applied::durable`] or [`DurabilityTracker::commit_file`].
+//!
+//! The contract, in the order things happen:
+//! - **Tickets.** Every SlateDB write the group writer applies takes the next [`WriteTicket`]
+//!   right after SlateDB applied it (one per group write; every batch of the group shares it).
+//!   An [`Applied`] write carries its ticket.
+//! - **Covering flushes.** One flusher task runs WAL flushes back to back while anyone waits. A
+//!   flush that starts when the ticket counter reads `n` makes every write with a ticket up to
+//!   `n` durable: those writes were in the WAL buffer when it began, and WAL flushes complete in
+//!   order. When it completes it answers every waiter it covers, including those that started
+//!   waiting while it ran, and `n` becomes the durable mark. So concurrent durable operations
+//!   share one WAL PUT (group commit), and a wait for a ticket that is already durable costs
+//!   nothing.
+//! - **The write verifier** changes whenever data that was acknowledged as UNSTABLE may have been
+//!   lost: at every open (a restart) and after any failed write or flush. Clients compare it and
+//!   resend what they had not committed.
+//! - **COMMIT** of a file needs only the ticket of the file's latest UNSTABLE write
+//!   ([`UnstableWrites`]): everything else a COMMIT covers is already durable or ordered before
+//!   it (metadata operations are durable before they reply, and a file's writes follow the
+//!   operations that created it). With asynchronous metadata, COMMIT covers everything applied.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+use slatedb::Db;
+use tokio::sync::{oneshot, Notify};
+
+use super::unstable::UnstableWrites;
+use super::StoreError;
+
+/// How a write must be acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Once the write is applied in memory (visible to readers at once).
+    Memory,
+    /// Once the write is durable in object storage (group-committed).
+    Durable,
+}
+
+/// The place of an applied write in the order of the store's writes (see the module docs).
+/// `WriteTicket::NONE` stands for "nothing written": covered by every flush, always durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct WriteTicket(pub(crate) u64);
+
+impl WriteTicket {
+    /// No write: already durable.
+    pub const NONE: WriteTicket = WriteTicket(0);
+}
+
+/// What a COMMIT of one file must make durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitScope {
+    /// The file's own unstable writes (metadata operations were durable before they replied).
+    File,
+    /// Everything applied so far (metadata operations replied before they were durable).
+    Everything,
+}
+
+/// The 8-byte write verifier of RFC 1813 (see the module docs for when it changes).
+#[derive(Debug)]
+pub struct WriteVerifier(AtomicU64);
+
+impl WriteVerifier {
+    fn new() -> Self {
+        WriteVerifier(AtomicU64::new(fresh_verifier(0)))
+    }
+
+    /// The current value, as sent in WRITE and COMMIT replies.
+    pub fn current(&self) -> [u8; 8] {
+        self.0.load(Ordering::Acquire).to_be_bytes()
+    }
+
+    fn change(&self) {
+        let old = self.0.load(Ordering::Acquire);
+        self.0.store(fresh_verifier(old), Ordering::Release);
+    }
+}
+
+/// A verifier value that differs from `old` and, being taken from the clock in nanoseconds,
+/// from the values of earlier runs.
+fn fresh_verifier(old: u64) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let v = now ^ u64::from(std::process::id()).rotate_left(48);
+    if v == old {
+        v.wrapping_add(1)
+    } else {
+        v
+    }
+}
+
+/// A caller waiting for a flush that covers its ticket.
+type FlushWaiter = (WriteTicket, oneshot::Sender<Result<(), StoreError>>);
+
+/// The store's durability state: tickets, waiters, the flusher's wake-up, the verifier and the
+/// per-file unstable writes. Shared by the store's writers, its flusher task and its callers.
+pub struct DurabilityTracker {
+    /// Tickets handed out (the latest applied write's ticket).
+    applied: AtomicU64,
+    /// The highest ticket a completed flush covered.
+    durable: AtomicU64,
+    waiting: Mutex<Vec<FlushWaiter>>,
+    flush_wanted: Notify,
+    /// Set when the flusher stopped for good (store fenced or closed), with the reason.
+    stopped: Mutex<Option<StoreError>>,
+    has_stopped: AtomicBool,
+    verifier: WriteVerifier,
+    unstable: UnstableWrites,
+}
+
+impl std::fmt::Debug for DurabilityTracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurabilityTracker")
+            .field("applied", &self.applied)
+            .field("durable", &self.durable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DurabilityTracker {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(DurabilityTracker {
+            applied: AtomicU64::new(0),
+            durable: AtomicU64::new(0),
+            waiting: Mutex::new(Vec::new()),
+            flush_wanted: Notify::new(),
+            stopped: Mutex::new(None),
+            has_stopped: AtomicBool::new(false),
+            verifier: WriteVerifier::new(),
+            unstable: UnstableWrites::default(),
+        })
+    }
+
+    /// The ticket of a write SlateDB has just applied. Taken after the apply, so any flush that
+    /// starts once the ticket is counted finds the write in the WAL buffer.
+    pub(crate) fn next_ticket(&self) -> WriteTicket {
+        WriteTicket(self.applied.fetch_add(1, Ordering::AcqRel) + 1)
+    }
+
+    /// A write failed: what it carried, and what was buffered with it, may be lost.
+    pub(crate) fn write_failed(&self) {
+        self.verifier.change();
+    }
+
+    /// Asks the flusher for a flush soon (a durable write was just applied).
+    pub(crate) fn want_flush(&self) {
+        self.flush_wanted.notify_one();
+    }
+
+    /// The ticket of the latest applied write: a flush covering it covers every write applied
+    /// before this call.
+    pub fn applied_ticket(&self) -> WriteTicket {
+        WriteTicket(self.applied.load(Ordering::Acquire))
+    }
+
+    /// Whether the write with `ticket` is known to be durable.
+    pub fn is_durable(&self, ticket: WriteTicket) -> bool {
+        ticket.0 <= self.durable.load(Ordering::Acquire)
+    }
+
+    /// The write verifier.
+    pub fn verifier(&self) -> [u8; 8] {
+        self.verifier.current()
+    }
+
+    /// Waits until the write with `ticket`, and every write before it, is durable: at once if a
+    /// completed flush covered it, with the flush under way if that one covers it, otherwise
+    /// with the next one.
+    pub async fn wait_durable(&self, ticket: WriteTicket) -> Result<(), StoreError> {
+        if self.is_durable(ticket) {
+            return Ok(());
+        }
+        if let Some(e) = self.stop_reason() {
+            return Err(e);
+        }
+        let (tx, rx) = oneshot::channel();
+        self.waiting.lock().push((ticket, tx));
+        self.flush_wanted.notify_one();
+        if self.has_stopped.load(Ordering::Acquire) {
+            // The flusher stopped after the check above and may not have seen this waiter.
+            self.answer_all_stopped();
+        }
+        rx.await.map_err(|_| StoreError::RuntimeGone)?
+    }
+
+    /// Makes every write applied so far durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.wait_durable(self.applied_ticket()).await
+    }
+
+    /// Records an UNSTABLE write of `file` applied with `ticket`: its COMMIT will need it.
+    pub fn record_unstable(&self, file: u64, ticket: WriteTicket) {
+        self.unstable.record(file, ticket, |t| self.is_durable(t));
+    }
+
+    /// COMMIT of `file`: waits until what `scope` names is durable.
+    pub async fn commit_file(&self, file: u64, scope: CommitScope) -> Result<(), StoreError> {
+        let needed = match scope {
+            CommitScope::File => self.unstable.needed(file),
+            CommitScope::Everything => self.applied_ticket(),
+        };
+        self.wait_durable(needed).await?;
+        self.unstable.covered(file, needed);
+        Ok(())
+    }
+
+    fn stop_reason(&self) -> Option<StoreError> {
+        self.stopped.lock().as_ref().map(StoreError::shared)
+    }
+
+    fn answer_all_stopped(&self) {
+        let reason = self.stop_reason().unwrap_or(StoreError::Closed);
+        for (_, w) in std::mem::take(&mut *self.waiting.lock()) {
+            let _ = w.send(Err(reason.shared()));
+        }
+    }
+
+    /// The flusher task: runs on the storage runtime until the store is fenced or closed.
+    pub(crate) async fn run_flusher(self: Arc<Self>, db: Arc<Db>) {
+        loop {
+            self.flush_wanted.notified().await;
+            // Every write with a ticket up to here is in the WAL buffer: this flush covers it,
+            // and so every waiter whose ticket is not above `start`, including those that
+            // register while the flush is under way.
+            let start = self.applied.load(Ordering::Acquire);
+            let result = db.flush().await.map_err(StoreError::from);
+            match &result {
+                Ok(()) => {
+                    self.durable.fetch_max(start, Ordering::AcqRel);
+                }
+                Err(e) => {
+                    log::warn!("WAL flush failed: {e}");
+                    self.verifier.change();
+                }
+            }
+            let (covered, more) = {
+                let mut waiting = self.waiting.lock();
+                let (covered, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiting)
+                    .into_iter()
+                    .partition(|(t, _)| t.0 <= start);
+                *waiting = rest;
+                (covered, !waiting.is_empty())
+            };
+            for (_, w) in covered {
+                let _ = w.send(result.as_ref().map(|_| ()).map_err(StoreError::shared));
+            }
+            if let Err(e @ (StoreError::Fenced | StoreError::Closed)) = &result {
+                *self.stopped.lock() = Some(e.shared());
+                self.has_stopped.store(true, Ordering::Release);
+                self.answer_all_stopped();
+                return;
+            }
+            if more {
+                // Waiters for later writes: they need the next flush.
+                self.flush_wanted.notify_one();
+            }
+        }
+    }
+}
+
+/// A write SlateDB has applied (visible to readers), with its durability still to be awaited.
+/// Callers release their locks before [`Applied::durable`], so that operations queued behind
+/// them apply theirs and share the next WAL flush instead of each waiting for its own.
+#[must_use = "a durable write is only durable once `durable` returns Ok"]
+pub struct Applied {
+    ticket: WriteTicket,
+    durability: Durability,
+    tracker: Option<Arc<DurabilityTracker>>,
+}
+
+impl Applied {
+    pub(crate) fn new(
+        ticket: WriteTicket,
+        durability: Durability,
+        tracker: Arc<DurabilityTracker>,
+    ) -> Self {
+        Applied {
+            ticket,
+            durability,
+            tracker: Some(tracker),
+        }
+    }
+
+    /// Nothing was written: durable already.
+    pub fn nothing() -> Self {
+        Applied {
+            ticket: WriteTicket::NONE,
+            durability: Durability::Memory,
+            tracker: None,
+        }
+    }
+
+    /// The write's ticket.
+    pub fn ticket(&self) -> WriteTicket {
+        self.ticket
+    }
+
+    /// Returns once the write is as durable as it asked to be: at once for
+    /// [`Durability::Memory`], after a covering flush for [`Durability::Durable`].
+    pub async fn durable(self) -> Result<(), StoreError> {
+        match (&self.tracker, self.durability) {
+            (Some(tracker), Durability::Durable) => tracker.wait_durable(self.ticket).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_grow_and_durability_follows_the_mark() {
+        let t = DurabilityTracker::new();
+        assert!(t.is_durable(WriteTicket::NONE));
+        let a = t.next_ticket();
+        let b = t.next_ticket();
+        assert!(a < b);
+        assert_eq!(t.applied_ticket(), b);
+        assert!(!t.is_durable(a));
+        t.durable.store(a.0, Ordering::Release);
+        assert!(t.is_durable(a) && !t.is_durable(b));
+    }
+
+    #[test]
+    fn a_failed_write_changes_the_verifier() {
+        let t = DurabilityTracker::new();
+        let before = t.verifier();
+        t.write_failed();
+        assert_ne!(t.verifier(), before);
+    }
+
+    #[test]
+    fn a_memory_write_is_durable_enough_at_once() {
+        let t = DurabilityTracker::new();
+        let ticket = t.next_ticket();
+        let applied = Applied::new(ticket, Durability::Memory, t.clone());
+        futures::executor::block_on(applied.durable()).unwrap();
+        futures::executor::block_on(Applied::nothing().durable()).unwrap();
+    }
+}
