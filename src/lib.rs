@@ -1,17 +1,22 @@
 //! slatenfs: an NFSv3 gateway that stores a POSIX filesystem in SlateDB.
 //!
 //! Layers, each knowing nothing of the ones above it:
-//! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
-//! - [`cache`]: the per-core local chunk cache (io_uring, O_DIRECT files).
 //! - [`proto`]: sans-IO ONC-RPC / XDR / MOUNT / NFSv3 / portmap engine (bytes in, calls out).
-//! - [`store`]: SlateDB, its object stores, key encoding and the tokio bridge.
-//! - [`fs`]: POSIX filesystem semantics on the store (no sockets).
-//! - [`nfs`]: maps decoded NFSv3 calls to filesystem operations and back.
-//! - [`server`]: the thread-per-core runtime that moves bytes and messages.
+//! - [`store`]: SlateDB, its object stores, key encoding, the tokio bridge, and when writes are
+//!   durable.
+//! - [`fs`]: POSIX filesystem semantics on the store (no sockets, no executor).
+//! - [`cache`]: the per-core local chunk cache (io_uring, O_DIRECT files).
+//! - [`datapath`]: one core's reads and writes of file data through its chunk cache.
+//! - [`nfs`]: maps decoded NFSv3, MOUNT and portmap calls to filesystem and data-path calls.
+//! - [`server`]: the thread-per-core runtime that moves bytes and messages for a service.
+//! - [`app`]: the composition root of `slatenfs serve`, wiring the parts above together.
+//! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
 //! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
+pub mod app;
 pub mod cache;
 pub mod config;
+pub mod datapath;
 pub mod fs;
 pub mod netclient;
 pub mod nfs;

@@ -126,7 +126,7 @@ fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match slatenfs::server::serve(config) {
+    match slatenfs::app::serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("slatenfs: {e}");

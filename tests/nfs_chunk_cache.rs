@@ -1,6 +1,6 @@
-//! The owner core's chunk cache in front of the filesystem, as the NFS handlers drive it:
-//! WRITE through `CoreContext::file_written` (write-through of whole chunks), truncation
-//! through `file_data_changed`, READ through `CoreContext::read_range`. A random sequence of
+//! The owner core's chunk cache in front of the filesystem, as the data path drives it:
+//! WRITE through `CoherentCache::file_written` (write-through of whole chunks), truncation
+//! through `file_data_changed`, READ through `CoherentCache::read_range`. A random sequence of
 //! writes (partial, whole-chunk, overlapping, concurrent), truncations and reads on real SlateDB
 //! and a real io_uring cache file must read back exactly what a byte model holds, and what the
 //! store holds without the cache.
@@ -8,8 +8,8 @@
 use bytes::Bytes;
 use glommio::LocalExecutorBuilder;
 use slatenfs::cache::ChunkCache;
+use slatenfs::datapath::CoherentCache;
 use slatenfs::fs::*;
-use slatenfs::nfs::CoreContext;
 use slatenfs::store::Store;
 
 const CHUNK: usize = 64 * 1024;
@@ -32,7 +32,7 @@ fn ctimes(w: &Wcc) -> (Timestamp, Timestamp) {
     (w.before.unwrap().ctime, w.after.as_ref().unwrap().ctime)
 }
 
-async fn write(fs: &Fs, ctx: &CoreContext, ino: InodeId, off: u64, data: Bytes) {
+async fn write(fs: &Fs, ctx: &CoherentCache, ino: InodeId, off: u64, data: Bytes) {
     let w = fs
         .write(
             &Credentials::root(),
@@ -50,7 +50,7 @@ async fn write(fs: &Fs, ctx: &CoreContext, ino: InodeId, off: u64, data: Bytes) 
 /// opposite order (as writes that wait for the store after unlocking the inode may).
 async fn write_two_report_reversed(
     fs: &Fs,
-    ctx: &CoreContext,
+    ctx: &CoherentCache,
     ino: InodeId,
     a: (u64, Bytes),
     b: (u64, Bytes),
@@ -68,7 +68,7 @@ async fn write_two_report_reversed(
     ctx.file_written(ino, a.0, &a.1, ctimes(&wa.wcc));
 }
 
-async fn read_cached(fs: &Fs, ctx: &CoreContext, ino: InodeId, off: u64, len: u32) -> Vec<u8> {
+async fn read_cached(fs: &Fs, ctx: &CoherentCache, ino: InodeId, off: u64, len: u32) -> Vec<u8> {
     let plan = fs
         .read_plan(&Credentials::root(), ino, off, len)
         .await
@@ -121,14 +121,14 @@ fn patch(model: &mut Vec<u8>, off: usize, data: &[u8]) {
 
 /// A filesystem on in-memory SlateDB, a 4 MiB cache in a temporary directory (kept alive by
 /// the returned guard), the core context over it, and one empty file.
-async fn setup() -> (tempfile::TempDir, Fs, CoreContext, InodeId) {
+async fn setup() -> (tempfile::TempDir, Fs, CoherentCache, InodeId) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_in_memory().await.unwrap();
     let fs = Fs::open(store, FsOptions::default()).await.unwrap();
     let cache = ChunkCache::open(&dir.path().join("cache"), 0, 4 << 20)
         .await
         .unwrap();
-    let ctx = CoreContext::new(0, Some(cache));
+    let ctx = CoherentCache::new(Some(cache));
     let ino = fs
         .create(
             &Credentials::root(),

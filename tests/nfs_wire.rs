@@ -1,11 +1,12 @@
 //! The NFS service over the wire, without sockets: the project's client engine encodes calls,
-//! the server engine frames and classifies them, `nfs::Handler` runs them on real SlateDB
+//! the server engine frames and classifies them, `nfs::NfsService` runs them on real SlateDB
 //! (in-memory object store), and the replies are decoded back. Deterministic: one call at a time
 //! unless a test pipelines on purpose.
 
 use bytes::Bytes;
+use slatenfs::datapath::{DataPath, DataPathConfig};
 use slatenfs::fs::{Fs, FsOptions};
-use slatenfs::nfs::{CoreContext, Handler};
+use slatenfs::nfs::NfsService;
 use slatenfs::proto::auth::{AuthSys, Credential};
 use slatenfs::proto::client::{ClientConfig, ClientConnection};
 use slatenfs::proto::connection::ServerConnection;
@@ -14,14 +15,15 @@ use slatenfs::proto::nfs3::*;
 use slatenfs::proto::portmap::{Mapping, PortmapCall, PortmapReply, IPPROTO_TCP};
 use slatenfs::proto::rpc::ReplyStatus;
 use slatenfs::proto::xdr::{XdrEncode, XdrSink};
+use slatenfs::server::Service;
 use slatenfs::store::Store;
 use smallvec::SmallVec;
 
 const PEER: &str = "127.0.0.1:700";
 
 struct Wire {
-    handler: Handler,
-    ctx: CoreContext,
+    service: NfsService,
+    data: DataPath,
     server: ServerConnection,
     client: ClientConnection,
 }
@@ -52,11 +54,12 @@ impl Wire {
     async fn new() -> Wire {
         let store = Store::open_in_memory().await.unwrap();
         let fs = Fs::open(store, FsOptions::default()).await.unwrap();
-        let handler = Handler::new(fs, 2049);
-        let server = ServerConnection::new(handler.connection_config());
+        let service = NfsService::new(fs, 2049, DataPathConfig::uncached());
+        let server = ServerConnection::new(service.connection_config());
+        let data = service.start_core(0).await;
         Wire {
-            handler,
-            ctx: CoreContext::new(0, None),
+            service,
+            data,
             server,
             client: ClientConnection::new(ClientConfig::default()),
         }
@@ -76,10 +79,10 @@ impl Wire {
         while let Some(call) = self.server.poll_call() {
             let xid = call.xid;
             let reply = self
-                .handler
-                .handle(call, PEER.parse().unwrap(), &self.ctx)
+                .service
+                .handle(&self.data, call, PEER.parse().unwrap())
                 .await;
-            reply.send_to(xid, &mut self.server);
+            self.server.answer(xid, reply);
         }
         let mut out = Vec::new();
         while let Some(b) = self.server.poll_transmit() {

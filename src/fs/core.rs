@@ -14,6 +14,7 @@ use super::handle::FileHandle;
 use super::inode::{decode_u64, DirentValue, Inode, Superblock, FORMAT_VERSION};
 use super::inode_cache::InodeCache;
 use super::locks::{LockSet, LockTable};
+use super::options::FsOptions;
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use super::write_pipeline::WritePipeline;

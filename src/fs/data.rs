@@ -189,8 +189,7 @@ impl Fs {
 
     /// Reads bytes `[start, end)` (within the file size), filling holes with zeros.
     async fn read_range(&self, ino: u64, start: u64, end: u64) -> FsResult<Bytes> {
-        let first = start / CHUNK_SIZE;
-        let last = (end - 1) / CHUNK_SIZE;
+        let (first, last) = chunk_span(start, end);
         let chunks = self.read_chunks(InodeId(ino), first, last).await?;
         Ok(assemble_range(start, end, &chunks))
     }
@@ -229,8 +228,7 @@ impl Fs {
         let mut batch = FsBatch::new();
         if !data.is_empty() {
             let old_size = node.size;
-            let first = offset / CHUNK_SIZE;
-            let last = (end - 1) / CHUNK_SIZE;
+            let (first, last) = chunk_span(offset, end);
             for idx in first..=last {
                 let cstart = idx * CHUNK_SIZE;
                 let lo = offset.max(cstart);

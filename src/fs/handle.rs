@@ -5,7 +5,7 @@
 //! Handles depend only on stored data, so they survive restarts.
 
 use super::error::FsError;
-use super::types::InodeId;
+use super::object::InodeId;
 
 const VERSION: u8 = 1;
 /// Length of an encoded handle.

@@ -4,9 +4,19 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 use super::handle::FileHandle;
+pub use super::object::{InodeId, ROOT_INODE};
 
 /// Size of a data chunk (one key per chunk).
 pub const CHUNK_SIZE: u64 = 64 * 1024;
+
+/// The first and last index of the chunks that bytes `[start, end)` of a file touch (for an
+/// empty range, the chunk holding `start`).
+pub fn chunk_span(start: u64, end: u64) -> (u64, u64) {
+    (
+        start / CHUNK_SIZE,
+        end.max(start + 1).saturating_sub(1) / CHUNK_SIZE,
+    )
+}
 /// Longest file name in bytes.
 pub const NAME_MAX: usize = 255;
 /// Longest symlink target in bytes.
@@ -29,13 +39,6 @@ pub mod access {
     /// Execute file.
     pub const EXECUTE: u32 = 0x20;
 }
-
-/// An inode number (also the NFS fileid). Never 0, never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InodeId(pub u64);
-
-/// The root directory's inode id.
-pub const ROOT_INODE: InodeId = InodeId(1);
 
 /// Kind of filesystem object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -450,66 +453,4 @@ pub struct CommitOk {
     pub verifier: [u8; 8],
     /// File wcc data.
     pub wcc: Wcc,
-}
-
-/// Options of [`super::Fs::open`].
-#[derive(Debug, Clone)]
-pub struct FsOptions {
-    /// uid that AUTH_NONE callers are mapped to.
-    pub anon_uid: u32,
-    /// gid that AUTH_NONE callers are mapped to.
-    pub anon_gid: u32,
-    /// Owner of the root directory when it is created.
-    pub root_uid: u32,
-    /// Group of the root directory when it is created.
-    pub root_gid: u32,
-    /// Mode of the root directory when it is created.
-    pub root_mode: u32,
-    /// Do not wait for metadata operations to be durable (the `--async` flag).
-    pub async_metadata: bool,
-    /// Capacity reported by FSSTAT.
-    pub capacity_bytes: u64,
-    /// File slots reported by FSSTAT.
-    pub capacity_files: u64,
-    /// Largest file size.
-    pub max_file_size: u64,
-    /// Allocator slot (one per allocating shard).
-    pub alloc_slot: u32,
-    /// Inode ids reserved per allocator round trip.
-    pub alloc_block: u64,
-    /// Files with at most this many chunks are reclaimed in the removing batch itself.
-    pub inline_reclaim_chunks: u64,
-    /// Decoded inodes kept in memory (0 turns the inode cache off).
-    pub inode_cache_entries: usize,
-    /// Directory entries kept in memory over all cached listings (0 turns the directory cache
-    /// off).
-    pub dir_cache_entries: usize,
-}
-
-impl Default for FsOptions {
-    fn default() -> Self {
-        FsOptions {
-            anon_uid: 65534,
-            anon_gid: 65534,
-            root_uid: 0,
-            root_gid: 0,
-            root_mode: 0o755,
-            async_metadata: false,
-            capacity_bytes: 1 << 50,
-            capacity_files: 1 << 40,
-            max_file_size: 1 << 44,
-            alloc_slot: 0,
-            alloc_block: 1024,
-            inline_reclaim_chunks: 64,
-            inode_cache_entries: super::inode_cache::DEFAULT_INODE_CACHE_ENTRIES,
-            dir_cache_entries: super::dir_cache::DEFAULT_DIR_CACHE_ENTRIES,
-        }
-    }
-}
-
-impl FsOptions {
-    /// Credentials of an AUTH_NONE caller.
-    pub fn anonymous(&self) -> Credentials {
-        Credentials::new(self.anon_uid, self.anon_gid)
-    }
 }

@@ -160,7 +160,10 @@ mod tests {
         let (lane, _) = lanes();
         futures::executor::block_on(async {
             let p = WritePipeline::default();
-            assert!(p.newest_or_idle(7, lane).await.is_none(), "idle file: load it");
+            assert!(
+                p.newest_or_idle(7, lane).await.is_none(),
+                "idle file: load it"
+            );
             p.queued(&node(7, 10), lane);
             p.queued(&node(7, 20), lane);
             assert_eq!(p.newest_or_idle(7, lane).await.map(|n| n.size), Some(20));

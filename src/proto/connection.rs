@@ -35,6 +35,7 @@ use bytes::Bytes;
 use super::auth::{check_verifier, AuthStat, Credential};
 use super::record::{RecordDecoder, RecordError, RecordWriter};
 use super::rpc::{self, CallError, ReplyBody, Void, RPC_VERSION};
+use super::xdr::{XdrEncode, XdrSink};
 
 /// One program served on the connection: versions `low_vers..=high_vers`, procedures
 /// `0..=max_proc`.
@@ -219,6 +220,43 @@ pub struct Call {
     pub args: Bytes,
 }
 
+/// The application's answer to one [`Call`], ready to cross threads (`Send`) before
+/// [`ServerConnection::answer`] turns it into a reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallReply {
+    /// SUCCESS with these encoded results (zero-copy segments, e.g. READ data).
+    Results(Vec<Bytes>),
+    /// The arguments could not be decoded.
+    GarbageArgs,
+    /// No such procedure.
+    ProcUnavail,
+    /// The server could not produce a reply.
+    SystemErr,
+    /// Send nothing: a retransmission of a call that is still running (the client will
+    /// retransmit again and get the finished reply from the duplicate-request cache).
+    Drop,
+}
+
+impl CallReply {
+    /// SUCCESS with the results encoded in `out`.
+    pub fn from_sink(mut out: XdrSink) -> CallReply {
+        let mut segments = Vec::with_capacity(2);
+        out.take_segments(&mut segments);
+        CallReply::Results(segments)
+    }
+}
+
+/// Pre-encoded results, appended as zero-copy segments.
+struct EncodedResults<'a>(&'a [Bytes]);
+
+impl XdrEncode for EncodedResults<'_> {
+    fn encode(&self, out: &mut XdrSink) {
+        for seg in self.0 {
+            out.put_segment(seg.clone());
+        }
+    }
+}
+
 /// A fatal connection error: close the connection.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectionError {
@@ -351,6 +389,19 @@ impl ServerConnection {
     /// call still in progress, which the duplicate-request cache drops).
     pub fn discard_call(&mut self, _xid: u32) {
         self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// Answers call `xid` with what the application made of it.
+    pub fn answer(&mut self, xid: u32, reply: CallReply) {
+        match reply {
+            CallReply::Results(segments) => {
+                self.send_reply(xid, ReplyBody::Success(&EncodedResults(&segments)))
+            }
+            CallReply::GarbageArgs => self.send_reply(xid, ReplyBody::GarbageArgs),
+            CallReply::ProcUnavail => self.send_reply(xid, ReplyBody::ProcUnavail),
+            CallReply::SystemErr => self.send_reply(xid, ReplyBody::SystemErr),
+            CallReply::Drop => self.discard_call(xid),
+        }
     }
 
     fn write_reply(&mut self, xid: u32, reply: &ReplyBody<'_>) {

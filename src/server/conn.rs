@@ -5,6 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -14,10 +15,20 @@ use glommio::net::TcpStream;
 use glommio::sync::Semaphore;
 use thiserror::Error;
 
-use crate::proto::connection::{ConnectionError, ServerConnection};
+use crate::proto::connection::{Call, CallReply, ConnectionError, ServerConfig, ServerConnection};
 
-use super::shard::Shard;
 use super::shutdown::StopSignal;
+
+/// Where a connection sends the calls it reads: the core it runs on.
+pub(super) trait Dispatch: 'static {
+    /// The programs and limits the connection applies.
+    fn connection_config(&self) -> Arc<ServerConfig>;
+    /// Calls admitted from all of this core's connections and not yet answered: with the
+    /// per-connection bound, this caps the memory a crowd of clients can pin.
+    fn admission(&self) -> &Rc<Semaphore>;
+    /// Runs `call` (on whichever core must) and returns its reply.
+    fn dispatch(self: Rc<Self>, call: Call, peer: SocketAddr) -> impl Future<Output = CallReply>;
+}
 
 /// Calls one connection may have in flight; the reader stops reading (TCP backpressure) at this
 /// bound, so a client that floods cannot exhaust memory.
@@ -41,15 +52,15 @@ pub struct ConnStats {
     pub calls: u64,
 }
 
-pub async fn serve_connection(
+pub(super) async fn serve_connection<D: Dispatch>(
     stream: TcpStream,
     peer: SocketAddr,
-    shard: Rc<Shard>,
+    core: Rc<D>,
     stop: StopSignal,
 ) -> Result<ConnStats, ConnError> {
     let (mut reader, writer) = stream.split();
     let conn = Rc::new(RefCell::new(ServerConnection::new(
-        shard.handler.connection_config(),
+        core.connection_config(),
     )));
     let permits = Rc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
     let wake = Rc::new(LocalNotify::default());
@@ -92,17 +103,17 @@ pub async fn serve_connection(
                     .acquire_static_permit(1)
                     .await
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
-                let core_permit = shard
-                    .admitted
+                let core_permit = core
+                    .admission()
                     .acquire_static_permit(1)
                     .await
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
-                let (shard, conn, wake) = (shard.clone(), conn.clone(), wake.clone());
+                let (core, conn, wake) = (core.clone(), conn.clone(), wake.clone());
                 glommio::spawn_local(async move {
                     let xid = call.xid;
-                    let reply = shard.dispatch(call, peer).await;
+                    let reply = core.dispatch(call, peer).await;
                     log::trace!("reply ready for xid {xid:#x} to {peer}");
-                    reply.send_to(xid, &mut conn.borrow_mut());
+                    conn.borrow_mut().answer(xid, reply);
                     wake.notify();
                     drop(core_permit);
                     drop(permit);

@@ -69,47 +69,39 @@ impl Default for StopSignal {
     }
 }
 
-/// Blocks until SIGINT/SIGTERM arrives or `done` fires (the executors ended by themselves).
-pub fn wait_for_signal_or(done: &Receiver<()>) {
-    let got_signal = Arc::new(AtomicBool::new(false));
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// Triggers `stop` when SIGINT or SIGTERM arrives (on a thread of its own).
+pub fn stop_on_signals(stop: StopSignal) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            warn!("cannot install signal handlers ({e}); stop with SIGKILL");
-            let _ = done.recv();
-            return;
+        .build()?;
+    std::thread::Builder::new()
+        .name("slatenfs-signals".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                use tokio::signal::unix::{signal, SignalKind};
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
+                    warn!("cannot install signal handlers; stop with SIGKILL");
+                    return;
+                };
+                tokio::select! {
+                    _ = term.recv() => info!("SIGTERM received"),
+                    _ = int.recv() => info!("SIGINT received"),
+                }
+                stop.trigger();
+            })
+        })?;
+    Ok(())
+}
+
+/// Blocks until `stop` is triggered or `done` fires (the executors ended by themselves).
+pub(super) fn wait_for_stop_or(stop: &StopSignal, done: &Receiver<()>) {
+    while !stop.is_stopped() {
+        match done.recv_timeout(Duration::from_millis(50)) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
         }
-    };
-    let flag = got_signal.clone();
-    runtime.spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            warn!("cannot install signal handlers; stop with SIGKILL");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => info!("SIGTERM received"),
-            _ = int.recv() => info!("SIGINT received"),
-        }
-        flag.store(true, Ordering::SeqCst);
-    });
-    // Poll both conditions: the signal task runs on `runtime`'s thread while we wait here.
-    runtime.block_on(async {
-        loop {
-            if got_signal.load(Ordering::SeqCst) {
-                return;
-            }
-            match done.recv_timeout(Duration::from_millis(0)) {
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-                Err(RecvTimeoutError::Timeout) => {}
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
+    }
 }

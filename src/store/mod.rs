@@ -11,6 +11,7 @@ pub mod durability;
 pub mod group_write;
 pub mod keys;
 pub mod multi_read;
+pub mod preflight;
 mod unstable;
 
 pub use backend::{

@@ -125,7 +125,11 @@ mod tests {
         }
         assert_eq!(u.len(), 1, "only the one not yet durable is kept");
         assert_eq!(u.needed(files[SHARD_CAPACITY]), WriteTicket(cap + 1));
-        assert_eq!(u.needed(files[0]), WriteTicket::NONE, "its write is durable");
+        assert_eq!(
+            u.needed(files[0]),
+            WriteTicket::NONE,
+            "its write is durable"
+        );
     }
 
     #[test]

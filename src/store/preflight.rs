@@ -8,24 +8,22 @@ use std::time::Duration;
 use futures::StreamExt;
 use object_store::path::Path;
 
-use crate::config::ServeConfig;
-use crate::store::{object_store, StorageUrl};
+use super::{object_store, S3Settings, StorageUrl};
 
 /// How long the endpoint has to answer one LIST.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// `Ok` for non-S3 storage or an S3 bucket that answers; otherwise one line naming the
 /// variable to fix.
-pub fn check_s3(config: &ServeConfig) -> Result<(), String> {
-    let StorageUrl::S3 { bucket, prefix } = &config.storage else {
+pub fn check_s3(storage: &StorageUrl, s3: &S3Settings) -> Result<(), String> {
+    let StorageUrl::S3 { bucket, prefix } = storage else {
         return Ok(());
     };
-    let endpoint = config
-        .s3
+    let endpoint = s3
         .endpoint
         .clone()
         .unwrap_or_else(|| "the default AWS endpoint".to_string());
-    let os = object_store(&config.storage, &config.s3).map_err(|e| one_line(&e.to_string()))?;
+    let os = object_store(storage, s3).map_err(|e| one_line(&e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

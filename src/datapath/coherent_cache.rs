@@ -1,5 +1,5 @@
-//! What one core keeps for the inodes it owns: its slice of the local chunk cache, and the
-//! bookkeeping that keeps that cache coherent with the store without locks.
+//! [`CoherentCache`]: one core's chunk cache, and the bookkeeping that keeps it coherent with
+//! the store without locks.
 //!
 //! Coherence rests on two rules:
 //! - Ownership: every READ, WRITE and truncating SETATTR of a file runs on the file's owner core
@@ -21,14 +21,13 @@
 //! Removed files need nothing: inode ids are never reused, so their chunks are unreachable.
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::join_all;
 
 use crate::cache::{CacheKey, ChunkCache};
 use crate::fs::data::assemble_pieces;
-use crate::fs::{assemble_range, Fs, FsResult, InodeId, Timestamp, CHUNK_SIZE};
+use crate::fs::{assemble_range, chunk_span, Fs, FsResult, InodeId, Timestamp, CHUNK_SIZE};
 
 /// Files whose cache validity is remembered; past this the table (and the chunks it vouches
 /// for) is dropped and rebuilt.
@@ -60,7 +59,7 @@ impl FileValidity {
     }
 
     /// Whether a write-through put made for the change to `ctime` at `epoch` is still current.
-    fn is(&self, (ctime, epoch): (Timestamp, u64)) -> bool {
+    fn is_current_for(&self, (ctime, epoch): (Timestamp, u64)) -> bool {
         self.ctime == ctime && self.epoch == epoch
     }
 
@@ -99,60 +98,30 @@ fn put_chunks<'a>(cache: &ChunkCache, ino: InodeId, chunks: impl Iterator<Item =
     }
 }
 
-pub struct CoreContext {
-    core: usize,
+/// One core's chunk cache (if it has one) and what it knows of the validity of its chunks.
+/// Lives on its core (not `Send`).
+pub struct CoherentCache {
     cache: Option<ChunkCache>,
     /// Bumped by every change of file data on this core; a fill after a miss claims its slots
     /// only if no change completed while the chunks were read from the store.
     data_epoch: Cell<u64>,
-    running: Cell<usize>,
     /// File → what its cached chunks are valid for.
     valid_at: RefCell<HashMap<u64, FileValidity>>,
 }
 
-/// Counts a call running on this core until dropped (for a graceful stop).
-pub struct Running<'a>(&'a Cell<usize>);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.0.get().saturating_sub(1));
-    }
-}
-
-impl CoreContext {
-    pub fn new(core: usize, cache: Option<ChunkCache>) -> Self {
+impl CoherentCache {
+    /// Bookkeeping around `cache`; with `None` every read goes to the store.
+    pub fn new(cache: Option<ChunkCache>) -> Self {
         Self {
-            core,
             cache,
             data_epoch: Cell::new(0),
-            running: Cell::new(0),
             valid_at: RefCell::new(HashMap::new()),
         }
     }
 
-    pub fn core(&self) -> usize {
-        self.core
-    }
-
+    /// The chunk cache, if this core has one.
     pub fn cache(&self) -> Option<&ChunkCache> {
         self.cache.as_ref()
-    }
-
-    pub(crate) fn enter(&self) -> Running<'_> {
-        self.running.set(self.running.get() + 1);
-        Running(&self.running)
-    }
-
-    /// Calls running on this core.
-    pub fn running(&self) -> usize {
-        self.running.get()
-    }
-
-    /// Waits until no call runs on this core.
-    pub async fn drain(&self) {
-        while self.running.get() > 0 {
-            glommio::timer::sleep(Duration::from_millis(5)).await;
-        }
     }
 
     /// Records that the data of `ino` changed on this core: chunks `first..=last`, or all of
@@ -209,7 +178,7 @@ impl CoreContext {
         ctimes: (Timestamp, Timestamp),
     ) {
         let end = offset + data.len() as u64;
-        let (first, last) = (offset / CHUNK_SIZE, (end - 1) / CHUNK_SIZE);
+        let (first, last) = chunk_span(offset, end);
         let Some(cache) = &self.cache else {
             self.file_data_changed(ino, Some((first, last)), Some(ctimes));
             return;
@@ -226,7 +195,7 @@ impl CoreContext {
             .valid_at
             .borrow()
             .get(&ino.0)
-            .is_some_and(|v| v.is(mine))
+            .is_some_and(|v| v.is_current_for(mine))
         {
             return;
         }
@@ -269,8 +238,7 @@ impl CoreContext {
         start: u64,
         end: u64,
     ) -> FsResult<Bytes> {
-        let first = start / CHUNK_SIZE;
-        let last = (end - 1) / CHUNK_SIZE;
+        let (first, last) = chunk_span(start, end);
         let Some(cache) = &self.cache else {
             let chunks = fs.read_chunks(ino, first, last).await?;
             return Ok(assemble_range(start, end, &chunks));

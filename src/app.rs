@@ -1,0 +1,144 @@
+//! The composition root of `slatenfs serve`: the one place that opens the store, the filesystem
+//! and the caches, splits the cache budget between them, and hands the NFS service to the
+//! runtime.
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::executor::block_on;
+use log::info;
+use thiserror::Error;
+
+use crate::config::ServeConfig;
+use crate::datapath::DataPathConfig;
+use crate::fs::{Fs, FsOptions};
+use crate::nfs::NfsService;
+use crate::server::{self, ServeError, StopSignal};
+use crate::store::{preflight, StorageUrl, Store, StoreConfig};
+
+/// Why `slatenfs serve` stopped with an error.
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("SLATEDB_CACHE_DIR {path}: {source} (point SLATEDB_CACHE_DIR or --cache-dir at a writable directory)")]
+    CacheDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("storage: {0}")]
+    Storage(String),
+    /// A setting that does not work (the message names it).
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// Fraction of `SLATEDB_CACHE_SIZE_GB` given to the per-core chunk caches; SlateDB's own
+/// object-store cache gets the rest.
+const CHUNK_CACHE_SHARE: f64 = 0.5;
+
+/// How the local cache budget is split between SlateDB's object-store cache and the per-core
+/// chunk caches.
+struct CacheBudget {
+    /// Bytes for SlateDB's object-store cache (0: none).
+    object_store_cache: u64,
+    /// Bytes for each core's chunk cache.
+    chunk_cache_per_core: u64,
+}
+
+impl CacheBudget {
+    fn split(config: &ServeConfig) -> CacheBudget {
+        let total = (config.cache_size_gb * (1u64 << 30) as f64) as u64;
+        // SlateDB's object-store cache keeps copies of table files on local disk. When the
+        // object store *is* a local directory that copy buys nothing, so the chunk caches get
+        // it all.
+        let chunk_share = match config.storage {
+            StorageUrl::File(_) => 1.0,
+            _ => CHUNK_CACHE_SHARE,
+        };
+        let chunks = (chunk_share * total as f64) as u64;
+        CacheBudget {
+            object_store_cache: total - chunks,
+            chunk_cache_per_core: chunks / config.cores.max(1) as u64,
+        }
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then drains in-flight calls, flushes and returns.
+pub fn serve(config: ServeConfig) -> Result<(), AppError> {
+    check_cache_dir(&config.cache_dir)?;
+    // Before the store is opened: opening it fences any other writer of the same storage.
+    server::check_listen(config.listen)?;
+    preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
+
+    let budget = CacheBudget::split(&config);
+    let store_config = StoreConfig {
+        s3: config.s3.clone(),
+        cache_dir: (budget.object_store_cache > 0).then(|| config.cache_dir.join("slatedb")),
+        cache_max_bytes: Some(budget.object_store_cache as usize),
+        ..StoreConfig::new(config.storage.clone())
+    };
+    // The store runs on its own tokio runtime; its futures can be awaited from any executor.
+    let store =
+        block_on(Store::open(store_config)).map_err(|e| AppError::Storage(e.to_string()))?;
+    let fs_options = FsOptions {
+        async_metadata: config.async_metadata,
+        anon_uid: config.anon_uid,
+        anon_gid: config.anon_gid,
+        ..FsOptions::default()
+    };
+    let fs = block_on(Fs::open(store.clone(), fs_options))
+        .map_err(|e| AppError::Storage(e.to_string()))?;
+    let data_paths = DataPathConfig {
+        cache_dir: Some(config.cache_dir.join("chunks")),
+        cache_bytes_per_core: budget.chunk_cache_per_core,
+    };
+    let service = Arc::new(NfsService::new(
+        fs.clone(),
+        config.listen.port(),
+        data_paths,
+    ));
+
+    let stop = StopSignal::new();
+    server::stop_on_signals(stop.clone()).map_err(|e| ServeError::Runtime(e.to_string()))?;
+    info!(
+        "serving NFSv3 + MOUNTv3 on {}; storage {:?}",
+        config.listen, config.storage
+    );
+    let served = server::serve(config.listen, config.cores, service, stop);
+
+    info!("flushing storage");
+    block_on(fs.close()).map_err(|e| AppError::Storage(e.to_string()))?;
+    log_totals(&fs, &store);
+    served?;
+    info!("stopped cleanly");
+    Ok(())
+}
+
+/// What the store and caches did during the run, for the log (and write-amplification
+/// measurements, which parse the object-store line).
+fn log_totals(fs: &Fs, store: &Store) {
+    let io = store.io_stats();
+    info!(
+        "object store totals: puts={} put_bytes={} wal_put_bytes={} gets={} get_bytes={} other={}",
+        io.puts, io.put_bytes, io.wal_put_bytes, io.gets, io.get_bytes, io.other
+    );
+    let (ic, dc) = (fs.inode_cache_stats(), fs.dir_cache_stats());
+    info!(
+        "inode cache: {} hits, {} misses; directory cache: {} hits, {} misses, {} listings read",
+        ic.hits, ic.misses, dc.hits, dc.misses, dc.fills
+    );
+    let (batches, writes) = store.group_stats();
+    info!("group writes: {batches} operation batches in {writes} SlateDB writes");
+}
+
+fn check_cache_dir(path: &Path) -> Result<(), AppError> {
+    let err = |source| AppError::CacheDir {
+        path: path.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(path).map_err(err)?;
+    let probe = path.join(".slatenfs-write-probe");
+    std::fs::write(&probe, b"ok").map_err(err)?;
+    std::fs::remove_file(&probe).map_err(err)?;
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! One core: its listener, its connections, and the calls it owns (forwarded from other cores).
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use futures::StreamExt;
+use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
+use glommio::net::TcpListener;
+use glommio::sync::Semaphore;
+use log::{debug, info, warn};
+
+use crate::proto::connection::{Call, CallReply, ServerConfig};
+use crate::sharded::part_of;
+
+use super::conn::{self, Dispatch};
+use super::service::Service;
+use super::shutdown::StopSignal;
+use super::ServeError;
+
+/// A call sent to the core that owns it, with the way back for the reply.
+pub(super) struct Forwarded {
+    call: Call,
+    peer: SocketAddr,
+    reply: oneshot::Sender<CallReply>,
+}
+
+/// The mesh of channels between cores.
+pub(super) type CoreMesh = MeshBuilder<Forwarded, Full>;
+
+/// Calls one core admits from its connections at once (each holds at most one record, ≤ 1 MiB).
+pub const MAX_CALLS_PER_CORE: u64 = 1024;
+
+/// Everything one core needs to run calls: the service and its state on this core, and the
+/// senders towards the other cores.
+struct CoreRuntime<S: Service> {
+    id: usize,
+    cores: usize,
+    service: Arc<S>,
+    state: S::Core,
+    senders: Senders<Forwarded>,
+    admitted: Rc<Semaphore>,
+    /// Calls running on this core (its own and forwarded ones).
+    running: Cell<usize>,
+}
+
+/// Counts a call running on its core until dropped.
+struct Running<'a>(&'a Cell<usize>);
+
+impl<'a> Running<'a> {
+    fn enter(count: &'a Cell<usize>) -> Self {
+        count.set(count.get() + 1);
+        Running(count)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
+/// The core that owns routing key `key` among `cores`. Computed at run time, so the core count
+/// may change between restarts.
+pub fn owner_core(key: u64, cores: usize) -> usize {
+    part_of(key, cores)
+}
+
+impl<S: Service> CoreRuntime<S> {
+    /// Runs `call` here, counted as running.
+    async fn run_here(&self, call: Call, peer: SocketAddr) -> CallReply {
+        let _running = Running::enter(&self.running);
+        self.service.handle(&self.state, call, peer).await
+    }
+
+    /// Waits until no call runs on this core.
+    async fn drain(&self) {
+        while self.running.get() > 0 {
+            glommio::timer::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl<S: Service> Dispatch for CoreRuntime<S> {
+    fn connection_config(&self) -> Arc<ServerConfig> {
+        self.service.connection_config()
+    }
+
+    fn admission(&self) -> &Rc<Semaphore> {
+        &self.admitted
+    }
+
+    async fn dispatch(self: Rc<Self>, call: Call, peer: SocketAddr) -> CallReply {
+        let owner = match self.service.route(&call) {
+            Some(key) => owner_core(key, self.cores),
+            None => self.id,
+        };
+        if owner == self.id {
+            return self.run_here(call, peer).await;
+        }
+        let (tx, rx) = oneshot::channel();
+        let msg = Forwarded {
+            call,
+            peer,
+            reply: tx,
+        };
+        if self.senders.send_to(owner, msg).await.is_err() {
+            warn!("core {} unreachable from core {}", owner, self.id);
+            return CallReply::SystemErr;
+        }
+        rx.await.unwrap_or(CallReply::SystemErr)
+    }
+}
+
+/// Runs one core until `stop`: accepts connections on `listen` (SO_REUSEPORT, one listener per
+/// core) and serves calls forwarded by the other cores.
+pub(super) async fn run<S: Service>(
+    listen: SocketAddr,
+    service: Arc<S>,
+    mesh: CoreMesh,
+    stop: StopSignal,
+) -> Result<(), ServeError> {
+    let cores = mesh.nr_peers();
+    let (senders, mut receivers) = mesh
+        .join()
+        .await
+        .map_err(|_| ServeError::Runtime("cannot join the core mesh".into()))?;
+    let id = senders.peer_id();
+    let state = service.start_core(id).await;
+    let core = Rc::new(CoreRuntime {
+        id,
+        cores,
+        service,
+        state,
+        senders,
+        admitted: Rc::new(Semaphore::new(MAX_CALLS_PER_CORE)),
+        running: Cell::new(0),
+    });
+
+    for (_, stream) in receivers.streams() {
+        let core = core.clone();
+        glommio::spawn_local(async move {
+            let mut stream = stream;
+            while let Some(msg) = stream.next().await {
+                let core = core.clone();
+                glommio::spawn_local(async move {
+                    let reply = core.run_here(msg.call, msg.peer).await;
+                    let _ = msg.reply.send(reply);
+                })
+                .detach();
+            }
+        })
+        .detach();
+    }
+
+    let listener = TcpListener::bind(listen).map_err(|e| ServeError::Listen {
+        addr: listen,
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    debug!("core {id}: accepting on {listen}");
+    loop {
+        let accepted = {
+            let accept = Box::pin(listener.accept());
+            let stopped = Box::pin(stop.wait());
+            match select(accept, stopped).await {
+                Either::Left((r, _)) => r,
+                Either::Right(_) => break,
+            }
+        };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("core {id}: accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let peer = match stream.peer_addr() {
+            Ok(p) => p,
+            Err(_) => continue,
+        };
+        let _ = stream.set_nodelay(true);
+        info!("core {id}: connection from {peer}");
+        let (core, stop) = (core.clone(), stop.clone());
+        let guard = stop.connection_opened();
+        glommio::spawn_local(async move {
+            let outcome = conn::serve_connection(stream, peer, core, stop).await;
+            drop(guard);
+            match outcome {
+                Ok(stats) => info!(
+                    "core {id}: connection from {peer} closed ({} calls)",
+                    stats.calls
+                ),
+                Err(e) => info!("core {id}: connection from {peer} closed: {e}"),
+            }
+        })
+        .detach();
+    }
+    // Stop: connections notice the signal themselves. Wait until every core's connections are
+    // closed, because their in-flight calls may still be forwarded to this core.
+    while stop.open_connections() > 0 {
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+    // Let forwarded calls still running on this core finish before the executor goes away.
+    core.drain().await;
+    core.service.stop_core(&core.state, id);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owner_core;
+
+    #[test]
+    fn ownership_spreads_sequential_inodes() {
+        let mut counts = [0usize; 4];
+        for ino in 1..=4000u64 {
+            counts[owner_core(ino, 4)] += 1;
+        }
+        for c in counts {
+            assert!((900..=1100).contains(&c), "{counts:?}");
+        }
+        assert_eq!(owner_core(12345, 1), 0);
+    }
+}

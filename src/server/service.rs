@@ -1,0 +1,38 @@
+//! [`Service`]: what the runtime needs from the programs it serves.
+//!
+//! The runtime owns sockets, cores and the messages between them; a service owns what calls
+//! mean. It is shared by all cores (`Send + Sync`) and keeps per-core state of its own
+//! ([`Service::Core`]), made on each core when the core starts, so that state may hold what
+//! cannot leave its thread (an io_uring file, `Rc`s).
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::proto::connection::{Call, CallReply, ServerConfig};
+
+/// A set of RPC programs served by the runtime.
+pub trait Service: Send + Sync + 'static {
+    /// What one core keeps for the calls it runs.
+    type Core: 'static;
+
+    /// The programs and limits every connection applies before a call reaches the service.
+    fn connection_config(&self) -> Arc<ServerConfig>;
+
+    /// Makes core `core`'s state, on that core.
+    fn start_core(&self, core: usize) -> impl Future<Output = Self::Core>;
+
+    /// The key whose owner core must run `call` (the runtime maps keys to cores); `None`: any
+    /// core may, and the core that read the call runs it.
+    fn route(&self, call: &Call) -> Option<u64>;
+
+    /// Runs `call` from `peer` on this core and produces its reply.
+    fn handle(
+        &self,
+        core: &Self::Core,
+        call: Call,
+        peer: SocketAddr,
+    ) -> impl Future<Output = CallReply>;
+
+    /// The core is stopping: no call runs on it any more.
+    fn stop_core(&self, core: &Self::Core, core_id: usize);
+}
