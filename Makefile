@@ -9,6 +9,10 @@ DATA ?= $(CURDIR)/.slatenfs
 CACHE_SIZE_GB ?= 4
 FUZZ_SECONDS ?= 60
 BIN := target/release/slatenfs
+# Tests build with the `ci` profile (Cargo.toml: release without LTO); the system tests run the
+# slatenfs binary that `cargo test` builds for the integration tests.
+TEST_PROFILE ?= ci
+TEST_BIN := $(CURDIR)/target/$(TEST_PROFILE)/slatenfs
 
 .PHONY: all run build test test-unit test-system deps bench bench-compare fuzz fmt lint clean
 
@@ -34,17 +38,15 @@ deps:
 	scripts/install-deps.sh
 
 ## test: everything — unit, property, integration, kernel-client (VM), libnfs, S3 (moto), crash
-# The system tests use the target/release/slatenfs that `cargo test` builds for the integration
-# tests: a separate `cargo build --release` would compile most crates again (dev-dependencies
-# change the feature set), about 4 minutes on 2 cores.
 test: deps test-unit
-	tests/system/run-all.sh
+	SLATENFS_BIN=$(TEST_BIN) tests/system/run-all.sh
 
 test-unit:
-	$(CARGO) test --release --all-targets
+	$(CARGO) test --profile $(TEST_PROFILE) --all-targets
 
-test-system: build
-	tests/system/run-all.sh
+test-system:
+	$(CARGO) build --profile $(TEST_PROFILE) --bins
+	SLATENFS_BIN=$(TEST_BIN) tests/system/run-all.sh
 
 bench:
 	$(CARGO) bench

@@ -77,10 +77,10 @@ struct ServeArgs {
 ///
 /// glibc gives threads up to 8 arenas per core and rarely returns their freed pages, so the
 /// 64 KiB chunks and 1 MiB WRITE payloads that pass between the executors, the storage runtime
-/// and SlateDB's compactor leave each arena holding its own high-water mark. While 10 GiB of
-/// writes stream in (scripts/rss-under-writes.sh, 2 cores) the peak RSS was 2.0 GiB with the
-/// default and 1.4 GiB with two arenas, at the same throughput. Small allocations are served by
-/// glibc's per-thread caches, so two arenas are rarely contended.
+/// and SlateDB's compactor leave each arena holding its own high-water mark, and the RSS under a
+/// stream of writes (scripts/rss-under-writes.sh) grows with the number of arenas while the
+/// throughput does not. Small allocations are served by glibc's per-thread caches, so two
+/// arenas are rarely contended.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn cap_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_some() {

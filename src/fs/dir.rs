@@ -13,29 +13,40 @@ use super::core::{check_name, Fs, NameKind};
 use super::dir_cache::PageEntry;
 use super::error::{FsError, FsResult};
 use super::inode::{CookieValue, DirentValue, Inode};
+use super::locks::LockSet;
 use super::perm::{self, S_ISGID};
 use super::types::*;
 use crate::store::keys::{ChunkKey, DirCookieKey, DirEntryKey, ReclaimKey};
 use crate::store::Applied;
 
-/// What CREATE-like operations make.
-struct NewObj<'a> {
+/// What CREATE, MKDIR, SYMLINK and MKNOD make.
+struct NewObject<'a> {
     ftype: FileType,
     mode: u32,
     sa: &'a SetAttr,
     rdev: (u32, u32),
     target: Bytes,
-    how: Existing,
+    if_exists: IfExists,
 }
 
+/// What to do when the name is taken already.
 #[derive(Clone, Copy)]
-enum Existing {
+enum IfExists {
     /// Fail with `Exist`.
     Fail,
-    /// CREATE UNCHECKED: reuse an existing regular file (applying a size).
-    Reuse,
-    /// CREATE EXCLUSIVE: succeed if the stored verifier matches.
-    Verifier([u8; 8]),
+    /// CREATE UNCHECKED: open the existing regular file (applying a size).
+    OpenRegularFile,
+    /// CREATE EXCLUSIVE: succeed if it was made by a CREATE with this verifier.
+    MatchVerifier([u8; 8]),
+}
+
+/// A directory locked for a change of one of its entries (and of what that entry names), with
+/// the directory's inode and the entry as they are under the lock.
+struct LockedEntry<'a> {
+    guard: LockSet<'a>,
+    dir: Inode,
+    name: Bytes,
+    entry: Option<DirentValue>,
 }
 
 fn dir_wcc(before: WccAttr, after: Attr) -> Wcc {
@@ -58,6 +69,30 @@ const NO_SETATTR: SetAttr = SetAttr {
 };
 
 impl Fs {
+    /// Locks directory `dir`, the inodes `also`, and whatever `name` names in `dir`, for a change
+    /// of that entry; `NotDir` if `dir` is not a directory.
+    async fn lock_entry(
+        &self,
+        dir: InodeId,
+        name: &[u8],
+        also: &[u64],
+    ) -> FsResult<LockedEntry<'_>> {
+        let name = Bytes::copy_from_slice(name);
+        let mut fixed = vec![dir.0];
+        fixed.extend_from_slice(also);
+        let (guard, found) = self.lock_entries(&fixed, &[(dir.0, &name)]).await?;
+        let d = self.load(dir).await?;
+        if d.ftype != FileType::Directory {
+            return Err(FsError::NotDir);
+        }
+        Ok(LockedEntry {
+            guard,
+            dir: d,
+            name,
+            entry: found.first().copied().flatten(),
+        })
+    }
+
     /// LOOKUP of `name` in `dir` (`.` and `..` included).
     pub async fn lookup(
         &self,
@@ -103,26 +138,26 @@ impl Fs {
         name: &[u8],
         how: &CreateHow,
     ) -> FsResult<CreateOk> {
-        let (sa, existing) = match how {
-            CreateHow::Unchecked(sa) => (sa, Existing::Reuse),
-            CreateHow::Guarded(sa) => (sa, Existing::Fail),
-            CreateHow::Exclusive(v) => (&NO_SETATTR, Existing::Verifier(*v)),
+        let (sa, if_exists) = match how {
+            CreateHow::Unchecked(sa) => (sa, IfExists::OpenRegularFile),
+            CreateHow::Guarded(sa) => (sa, IfExists::Fail),
+            CreateHow::Exclusive(v) => (&NO_SETATTR, IfExists::MatchVerifier(*v)),
         };
         let mode = match how {
             CreateHow::Exclusive(_) => 0o600,
             _ => 0o644,
         };
-        self.make(
+        self.create_object(
             cred,
             dir,
             name,
-            NewObj {
+            NewObject {
                 ftype: FileType::Regular,
                 mode,
                 sa,
                 rdev: (0, 0),
                 target: Bytes::new(),
-                how: existing,
+                if_exists,
             },
         )
         .await
@@ -136,17 +171,17 @@ impl Fs {
         name: &[u8],
         sa: &SetAttr,
     ) -> FsResult<CreateOk> {
-        self.make(
+        self.create_object(
             cred,
             dir,
             name,
-            NewObj {
+            NewObject {
                 ftype: FileType::Directory,
                 mode: 0o755,
                 sa,
                 rdev: (0, 0),
                 target: Bytes::new(),
-                how: Existing::Fail,
+                if_exists: IfExists::Fail,
             },
         )
         .await
@@ -173,17 +208,17 @@ impl Fs {
             size: None,
             ..sa.clone()
         };
-        self.make(
+        self.create_object(
             cred,
             dir,
             name,
-            NewObj {
+            NewObject {
                 ftype: FileType::Symlink,
                 mode: 0o777,
                 sa: &sa,
                 rdev: (0, 0),
                 target: Bytes::copy_from_slice(target),
-                how: Existing::Fail,
+                if_exists: IfExists::Fail,
             },
         )
         .await
@@ -211,48 +246,49 @@ impl Fs {
             size: None,
             ..sa.clone()
         };
-        self.make(
+        self.create_object(
             cred,
             dir,
             name,
-            NewObj {
+            NewObject {
                 ftype,
                 mode: 0o644,
                 sa: &sa,
                 rdev,
                 target: Bytes::new(),
-                how: Existing::Fail,
+                if_exists: IfExists::Fail,
             },
         )
         .await
     }
 
-    async fn make(
+    /// CREATE, MKDIR, SYMLINK and MKNOD: a new object `obj` named `name` in `dir`.
+    async fn create_object(
         &self,
         cred: &Credentials,
         dir: InodeId,
         name: &[u8],
-        obj: NewObj<'_>,
+        obj: NewObject<'_>,
     ) -> FsResult<CreateOk> {
         if check_name(name)? != NameKind::Normal {
             return Err(FsError::Exist);
         }
-        let name = Bytes::copy_from_slice(name);
-        let (guard, found) = self.lock_entries(&[dir.0], &[(dir.0, &name)]).await?;
-        let mut d = self.load(dir).await?;
-        if d.ftype != FileType::Directory {
-            return Err(FsError::NotDir);
-        }
+        let LockedEntry {
+            guard,
+            dir: mut d,
+            name,
+            entry,
+        } = self.lock_entry(dir, name, &[]).await?;
         // An existing name wins over a missing write permission (EEXIST, as Linux's nfsd and
         // local filesystems answer), but looking it up needs search permission.
         perm::check_search(cred, &d)?;
         let before = self.attr_of(&d).wcc();
 
-        if let Some(e) = found.first().copied().flatten() {
+        if let Some(e) = entry {
             let mut existing = self.try_load(e.ino.0).await?.ok_or(FsError::Exist)?;
-            match obj.how {
-                Existing::Fail => return Err(FsError::Exist),
-                Existing::Verifier(v) => {
+            match obj.if_exists {
+                IfExists::Fail => return Err(FsError::Exist),
+                IfExists::MatchVerifier(v) => {
                     if existing.ftype == FileType::Regular && existing.verifier == Some(v) {
                         return Ok(CreateOk {
                             handle: self.handle_of(&existing),
@@ -263,7 +299,7 @@ impl Fs {
                     }
                     return Err(FsError::Exist);
                 }
-                Existing::Reuse => {
+                IfExists::OpenRegularFile => {
                     if existing.ftype != FileType::Regular {
                         return Err(FsError::Exist);
                     }
@@ -319,7 +355,7 @@ impl Fs {
         if obj.ftype == FileType::Directory && inherit_gid {
             child.mode |= S_ISGID;
         }
-        if let Existing::Verifier(v) = obj.how {
+        if let IfExists::MatchVerifier(v) = obj.if_exists {
             child.verifier = Some(v);
         }
 
@@ -406,14 +442,14 @@ impl Fs {
         if check_name(name)? != NameKind::Normal {
             return Err(FsError::Inval);
         }
-        let name = Bytes::copy_from_slice(name);
-        let (guard, found) = self.lock_entries(&[dir.0], &[(dir.0, &name)]).await?;
-        let mut d = self.load(dir).await?;
-        if d.ftype != FileType::Directory {
-            return Err(FsError::NotDir);
-        }
+        let LockedEntry {
+            guard,
+            dir: mut d,
+            name,
+            entry,
+        } = self.lock_entry(dir, name, &[]).await?;
         perm::check_dir_write(cred, &d)?;
-        let e = found.first().copied().flatten().ok_or(FsError::NoEnt)?;
+        let e = entry.ok_or(FsError::NoEnt)?;
         let mut child = self.try_load(e.ino.0).await?.ok_or(FsError::NoEnt)?;
         if child.ftype == FileType::Directory {
             return Err(FsError::IsDir);
@@ -443,14 +479,14 @@ impl Fs {
             NameKind::DotDot => return Err(FsError::NotEmpty),
             NameKind::Normal => {}
         }
-        let name = Bytes::copy_from_slice(name);
-        let (guard, found) = self.lock_entries(&[dir.0], &[(dir.0, &name)]).await?;
-        let mut d = self.load(dir).await?;
-        if d.ftype != FileType::Directory {
-            return Err(FsError::NotDir);
-        }
+        let LockedEntry {
+            guard,
+            dir: mut d,
+            name,
+            entry,
+        } = self.lock_entry(dir, name, &[]).await?;
         perm::check_dir_write(cred, &d)?;
-        let e = found.first().copied().flatten().ok_or(FsError::NoEnt)?;
+        let e = entry.ok_or(FsError::NoEnt)?;
         let mut child = self.try_load(e.ino.0).await?.ok_or(FsError::NoEnt)?;
         if child.ftype != FileType::Directory {
             return Err(FsError::NotDir);
@@ -485,20 +521,18 @@ impl Fs {
         if check_name(name)? != NameKind::Normal {
             return Err(FsError::Exist);
         }
-        let name = Bytes::copy_from_slice(name);
-        let (guard, found) = self
-            .lock_entries(&[dir.0, ino.0], &[(dir.0, &name)])
-            .await?;
-        let mut d = self.load(dir).await?;
-        if d.ftype != FileType::Directory {
-            return Err(FsError::NotDir);
-        }
+        let LockedEntry {
+            guard,
+            dir: mut d,
+            name,
+            entry,
+        } = self.lock_entry(dir, name, &[ino.0]).await?;
         let mut f = self.load(ino).await?;
         if f.ftype == FileType::Directory {
             return Err(FsError::IsDir);
         }
         perm::check_dir_write(cred, &d)?;
-        if found.first().copied().flatten().is_some() {
+        if entry.is_some() {
             return Err(FsError::Exist);
         }
         if f.nlink >= LINK_MAX {

@@ -32,6 +32,24 @@ impl FsckReport {
     }
 }
 
+/// What the store holds, gathered for the checks.
+#[derive(Default)]
+struct Census {
+    inodes: BTreeMap<u64, Inode>,
+    /// Inodes whose chunks are queued for reclaim (`R` keys).
+    pending_reclaim: BTreeSet<u64>,
+    /// Inode → entries naming it.
+    names: BTreeMap<u64, u32>,
+    /// Directory → subdirectories named in it.
+    subdirs: BTreeMap<u64, u32>,
+    /// Directory → the directory that names it.
+    parent_of: BTreeMap<u64, u64>,
+    /// (directory, cookie) of every entry.
+    cookies: BTreeSet<(u64, u64)>,
+    /// Directory → cookie → (name, inode): what the directory cache must agree with.
+    listings: BTreeMap<u64, BTreeMap<u64, (Bytes, u64)>>,
+}
+
 impl Fs {
     async fn scan_all(&self, range: KeyRange) -> FsResult<Vec<(Bytes, Bytes)>> {
         let mut out = Vec::new();
@@ -56,37 +74,50 @@ impl Fs {
     /// the inode cache equals its stored record, and every cached listing the stored entries.
     pub async fn fsck(&self) -> FsResult<FsckReport> {
         let mut rep = FsckReport::default();
-        let mut err = |s: String| rep.errors.push(s);
-        let mut inodes: BTreeMap<u64, Inode> = BTreeMap::new();
+        let mut census = Census::default();
+        self.census_inodes(&mut census, &mut rep).await?;
+        self.check_entries(&mut census, &mut rep).await?;
+        self.check_cookie_records(&census, &mut rep).await?;
+        check_link_counts(&census, &mut rep);
+        self.check_chunks(&census, &mut rep).await?;
+        self.check_caches(&mut census, &mut rep);
+        rep.inodes = census.inodes.len();
+        rep.pending_reclaim = census.pending_reclaim.len();
+        Ok(rep)
+    }
+
+    /// Reads every inode and reclaim record; the root must be a directory.
+    async fn census_inodes(&self, census: &mut Census, rep: &mut FsckReport) -> FsResult<()> {
         for (k, v) in self.scan_all(InodeKey::all()).await? {
             match InodeKey::decode(&k) {
                 Some(InodeKey(ino)) => match Inode::decode(ino, &v) {
                     Ok(n) => {
-                        inodes.insert(ino, n);
+                        census.inodes.insert(ino, n);
                     }
-                    Err(e) => err(format!("inode {ino}: {e}")),
+                    Err(e) => rep.errors.push(format!("inode {ino}: {e}")),
                 },
-                None => err(format!("bad inode key {k:?}")),
+                None => rep.errors.push(format!("bad inode key {k:?}")),
             }
         }
-        let pending: BTreeSet<u64> = self
+        census.pending_reclaim = self
             .scan_all(ReclaimKey::all())
             .await?
             .iter()
             .filter_map(|(k, _)| ReclaimKey::decode(k).map(|r| r.0))
             .collect();
-        match inodes.get(&ROOT_INODE.0) {
+        match census.inodes.get(&ROOT_INODE.0) {
             Some(r) if r.ftype == FileType::Directory => {}
-            _ => err("root directory missing".into()),
+            _ => rep.errors.push("root directory missing".into()),
         }
-        let mut names: BTreeMap<u64, u32> = BTreeMap::new();
-        let mut subdirs: BTreeMap<u64, u32> = BTreeMap::new();
-        let mut parent_of: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut cookies: BTreeSet<(u64, u64)> = BTreeSet::new();
-        // dir -> cookie -> (name, inode): what the directory cache must agree with.
-        let mut listings: BTreeMap<u64, BTreeMap<u64, (Bytes, u64)>> = BTreeMap::new();
+        Ok(())
+    }
+
+    /// Every entry: in a live directory, below its cookie counter, naming a live inode of the
+    /// entry's type, with a matching cookie record; counts names and subdirectories.
+    async fn check_entries(&self, census: &mut Census, rep: &mut FsckReport) -> FsResult<()> {
         for (k, v) in self.scan_all(DirEntryKey::all()).await? {
             rep.entries += 1;
+            let mut err = |s: String| rep.errors.push(s);
             let Some(DirEntryKey(dir, name)) = DirEntryKey::decode(&k) else {
                 err(format!("bad entry key {k:?}"));
                 continue;
@@ -98,7 +129,7 @@ impl Fs {
                     continue;
                 }
             };
-            match inodes.get(&dir) {
+            match census.inodes.get(&dir) {
                 Some(d) if d.ftype == FileType::Directory => {
                     if dv.cookie >= d.next_cookie {
                         err(format!("entry {dir}/{name:?}: cookie beyond next_cookie"));
@@ -108,14 +139,14 @@ impl Fs {
                     "entry {dir}/{name:?} in a missing or non-directory"
                 )),
             }
-            match inodes.get(&dv.ino.0) {
+            match census.inodes.get(&dv.ino.0) {
                 Some(c) => {
                     if c.ftype != dv.ftype {
                         err(format!("entry {dir}/{name:?}: type mismatch"));
                     }
                     if c.ftype == FileType::Directory {
-                        *subdirs.entry(dir).or_default() += 1;
-                        if parent_of.insert(c.ino, dir).is_some() {
+                        *census.subdirs.entry(dir).or_default() += 1;
+                        if census.parent_of.insert(c.ino, dir).is_some() {
                             err(format!("directory {} has several names", c.ino));
                         }
                     }
@@ -125,9 +156,10 @@ impl Fs {
                     dv.ino.0
                 )),
             }
-            *names.entry(dv.ino.0).or_default() += 1;
-            cookies.insert((dir, dv.cookie));
-            listings
+            *census.names.entry(dv.ino.0).or_default() += 1;
+            census.cookies.insert((dir, dv.cookie));
+            census
+                .listings
                 .entry(dir)
                 .or_default()
                 .insert(dv.cookie, (name.clone(), dv.ino.0));
@@ -144,48 +176,34 @@ impl Fs {
                 None => err(format!("entry {dir}/{name:?}: cookie record missing")),
             }
         }
+        Ok(())
+    }
+
+    /// Every cookie record belongs to an entry.
+    async fn check_cookie_records(&self, census: &Census, rep: &mut FsckReport) -> FsResult<()> {
         for (k, _) in self.scan_all(DirCookieKey::all()).await? {
             match DirCookieKey::decode(&k) {
-                Some(DirCookieKey(d, c)) if cookies.contains(&(d, c)) => {}
-                _ => err(format!("stray cookie record {k:?}")),
+                Some(DirCookieKey(d, c)) if census.cookies.contains(&(d, c)) => {}
+                _ => rep.errors.push(format!("stray cookie record {k:?}")),
             }
         }
-        for (ino, n) in &inodes {
-            let named = names.get(ino).copied().unwrap_or(0);
-            if *ino == ROOT_INODE.0 {
-                if named != 0 {
-                    err("root is named by an entry".into());
-                }
-            } else if named == 0 {
-                err(format!("orphan inode {ino}"));
-            }
-            if n.ftype == FileType::Directory {
-                let want = 2 + subdirs.get(ino).copied().unwrap_or(0);
-                if n.nlink != want {
-                    err(format!("dir {ino}: nlink {} != {want}", n.nlink));
-                }
-                let want_parent = if *ino == ROOT_INODE.0 {
-                    ROOT_INODE.0
-                } else {
-                    parent_of.get(ino).copied().unwrap_or(0)
-                };
-                if n.parent != want_parent {
-                    err(format!("dir {ino}: parent {} != {want_parent}", n.parent));
-                }
-            } else if n.nlink != named {
-                err(format!("inode {ino}: nlink {} != {named} names", n.nlink));
-            }
-        }
+        Ok(())
+    }
+
+    /// Every chunk belongs to a live regular file (or one queued for reclaim) and lies within
+    /// its size.
+    async fn check_chunks(&self, census: &Census, rep: &mut FsckReport) -> FsResult<()> {
         for (k, v) in self.scan_all(ChunkKey::all()).await? {
             rep.chunks += 1;
+            let mut err = |s: String| rep.errors.push(s);
             let Some(ChunkKey(ino, idx)) = ChunkKey::decode(&k) else {
                 err(format!("bad chunk key {k:?}"));
                 continue;
             };
-            if pending.contains(&ino) {
+            if census.pending_reclaim.contains(&ino) {
                 continue;
             }
-            match inodes.get(&ino) {
+            match census.inodes.get(&ino) {
                 Some(n) if n.ftype == FileType::Regular => {
                     let v = match super::data::decode_chunk(&v) {
                         Ok(v) => v,
@@ -205,16 +223,22 @@ impl Fs {
                 _ => err(format!("orphan chunk {ino}/{idx}")),
             }
         }
-        // The inode cache must agree with the store (in a quiescent filesystem: an operation
-        // running during fsck may legitimately be between its commit and its publish).
+        Ok(())
+    }
+
+    /// The inode and directory caches agree with the store (in a quiescent filesystem: an
+    /// operation running during fsck may be between its commit and its publish).
+    fn check_caches(&self, census: &mut Census, rep: &mut FsckReport) {
         for cached in self.inner.inodes.snapshot() {
-            match inodes.get(&cached.ino) {
+            match census.inodes.get(&cached.ino) {
                 Some(stored) if *stored == cached => {}
-                Some(_) => err(format!(
+                Some(_) => rep.errors.push(format!(
                     "inode {}: cached record differs from the store",
                     cached.ino
                 )),
-                None => err(format!("inode {}: cached but not in the store", cached.ino)),
+                None => rep
+                    .errors
+                    .push(format!("inode {}: cached but not in the store", cached.ino)),
             }
         }
         for (dir, cached) in self.inner.dirs.snapshot() {
@@ -222,17 +246,46 @@ impl Fs {
                 .into_iter()
                 .map(|e| (e.cookie, (e.name, e.ino.0)))
                 .collect();
-            let stored = listings.remove(&dir).unwrap_or_default();
+            let stored = census.listings.remove(&dir).unwrap_or_default();
             if cached != stored {
-                err(format!(
+                rep.errors.push(format!(
                     "directory {dir}: cached listing ({} entries) differs from the store ({})",
                     cached.len(),
                     stored.len()
                 ));
             }
         }
-        rep.inodes = inodes.len();
-        rep.pending_reclaim = pending.len();
-        Ok(rep)
+    }
+}
+
+/// Link counts equal the names of each inode (directories: 2 + subdirectories), every inode but
+/// the root is named, and `..` pointers match.
+fn check_link_counts(census: &Census, rep: &mut FsckReport) {
+    let mut err = |s: String| rep.errors.push(s);
+    for (ino, n) in &census.inodes {
+        let named = census.names.get(ino).copied().unwrap_or(0);
+        if *ino == ROOT_INODE.0 {
+            if named != 0 {
+                err("root is named by an entry".into());
+            }
+        } else if named == 0 {
+            err(format!("orphan inode {ino}"));
+        }
+        if n.ftype == FileType::Directory {
+            let want = 2 + census.subdirs.get(ino).copied().unwrap_or(0);
+            if n.nlink != want {
+                err(format!("dir {ino}: nlink {} != {want}", n.nlink));
+            }
+            let want_parent = if *ino == ROOT_INODE.0 {
+                ROOT_INODE.0
+            } else {
+                census.parent_of.get(ino).copied().unwrap_or(0)
+            };
+            if n.parent != want_parent {
+                err(format!("dir {ino}: parent {} != {want_parent}", n.parent));
+            }
+        } else if n.nlink != named {
+            err(format!("inode {ino}: nlink {} != {named} names", n.nlink));
+        }
     }
 }

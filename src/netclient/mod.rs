@@ -129,11 +129,6 @@ impl Connection {
         Ok(())
     }
 
-    /// The local and peer addresses.
-    pub fn addrs(&self) -> Result<(SocketAddr, SocketAddr), ClientError> {
-        Ok((self.stream.local_addr()?, self.stream.peer_addr()?))
-    }
-
     /// Calls sent (or queued) and not yet answered, stashed replies excluded.
     pub fn in_flight(&self) -> usize {
         self.engine.calls_in_flight()

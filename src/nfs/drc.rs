@@ -151,8 +151,8 @@ mod tests {
         // Another client with the same xid is another call too.
         let other = DrcKey::new("10.0.0.2:700".parse().unwrap(), 1, 8, b"a");
         assert_eq!(drc.begin(other), DrcLookup::New);
-        // So is another connection of the same host (regression: two connections from one
-        // address sending the same CREATE with the same xid had the second one dropped).
+        // So is another connection of the same host: two connections from one address may send
+        // the same CREATE with the same xid, and the second must run.
         let same_host = DrcKey::new("10.0.0.1:701".parse().unwrap(), 1, 8, b"a");
         assert_eq!(drc.begin(same_host), DrcLookup::New);
     }

@@ -442,11 +442,6 @@ impl ServerConnection {
         self.in_flight
     }
 
-    /// Complete records received and not yet looked at by `poll_call`.
-    pub fn queued_records(&self) -> usize {
-        self.records.len()
-    }
-
     /// Capacity of the receive buffer (tests check that a forged length allocates nothing).
     pub fn buffered_input_capacity(&self) -> usize {
         self.decoder.buffered_capacity()

@@ -163,11 +163,6 @@ impl RecordDecoder {
         self.header_len == 0 && self.frag_remaining == 0 && self.buf.is_empty()
     }
 
-    /// Bytes of the record being assembled that are buffered now.
-    pub fn buffered_len(&self) -> usize {
-        self.buf.len()
-    }
-
     /// Capacity of the receive buffer (for tests that check that nothing was allocated).
     pub fn buffered_capacity(&self) -> usize {
         self.buf.capacity()

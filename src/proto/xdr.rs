@@ -568,11 +568,6 @@ impl XdrSink {
         self.head.clear();
         true
     }
-
-    /// Capacity held by the head buffer (for tests of buffer reuse).
-    pub fn head_capacity(&self) -> usize {
-        self.head.capacity()
-    }
 }
 
 impl XdrWrite for XdrSink {

@@ -67,8 +67,8 @@ impl StoreConfig {
             cache_dir: None,
             cache_max_bytes: None,
             flush_interval: Duration::from_millis(100),
-            // 384 MiB: peak RSS stays ≤ 2 GiB while 10 GiB are written (scripts/rss-under-writes.sh);
-            // 512 MiB wrote ~5% faster but peaked near 1.7 GiB with less headroom.
+            // Bounds the RSS while a stream of writes outpaces the object store: peak RSS stays
+            // under 2 GiB with this (scripts/rss-under-writes.sh).
             max_unflushed_bytes: 384 * 1024 * 1024,
             l0_sst_size_bytes: 64 * 1024 * 1024,
             l0_max_ssts: 16,
@@ -97,10 +97,9 @@ fn block_cache_policy() -> BlockCachePolicy {
 
 /// Size-tiered compaction merges at least 8 (and at most 16) similar runs at a time instead of
 /// SlateDB's 4 and 8. Every merge rewrites its sources, so wider merges mean fewer rewrites per
-/// byte: while 10 GiB of 1 MiB writes stream in (scripts/rss-under-writes.sh), object-store
-/// bytes written per client byte fell from 4.26x to 3.49x, and with fewer compactions in flight
-/// the server also wrote faster. The price is more sorted runs for a point read to consult, which
-/// the runs' bloom filters keep cheap.
+/// byte written (object-store bytes per client byte, which scripts/rss-under-writes.sh reports),
+/// and fewer compactions compete with writers. The price is more sorted runs for a point read to
+/// consult, which the runs' bloom filters keep cheap.
 fn compaction_scheduler_options() -> [(String, String); 2] {
     [
         ("min_compaction_sources".to_owned(), "8".to_owned()),

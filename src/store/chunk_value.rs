@@ -1,11 +1,11 @@
 //! The value of a chunk key, and the SlateDB merge operator that lets a partial write skip the
 //! read of the chunk it lands in.
 //!
-//! A WRITE that covers only part of a stored 64 KiB chunk used to read the chunk, patch it and
-//! put all 64 KiB back: a 4 KiB random write cost a chunk read plus 64 KiB of WAL and of L0
-//! table. Now it adds a merge operand holding just the patch; SlateDB folds operands into the
-//! chunk when it reads it and when it compacts, so the chunk stays one key and the write costs
-//! its own size.
+//! A WRITE that covers only part of a stored 64 KiB chunk adds a merge operand holding just the
+//! patch, rather than reading the chunk, patching it and putting all 64 KiB back (a chunk read
+//! plus 64 KiB of WAL and of L0 table for a 4 KiB write). SlateDB folds operands into the chunk
+//! when it reads it and when it compacts, so the chunk stays one key and the write costs its
+//! own size.
 //!
 //! Encoding (first byte is the tag):
 //! - `0x00 data…`: the chunk's bytes (`Data`).

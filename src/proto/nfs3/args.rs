@@ -391,35 +391,6 @@ impl<'a> Nfs3Call<'a> {
             _ => false,
         }
     }
-
-    /// The file handle the call is about (the directory for name operations, the source
-    /// directory for RENAME, the file for LINK): what decides the owning shard. `None` for NULL.
-    pub fn primary_handle(&self) -> Option<NfsFh3<'a>> {
-        Some(match self {
-            Nfs3Call::Null => return None,
-            Nfs3Call::Getattr(a) => a.object,
-            Nfs3Call::Setattr(a) => a.object,
-            Nfs3Call::Lookup(a) => a.what.dir,
-            Nfs3Call::Access(a) => a.object,
-            Nfs3Call::Readlink(a) => a.symlink,
-            Nfs3Call::Read(a) => a.file,
-            Nfs3Call::Write(a) => a.file,
-            Nfs3Call::Create(a) => a.where_.dir,
-            Nfs3Call::Mkdir(a) => a.where_.dir,
-            Nfs3Call::Symlink(a) => a.where_.dir,
-            Nfs3Call::Mknod(a) => a.where_.dir,
-            Nfs3Call::Remove(a) => a.object.dir,
-            Nfs3Call::Rmdir(a) => a.object.dir,
-            Nfs3Call::Rename(a) => a.from.dir,
-            Nfs3Call::Link(a) => a.file,
-            Nfs3Call::Readdir(a) => a.dir,
-            Nfs3Call::Readdirplus(a) => a.dir,
-            Nfs3Call::Fsstat(a) => a.fsroot,
-            Nfs3Call::Fsinfo(a) => a.fsroot,
-            Nfs3Call::Pathconf(a) => a.object,
-            Nfs3Call::Commit(a) => a.file,
-        })
-    }
 }
 
 /// Encodes the argument body (client mode); the procedure number goes in the RPC header.

@@ -127,11 +127,6 @@ impl<E: PageEntry> PageBuilder<E> {
         self.entries.is_empty()
     }
 
-    /// Whether an entry was refused: the reply must not claim EOF.
-    pub fn is_full(&self) -> bool {
-        self.refused
-    }
-
     /// Whether the reply must be NFS3ERR_TOOSMALL: an entry was refused and none was accepted,
     /// or the client's limit cannot hold even a reply without entries.
     pub fn is_too_small(&self) -> bool {
