@@ -3,8 +3,12 @@
 //! (in-memory object store), and the replies are decoded back. Deterministic: one call at a time
 //! unless a test pipelines on purpose.
 
+mod common;
+
 use bytes::Bytes;
-use slatenfs::fs::{Fs, FsOptions};
+use common::fs::new_fs;
+use common::{client_output, server_output};
+use futures::executor::block_on;
 use slatenfs::nfs::{CoreContext, Handler};
 use slatenfs::proto::auth::{AuthSys, Credential};
 use slatenfs::proto::client::{ClientConfig, ClientConnection};
@@ -14,7 +18,6 @@ use slatenfs::proto::nfs3::*;
 use slatenfs::proto::portmap::{Mapping, PortmapCall, PortmapReply, IPPROTO_TCP};
 use slatenfs::proto::rpc::ReplyStatus;
 use slatenfs::proto::xdr::{XdrEncode, XdrSink};
-use slatenfs::store::Store;
 use smallvec::SmallVec;
 
 const PEER: &str = "127.0.0.1:700";
@@ -50,9 +53,7 @@ impl XdrEncode for Raw {
 
 impl Wire {
     async fn new() -> Wire {
-        let store = Store::open_in_memory().await.unwrap();
-        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
-        let handler = Handler::new(fs, 2049);
+        let handler = Handler::new(new_fs().await, 2049);
         let server = ServerConnection::new(handler.connection_config());
         Wire {
             handler,
@@ -60,14 +61,6 @@ impl Wire {
             server,
             client: ClientConnection::new(ClientConfig::default()),
         }
-    }
-
-    fn client_bytes(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(b) = self.client.poll_transmit() {
-            out.extend_from_slice(&b);
-        }
-        out
     }
 
     /// Feeds `bytes` to the server, runs every call it yields, returns the server's output.
@@ -81,11 +74,7 @@ impl Wire {
                 .await;
             reply.send_to(xid, &mut self.server);
         }
-        let mut out = Vec::new();
-        while let Some(b) = self.server.poll_transmit() {
-            out.extend_from_slice(&b);
-        }
-        out
+        server_output(&mut self.server)
     }
 
     async fn rpc(
@@ -99,7 +88,7 @@ impl Wire {
         self.client
             .send_call(prog, vers, procedure, cred, args)
             .unwrap();
-        let bytes = self.client_bytes();
+        let bytes = client_output(&mut self.client);
         let out = self.serve(&bytes).await;
         self.client.handle_input(&out).unwrap();
         self.client.poll_reply().expect("one reply").status
@@ -170,10 +159,6 @@ impl Wire {
             other => panic!("{other:?}"),
         }
     }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
 }
 
 #[test]
@@ -492,7 +477,7 @@ fn retransmitted_create_is_answered_from_the_duplicate_request_cache() {
         w.client
             .send_call(NFS_PROGRAM, NFS_V3, proc3::CREATE, &root(), &call)
             .unwrap();
-        let bytes = w.client_bytes();
+        let bytes = client_output(&mut w.client);
         let first = w.serve(&bytes).await;
         // The same record again (same xid, same arguments), as a soft mount retransmits it.
         let again = w.serve(&bytes).await;
