@@ -1,24 +1,12 @@
 //! Behaviour of the per-core chunk cache through real io_uring IO.
 
-use std::future::Future;
+mod common;
+
 use std::path::Path;
 use std::time::Duration;
 
-use glommio::LocalExecutorBuilder;
+use common::{run_in_glommio, XorShift};
 use slatenfs::cache::{cache_file_path, CacheError, CacheKey, ChunkCache, SLOT_SIZE};
-
-/// Runs `f` on a fresh glommio executor thread.
-fn run<F, Fut>(f: F)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future<Output = ()> + 'static,
-{
-    LocalExecutorBuilder::default()
-        .spawn(f)
-        .expect("spawn executor")
-        .join()
-        .expect("executor thread");
-}
 
 fn key(ino: u64, index: u64) -> CacheKey {
     CacheKey { ino, index }
@@ -26,15 +14,9 @@ fn key(ino: u64, index: u64) -> CacheKey {
 
 /// Distinct, non-trivial content for (key, version).
 fn chunk(k: CacheKey, version: u64, len: usize) -> Vec<u8> {
-    let mut x = k.ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.index.wrapping_mul(31) ^ version;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    let mut rng =
+        XorShift(k.ino.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k.index.wrapping_mul(31) ^ version);
+    (0..len).map(|_| rng.next() as u8).collect()
 }
 
 fn file_len(p: &Path) -> u64 {
@@ -43,7 +25,7 @@ fn file_len(p: &Path) -> u64 {
 
 #[test]
 fn round_trip_sizes() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 16 * SLOT_SIZE)
             .await
@@ -76,7 +58,7 @@ fn round_trip_sizes() {
 
 #[test]
 fn oversized_put_is_rejected_and_drops_old_version() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -94,7 +76,7 @@ fn oversized_put_is_rejected_and_drops_old_version() {
 
 #[test]
 fn miss() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -110,7 +92,7 @@ fn miss() {
 
 #[test]
 fn eviction_keeps_file_bounded() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         // Not a multiple of the slot size: rounds down to 4 slots.
         let budget = 4 * SLOT_SIZE + 1000;
@@ -148,7 +130,7 @@ fn eviction_keeps_file_bounded() {
 
 #[test]
 fn clock_keeps_hot_chunk() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -168,7 +150,7 @@ fn clock_keeps_hot_chunk() {
 
 #[test]
 fn zero_capacity_is_disabled() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, SLOT_SIZE - 1)
             .await
@@ -183,7 +165,7 @@ fn zero_capacity_is_disabled() {
 
 #[test]
 fn invalidate_key_and_inode() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 16 * SLOT_SIZE)
             .await
@@ -242,7 +224,7 @@ fn corrupt_every_slot(path: &Path, at: u64) {
 
 #[test]
 fn corruption_is_detected_and_never_served() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -281,7 +263,7 @@ fn corruption_is_detected_and_never_served() {
 
 #[test]
 fn file_replaced_under_the_cache_is_not_served() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 2 * SLOT_SIZE)
             .await
@@ -303,7 +285,7 @@ fn file_replaced_under_the_cache_is_not_served() {
 
 #[test]
 fn invalidate_racing_a_put_wins() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -345,7 +327,7 @@ fn invalidate_racing_a_put_wins() {
 
 #[test]
 fn racing_puts_of_one_key_newest_wins() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -363,7 +345,7 @@ fn racing_puts_of_one_key_newest_wins() {
 
 #[test]
 fn put_racing_a_get_makes_the_get_miss() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -384,7 +366,7 @@ fn put_racing_a_get_makes_the_get_miss() {
 /// unawaited gives its slot back.
 #[test]
 fn start_put_claims_the_slot_when_called() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, SLOT_SIZE).await.unwrap();
         let k = key(3, 0);
@@ -415,7 +397,7 @@ fn start_put_claims_the_slot_when_called() {
 
 #[test]
 fn cancelled_put_frees_its_slot() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, SLOT_SIZE).await.unwrap();
         let k = key(1, 1);
@@ -438,7 +420,7 @@ fn cancelled_put_frees_its_slot() {
 
 #[test]
 fn reopen_discards_old_content() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let k = key(3, 3);
         {
@@ -465,7 +447,7 @@ fn reopen_discards_old_content() {
 
 #[test]
 fn second_open_of_same_file_is_refused() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let first = ChunkCache::open(dir.path(), 0, 2 * SLOT_SIZE)
             .await
@@ -489,21 +471,15 @@ fn second_open_of_same_file_is_refused() {
 /// put of its key or None, never anything else.
 #[test]
 fn random_ops_never_serve_stale_data() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 6 * SLOT_SIZE)
             .await
             .unwrap();
         let mut model: std::collections::HashMap<CacheKey, Vec<u8>> = Default::default();
-        let mut rng: u64 = 0x1234_5678;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut rng = XorShift(0x1234_5678);
         for version in 0..600u64 {
-            let r = next();
+            let r = rng.next();
             let k = key(r % 3, (r >> 8) % 5);
             match (r >> 16) % 10 {
                 0..=3 => {
@@ -539,7 +515,7 @@ fn random_ops_never_serve_stale_data() {
 /// beyond it), for chunks of many lengths, including a short last page.
 #[test]
 fn get_range_matches_the_chunk_everywhere() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 16 * SLOT_SIZE)
             .await
@@ -580,7 +556,7 @@ fn get_range_matches_the_chunk_everywhere() {
 
 #[test]
 fn get_range_page_boundaries_and_short_last_page() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -645,7 +621,7 @@ fn scribble_every_slot(path: &Path, at: u64, len: usize) {
 /// it misses, counts a checksum failure and drops the slot.
 #[test]
 fn corrupt_page_fails_only_the_ranges_that_cover_it() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 4 * SLOT_SIZE)
             .await
@@ -709,7 +685,7 @@ fn corrupt_page_fails_only_the_ranges_that_cover_it() {
 /// replaced or evicted misses, and leaves the new owner of the slot alone.
 #[test]
 fn get_range_racing_a_change_misses() {
-    run(|| async {
+    run_in_glommio(|| async {
         let dir = tempfile::tempdir().unwrap();
         let cache = ChunkCache::open(dir.path(), 0, 2 * SLOT_SIZE)
             .await

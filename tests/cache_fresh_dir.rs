@@ -7,26 +7,24 @@
 //! every later read fails with EOPNOTSUPP. The cache pre-sizes its file with
 //! real data before opening it; if it stopped doing so, this test would fail.
 
-use glommio::LocalExecutorBuilder;
+mod common;
+
+use common::run_in_glommio;
 use slatenfs::cache::{CacheKey, ChunkCache};
 
 #[test]
 fn fresh_cache_dir_put_then_get() {
-    LocalExecutorBuilder::default()
-        .spawn(|| async {
-            let dir = tempfile::tempdir().unwrap();
-            // A directory that does not exist yet, as on a first start.
-            let cache_dir = dir.path().join("new").join("cache");
-            let cache = ChunkCache::open(&cache_dir, 0, 1 << 20).await.unwrap();
-            let k = CacheKey { ino: 42, index: 0 };
-            let data: Vec<u8> = (0..65536u32).map(|i| (i * 7) as u8).collect();
-            cache.put(k, &data).await;
-            let got = cache.get(k).await;
-            let s = cache.stats();
-            assert_eq!(got.as_deref(), Some(&data[..]), "stats: {s:?}");
-            assert_eq!(s.io_errors, 0);
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    run_in_glommio(|| async {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory that does not exist yet, as on a first start.
+        let cache_dir = dir.path().join("new").join("cache");
+        let cache = ChunkCache::open(&cache_dir, 0, 1 << 20).await.unwrap();
+        let k = CacheKey { ino: 42, index: 0 };
+        let data: Vec<u8> = (0..65536u32).map(|i| (i * 7) as u8).collect();
+        cache.put(k, &data).await;
+        let got = cache.get(k).await;
+        let s = cache.stats();
+        assert_eq!(got.as_deref(), Some(&data[..]), "stats: {s:?}");
+        assert_eq!(s.io_errors, 0);
+    });
 }

@@ -8,10 +8,12 @@
 //!
 //! About 65-75 s and 1.3 GB peak RSS in a release build on 2 cores, almost all of it the build.
 
+mod common;
+
 use std::time::Instant;
 
+use common::fs::{mkdir, mkfile, new_fs_with, root};
 use slatenfs::fs::*;
-use slatenfs::store::Store;
 
 const ENTRIES: usize = 1_000_000;
 
@@ -21,10 +23,6 @@ const READDIR_PAGE: usize = 32 * 1024 / 24 + 1;
 
 /// Entries asked for on a READDIRPLUS with a 32 KiB `maxcount`.
 const READDIRPLUS_PAGE: usize = 32 * 1024 / 148 + 1;
-
-fn root() -> Credentials {
-    Credentials::root()
-}
 
 fn name_of(i: usize) -> String {
     format!("entry-{i}")
@@ -48,54 +46,25 @@ async fn lookup_cost(fs: &Fs, dir: InodeId, name: &str) -> (FsResult<LookupOk>, 
 
 #[tokio::test]
 async fn directory_of_1m_entries_lists_fully_and_lookup_is_a_point_read() {
-    let store = Store::open_in_memory().await.unwrap();
-    let fs = Fs::open(
-        store,
-        FsOptions {
-            async_metadata: true,
-            // The costs below count store reads, so every inode and entry read must reach the
-            // store (with the caches on, which 1M creates fill and evict, they would depend on
-            // what they happen to hold; a directory this big is never cached anyway).
-            inode_cache_entries: 0,
-            dir_cache_entries: 0,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let d = fs
-        .mkdir(&root(), fs.root(), b"big", &SetAttr::default())
-        .await
-        .unwrap()
-        .ino;
+    let fs = new_fs_with(FsOptions {
+        async_metadata: true,
+        // The costs below count store reads, so every inode and entry read must reach the
+        // store (with the caches on, which 1M creates fill and evict, they would depend on
+        // what they happen to hold; a directory this big is never cached anyway).
+        inode_cache_entries: 0,
+        dir_cache_entries: 0,
+        ..Default::default()
+    })
+    .await;
+    let d = mkdir(&fs, fs.root(), "big").await;
     // A small directory to compare lookup costs with.
-    let small = fs
-        .mkdir(&root(), fs.root(), b"small", &SetAttr::default())
-        .await
-        .unwrap()
-        .ino;
-    let small_file = fs
-        .create(
-            &root(),
-            small,
-            b"only",
-            &CreateHow::Guarded(SetAttr::default()),
-        )
-        .await
-        .unwrap()
-        .ino;
+    let small = mkdir(&fs, fs.root(), "small").await;
+    let small_file = mkfile(&fs, small, "only").await;
 
     // Build: every entry is an NFS CREATE through the filesystem.
     let t = Instant::now();
     for i in 0..ENTRIES {
-        fs.create(
-            &root(),
-            d,
-            name_of(i).as_bytes(),
-            &CreateHow::Guarded(SetAttr::default()),
-        )
-        .await
-        .unwrap();
+        mkfile(&fs, d, &name_of(i)).await;
     }
     eprintln!("created {ENTRIES} entries in {:?}", t.elapsed());
 

@@ -1,13 +1,16 @@
 //! Random operation sequences checked against an in-memory model, plus a concurrent stress
 //! test; the invariant checker (`Fs::fsck`) runs after each.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use common::fs::{new_fs_with, root};
+use common::XorShift;
 use proptest::prelude::*;
 use slatenfs::fs::*;
-use slatenfs::store::Store;
 
 const NAMES: [&str; 4] = ["a", "b", "c", "d"];
 
@@ -120,10 +123,6 @@ impl Model {
     }
 }
 
-fn root() -> Credentials {
-    Credentials::root()
-}
-
 async fn list(fs: &Fs, d: InodeId, page: usize) -> Vec<(String, u64)> {
     let mut out = Vec::new();
     let mut cookie = 0;
@@ -149,17 +148,12 @@ async fn list(fs: &Fs, d: InodeId, page: usize) -> Vec<(String, u64)> {
 }
 
 async fn run_sequence(ops: Vec<Op>) {
-    let store = Store::open_in_memory().await.unwrap();
-    let fs = Fs::open(
-        store,
-        FsOptions {
-            async_metadata: true,
-            inline_reclaim_chunks: 1,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let fs = new_fs_with(FsOptions {
+        async_metadata: true,
+        inline_reclaim_chunks: 1,
+        ..Default::default()
+    })
+    .await;
     let r = fs.root().0;
     let mut m = Model::default();
     m.nodes.insert(r, Node::Dir);
@@ -409,8 +403,7 @@ fn concurrent_stress(opts: FsOptions) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = Store::open_in_memory().await.unwrap();
-        let fs = Fs::open(store, opts).await.unwrap();
+        let fs = new_fs_with(opts).await;
         let cred = root();
         let mut dirs = vec![fs.root()];
         for i in 0..4 {
@@ -436,20 +429,14 @@ fn concurrent_stress(opts: FsOptions) {
             let ok = ok.clone();
             tasks.push(tokio::spawn(async move {
                 let cred = root();
-                let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-                let mut rnd = move |n: usize| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x % n as u64) as usize
-                };
+                let mut rng = XorShift(t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
                 for _ in 0..150 {
                     let ds = dirs.lock().clone();
-                    let a = ds[rnd(ds.len())];
-                    let b = ds[rnd(ds.len())];
-                    let n1 = NAMES[rnd(NAMES.len())].as_bytes();
-                    let n2 = NAMES[rnd(NAMES.len())].as_bytes();
-                    let res = match rnd(8) {
+                    let a = ds[rng.index(ds.len())];
+                    let b = ds[rng.index(ds.len())];
+                    let n1 = NAMES[rng.index(NAMES.len())].as_bytes();
+                    let n2 = NAMES[rng.index(NAMES.len())].as_bytes();
+                    let res = match rng.index(8) {
                         0 => fs
                             .create(&cred, a, n1, &CreateHow::Guarded(SetAttr::default()))
                             .await
@@ -460,7 +447,7 @@ fn concurrent_stress(opts: FsOptions) {
                             .map(|c| dirs.lock().push(c.ino)),
                         2 | 3 => fs.rename(&cred, a, n1, b, n2).await.map(|_| ()),
                         4 => {
-                            let f = files.lock().get(rnd(64)).copied();
+                            let f = files.lock().get(rng.index(64)).copied();
                             match f {
                                 Some(f) => fs.link(&cred, f, b, n2).await.map(|_| ()),
                                 None => Ok(()),
@@ -469,13 +456,13 @@ fn concurrent_stress(opts: FsOptions) {
                         5 => fs.remove(&cred, a, n1).await.map(|_| ()),
                         6 => fs.rmdir(&cred, a, n1).await.map(|_| ()),
                         _ => {
-                            let f = files.lock().get(rnd(64)).copied();
+                            let f = files.lock().get(rng.index(64)).copied();
                             match f {
                                 Some(f) => fs
                                     .write(
                                         &cred,
                                         f,
-                                        rnd(200_000) as u64,
+                                        rng.below(200_000),
                                         Bytes::from(vec![1u8; 1000]),
                                         StableHow::Unstable,
                                     )

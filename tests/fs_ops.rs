@@ -1,37 +1,12 @@
 //! Filesystem operations on real SlateDB (in-memory object store): success and error paths.
 
+mod common;
+
 use bytes::Bytes;
+use common::fs::{assert_clean, mkdir, mkfile, new_fs, new_fs_with, open_file_fs, root};
 use slatenfs::fs::*;
 use slatenfs::store::keys::ChunkKey;
 use slatenfs::store::{StorageUrl, Store, StoreConfig};
-
-fn root() -> Credentials {
-    Credentials::root()
-}
-
-async fn new_fs() -> Fs {
-    let store = Store::open_in_memory().await.unwrap();
-    Fs::open(store, FsOptions::default()).await.unwrap()
-}
-
-async fn mkfile(fs: &Fs, dir: InodeId, name: &str) -> InodeId {
-    fs.create(
-        &root(),
-        dir,
-        name.as_bytes(),
-        &CreateHow::Guarded(SetAttr::default()),
-    )
-    .await
-    .unwrap()
-    .ino
-}
-
-async fn mkdir(fs: &Fs, dir: InodeId, name: &str) -> InodeId {
-    fs.mkdir(&root(), dir, name.as_bytes(), &SetAttr::default())
-        .await
-        .unwrap()
-        .ino
-}
 
 /// WRITE as root, which must succeed.
 async fn write_at(fs: &Fs, ino: InodeId, off: u64, data: Bytes, how: StableHow) -> WriteOk {
@@ -48,11 +23,6 @@ async fn names(fs: &Fs, dir: InodeId) -> Vec<String> {
         .iter()
         .map(|e| String::from_utf8_lossy(&e.name).into_owned())
         .collect()
-}
-
-async fn assert_clean(fs: &Fs) {
-    let rep = fs.fsck().await.unwrap();
-    assert!(rep.is_clean(), "fsck: {:?}", rep.errors);
 }
 
 #[tokio::test]
@@ -812,12 +782,11 @@ async fn fsstat_fsinfo_pathconf() {
 
 #[tokio::test]
 async fn reclaim_leaves_no_chunks() {
-    let store = Store::open_in_memory().await.unwrap();
-    let opts = FsOptions {
+    let fs = new_fs_with(FsOptions {
         inline_reclaim_chunks: 2,
         ..Default::default()
-    };
-    let fs = Fs::open(store, opts).await.unwrap();
+    })
+    .await;
     let r = fs.root();
     for round in 0..5 {
         let f = mkfile(&fs, r, &format!("f{round}")).await;
@@ -894,10 +863,8 @@ async fn reclaim_leaves_no_chunks() {
 #[tokio::test]
 async fn reopen_file_store() {
     let dir = tempfile::tempdir().unwrap();
-    let url = StorageUrl::File(dir.path().to_path_buf());
     let (h, fid, verf, ino) = {
-        let store = Store::open(StoreConfig::new(url.clone())).await.unwrap();
-        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+        let fs = open_file_fs(dir.path()).await;
         let d = mkdir(&fs, fs.root(), "dir").await;
         let c = fs
             .create(&root(), d, b"file", &CreateHow::Guarded(SetAttr::default()))
@@ -917,8 +884,7 @@ async fn reopen_file_store() {
         fs.close().await.unwrap();
         out
     };
-    let store = Store::open(StoreConfig::new(url)).await.unwrap();
-    let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+    let fs = open_file_fs(dir.path()).await;
     assert_eq!(fs.fsid(), fid);
     assert_ne!(fs.verifier(), verf);
     assert_eq!(fs.resolve(h.as_bytes()).await.unwrap(), ino);
@@ -935,18 +901,11 @@ async fn reopen_file_store() {
 }
 
 async fn listing(n: usize) {
-    let fs = {
-        let store = Store::open_in_memory().await.unwrap();
-        Fs::open(
-            store,
-            FsOptions {
-                async_metadata: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-    };
+    let fs = new_fs_with(FsOptions {
+        async_metadata: true,
+        ..Default::default()
+    })
+    .await;
     let d = mkdir(&fs, fs.root(), "big").await;
     for i in 0..n {
         mkfile(&fs, d, &format!("entry-{i}")).await;

@@ -1,26 +1,20 @@
 //! Permission semantics (AUTH_SYS) as non-root users.
 
+mod common;
+
 use bytes::Bytes;
+use common::fs::{assert_clean, new_fs, root};
 use slatenfs::fs::*;
-use slatenfs::store::Store;
 
 const ALICE: u32 = 1000;
 const BOB: u32 = 1001;
 const STAFF: u32 = 50;
 
-fn root() -> Credentials {
-    Credentials::root()
-}
 fn alice() -> Credentials {
     Credentials::with_groups(ALICE, ALICE, &[STAFF])
 }
 fn bob() -> Credentials {
     Credentials::new(BOB, BOB)
-}
-
-async fn new_fs() -> Fs {
-    let store = Store::open_in_memory().await.unwrap();
-    Fs::open(store, FsOptions::default()).await.unwrap()
 }
 
 fn mode(m: u32) -> SetAttr {
@@ -233,7 +227,7 @@ async fn sticky_directory() {
     let open = shared_dir(&fs, "open", 0o777).await;
     create_as(&fs, &alice(), open, "a", 0o600).await;
     fs.remove(&bob(), open, b"a").await.unwrap();
-    assert!(fs.fsck().await.unwrap().is_clean());
+    assert_clean(&fs).await;
 }
 
 #[tokio::test]
@@ -441,7 +435,7 @@ async fn rename_directory_needs_write_on_it() {
     fs.rename(&alice(), a, b"rootdir", a, b"renamed")
         .await
         .unwrap();
-    assert!(fs.fsck().await.unwrap().is_clean());
+    assert_clean(&fs).await;
 }
 
 /// Regression (posix_suite over the kernel client): an existing name answers EEXIST even where

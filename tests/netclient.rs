@@ -2,98 +2,23 @@
 //! binary on a loopback port (in-memory object store, temporary cache). Assertions are about
 //! results only, never about timing.
 
+mod common;
+
 use std::collections::{BTreeSet, HashSet};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use bytes::Bytes;
-use slatenfs::netclient::{auth_sys, decode_nfs, ClientError, Connection, Request};
+use common::server::{ServeOptions, Server};
+use slatenfs::netclient::{decode_nfs, ClientError, Request};
 use slatenfs::proto::mount::Mountstat3;
 use slatenfs::proto::nfs3::{proc3, Ftype3, Nfs3Reply, Nfsstat3, StableHow};
 use slatenfs::proto::rpc::ReplyStatus;
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    _cache: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
-            let cache = tempfile::tempdir().expect("tempdir");
-            let mut child = Command::new(env!("CARGO_BIN_EXE_slatenfs"))
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-                .args(["--storage", "memory://", "--cores", "2"])
-                .env("SLATEDB_CACHE_DIR", cache.path())
-                .env("SLATEDB_CACHE_SIZE_GB", "1")
-                .env("RUST_LOG", "warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("spawn slatenfs");
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let until = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < until {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // the port was taken meanwhile: try another
-                }
-                if TcpStream::connect(addr).is_ok() {
-                    return Server {
-                        child,
-                        addr,
-                        _cache: cache,
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("slatenfs did not start");
-    }
-
-    fn connect(&self) -> Connection {
-        let mut c = Connection::connect(self.addr, auth_sys(0, 0, b"netclient-test")).unwrap();
-        c.set_timeout(Some(Duration::from_secs(30))).unwrap();
-        c
-    }
-
-    /// SIGTERM, then wait for the exit.
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let until = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 #[test]
 fn synchronous_calls_round_trip() {
-    let mut server = Server::start();
-    let mut c = server.connect();
+    let server = Server::start(&ServeOptions::default());
+    let mut c = server.connect(b"netclient-test", Duration::from_secs(30));
     c.null().unwrap();
     let root = c.mount(b"/").unwrap();
     let attr = c.getattr(&root).unwrap();
@@ -161,15 +86,15 @@ fn synchronous_calls_round_trip() {
     c.null().unwrap();
 
     // The server goes away: errors, no panic.
-    server.stop();
+    server.stop(Duration::from_secs(20));
     assert!(c.getattr(&root).is_err());
     assert!(c.getattr(&root).is_err());
 }
 
 #[test]
 fn pipelined_calls_are_matched_by_xid() {
-    let server = Server::start();
-    let mut c = server.connect();
+    let server = Server::start(&ServeOptions::default());
+    let mut c = server.connect(b"netclient-test", Duration::from_secs(30));
     let root = c.mount(b"/").unwrap();
     let dir = Bytes::from(c.mkdir_or_lookup(&root, b"pipe", 0o755).unwrap());
 
@@ -269,7 +194,7 @@ fn bench(server: &Server, workload: &str, extra: &[&str]) -> String {
             "--server",
             "127.0.0.1",
             "--port",
-            &server.addr.port().to_string(),
+            &server.addr().port().to_string(),
         ])
         .args(["--conns", "2", "--depth", "4", "--seconds", "1"])
         .args(["--workload", workload, "--dir", &format!("b-{workload}")])
@@ -294,7 +219,7 @@ fn field<'a>(json: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn load_generator_runs_workloads_without_errors() {
-    let server = Server::start();
+    let server = Server::start(&ServeOptions::default());
     for (w, extra) in [
         ("getattr", &[][..]),
         ("create", &[][..]),

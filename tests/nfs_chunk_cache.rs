@@ -5,28 +5,16 @@
 //! and a real io_uring cache file must read back exactly what a byte model holds, and what the
 //! store holds without the cache.
 
+mod common;
+
 use bytes::Bytes;
-use glommio::LocalExecutorBuilder;
+use common::fs::{mkfile, new_fs};
+use common::{run_in_glommio, XorShift};
 use slatenfs::cache::ChunkCache;
 use slatenfs::datapath::CoherentCache;
 use slatenfs::fs::*;
-use slatenfs::store::Store;
 
 const CHUNK: usize = 64 * 1024;
-
-/// Deterministic xorshift, so a failure replays.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 fn ctimes(w: &Wcc) -> (Timestamp, Timestamp) {
     (w.before.unwrap().ctime, w.after.as_ref().unwrap().ctime)
@@ -93,7 +81,7 @@ fn check_read(got: &[u8], model: &[u8], off: u64, len: u32, what: &str) {
 /// A READ of a few KiB whose offset and length are not multiples of 4 KiB: inside a chunk,
 /// across a chunk boundary, or running into the end of a file of `size` bytes. `max` bounds
 /// the offsets.
-fn small_read(rng: &mut Rng, size: u64, max: u64) -> (u64, u32) {
+fn small_read(rng: &mut XorShift, size: u64, max: u64) -> (u64, u32) {
     let (off, len) = match rng.below(3) {
         0 => (rng.below(max), 1 + rng.below(10_000)),
         1 => {
@@ -123,167 +111,152 @@ fn patch(model: &mut Vec<u8>, off: usize, data: &[u8]) {
 /// the returned guard), the core context over it, and one empty file.
 async fn setup() -> (tempfile::TempDir, Fs, CoherentCache, InodeId) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_in_memory().await.unwrap();
-    let fs = Fs::open(store, FsOptions::default()).await.unwrap();
+    let fs = new_fs().await;
     let cache = ChunkCache::open(&dir.path().join("cache"), 0, 4 << 20)
         .await
         .unwrap();
     let ctx = CoherentCache::new(Some(cache));
-    let ino = fs
-        .create(
-            &Credentials::root(),
-            fs.root(),
-            b"f",
-            &CreateHow::Guarded(SetAttr::default()),
-        )
-        .await
-        .unwrap()
-        .ino;
+    let ino = mkfile(&fs, fs.root(), "f").await;
     (dir, fs, ctx, ino)
 }
 
 fn run(seed: u64) {
-    LocalExecutorBuilder::default()
-        .spawn(move || async move {
-            let (_dir, fs, ctx, ino) = setup().await;
-            let mut model: Vec<u8> = Vec::new();
-            let mut rng = Rng(seed);
-            let max = 6 * CHUNK as u64;
-            for step in 0..300 {
-                let fill = (step % 251) as u8 + 1;
-                match rng.below(12) {
-                    // Whole chunks (write-through).
-                    0..=2 => {
-                        let off = rng.below(5) * CHUNK as u64;
-                        let n = 1 + rng.below(2) as usize;
-                        let data = vec![fill; n * CHUNK];
-                        write(&fs, &ctx, ino, off, Bytes::from(data.clone())).await;
-                        patch(&mut model, off as usize, &data);
-                    }
-                    // Partial writes (merge operands), anywhere.
-                    3..=4 => {
-                        let off = rng.below(max);
-                        let len = 1 + rng.below(20_000) as usize;
-                        let data = vec![fill; len];
-                        write(&fs, &ctx, ino, off, Bytes::from(data.clone())).await;
-                        patch(&mut model, off as usize, &data);
-                    }
-                    // Two writes to the same chunks at once; the second wins (it takes the
-                    // inode lock after the first).
-                    5 => {
-                        let off = rng.below(4) * CHUNK as u64;
-                        let a = Bytes::from(vec![fill; CHUNK]);
-                        let b = Bytes::from(vec![fill.wrapping_add(100); CHUNK + 17]);
-                        futures::join!(
-                            write(&fs, &ctx, ino, off, a.clone()),
-                            write(&fs, &ctx, ino, off, b.clone())
-                        );
-                        patch(&mut model, off as usize, &a);
-                        patch(&mut model, off as usize, &b);
-                    }
-                    // Two writes reported out of order, overlapping or not; sometimes a read
-                    // comes between the reports.
-                    6 if rng.below(2) == 0 => {
-                        let a_off = rng.below(5) * CHUNK as u64 + rng.below(2) * 1000;
-                        let b_off = rng.below(5) * CHUNK as u64;
-                        let a = Bytes::from(vec![fill; CHUNK]);
-                        let b = Bytes::from(vec![
-                            fill.wrapping_add(50);
-                            1 + rng.below(CHUNK as u64) as usize
-                        ]);
-                        if rng.below(3) == 0 {
-                            let root = Credentials::root();
-                            let wa = fs
-                                .write(&root, ino, a_off, a.clone(), StableHow::Unstable)
-                                .await
-                                .unwrap();
-                            let wb = fs
-                                .write(&root, ino, b_off, b.clone(), StableHow::Unstable)
-                                .await
-                                .unwrap();
-                            ctx.file_written(ino, b_off, &b, ctimes(&wb.wcc));
-                            patch(&mut model, a_off as usize, &a);
-                            patch(&mut model, b_off as usize, &b);
-                            let (off, len) =
-                                (rng.below(max), 1 + rng.below(2 * CHUNK as u64) as u32);
-                            let got = read_cached(&fs, &ctx, ino, off, len).await;
-                            check_read(
-                                &got,
-                                &model,
-                                off,
-                                len,
-                                &format!("seed {seed} step {step}: read between reports"),
-                            );
-                            ctx.file_written(ino, a_off, &a, ctimes(&wa.wcc));
-                        } else {
-                            write_two_report_reversed(
-                                &fs,
-                                &ctx,
-                                ino,
-                                (a_off, a.clone()),
-                                (b_off, b.clone()),
-                            )
-                            .await;
-                            patch(&mut model, a_off as usize, &a);
-                            patch(&mut model, b_off as usize, &b);
-                        }
-                    }
-                    // Truncate (down or up), as SETATTR does.
-                    6 => {
-                        let size = rng.below(max);
-                        let sa = SetAttr {
-                            size: Some(size),
-                            ..SetAttr::default()
-                        };
-                        let w = fs
-                            .setattr(&Credentials::root(), ino, &sa, None)
+    run_in_glommio(move || async move {
+        let (_dir, fs, ctx, ino) = setup().await;
+        let mut model: Vec<u8> = Vec::new();
+        let mut rng = XorShift(seed);
+        let max = 6 * CHUNK as u64;
+        for step in 0..300 {
+            let fill = (step % 251) as u8 + 1;
+            match rng.below(12) {
+                // Whole chunks (write-through).
+                0..=2 => {
+                    let off = rng.below(5) * CHUNK as u64;
+                    let n = 1 + rng.below(2) as usize;
+                    let data = vec![fill; n * CHUNK];
+                    write(&fs, &ctx, ino, off, Bytes::from(data.clone())).await;
+                    patch(&mut model, off as usize, &data);
+                }
+                // Partial writes (merge operands), anywhere.
+                3..=4 => {
+                    let off = rng.below(max);
+                    let len = 1 + rng.below(20_000) as usize;
+                    let data = vec![fill; len];
+                    write(&fs, &ctx, ino, off, Bytes::from(data.clone())).await;
+                    patch(&mut model, off as usize, &data);
+                }
+                // Two writes to the same chunks at once; the second wins (it takes the
+                // inode lock after the first).
+                5 => {
+                    let off = rng.below(4) * CHUNK as u64;
+                    let a = Bytes::from(vec![fill; CHUNK]);
+                    let b = Bytes::from(vec![fill.wrapping_add(100); CHUNK + 17]);
+                    futures::join!(
+                        write(&fs, &ctx, ino, off, a.clone()),
+                        write(&fs, &ctx, ino, off, b.clone())
+                    );
+                    patch(&mut model, off as usize, &a);
+                    patch(&mut model, off as usize, &b);
+                }
+                // Two writes reported out of order, overlapping or not; sometimes a read
+                // comes between the reports.
+                6 if rng.below(2) == 0 => {
+                    let a_off = rng.below(5) * CHUNK as u64 + rng.below(2) * 1000;
+                    let b_off = rng.below(5) * CHUNK as u64;
+                    let a = Bytes::from(vec![fill; CHUNK]);
+                    let b = Bytes::from(vec![
+                        fill.wrapping_add(50);
+                        1 + rng.below(CHUNK as u64) as usize
+                    ]);
+                    if rng.below(3) == 0 {
+                        let root = Credentials::root();
+                        let wa = fs
+                            .write(&root, ino, a_off, a.clone(), StableHow::Unstable)
                             .await
                             .unwrap();
-                        ctx.file_data_changed(ino, None, Some(ctimes(&w)));
-                        model.resize(size as usize, 0);
-                    }
-                    // Reads, some racing a write.
-                    7..=8 => {
-                        let off = rng.below(max);
-                        let len = 1 + rng.below(3 * CHUNK as u64) as u32;
+                        let wb = fs
+                            .write(&root, ino, b_off, b.clone(), StableHow::Unstable)
+                            .await
+                            .unwrap();
+                        ctx.file_written(ino, b_off, &b, ctimes(&wb.wcc));
+                        patch(&mut model, a_off as usize, &a);
+                        patch(&mut model, b_off as usize, &b);
+                        let (off, len) = (rng.below(max), 1 + rng.below(2 * CHUNK as u64) as u32);
                         let got = read_cached(&fs, &ctx, ino, off, len).await;
-                        check_read(&got, &model, off, len, &format!("seed {seed} step {step}"));
-                    }
-                    // Small unaligned reads: the part-of-a-chunk path of the cache.
-                    _ => {
-                        let (off, len) = small_read(&mut rng, model.len() as u64, max);
-                        let got = read_cached(&fs, &ctx, ino, off, len).await;
-                        let what = format!("seed {seed} step {step}: small read {off}+{len}");
-                        check_read(&got, &model, off, len, &what);
+                        check_read(
+                            &got,
+                            &model,
+                            off,
+                            len,
+                            &format!("seed {seed} step {step}: read between reports"),
+                        );
+                        ctx.file_written(ino, a_off, &a, ctimes(&wa.wcc));
+                    } else {
+                        write_two_report_reversed(
+                            &fs,
+                            &ctx,
+                            ino,
+                            (a_off, a.clone()),
+                            (b_off, b.clone()),
+                        )
+                        .await;
+                        patch(&mut model, a_off as usize, &a);
+                        patch(&mut model, b_off as usize, &b);
                     }
                 }
-                // Let background cache fills and write-through puts run now and then.
-                if rng.below(3) == 0 {
-                    glommio::yield_if_needed().await;
-                    glommio::timer::sleep(std::time::Duration::from_micros(200)).await;
+                // Truncate (down or up), as SETATTR does.
+                6 => {
+                    let size = rng.below(max);
+                    let sa = SetAttr {
+                        size: Some(size),
+                        ..SetAttr::default()
+                    };
+                    let w = fs
+                        .setattr(&Credentials::root(), ino, &sa, None)
+                        .await
+                        .unwrap();
+                    ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+                    model.resize(size as usize, 0);
+                }
+                // Reads, some racing a write.
+                7..=8 => {
+                    let off = rng.below(max);
+                    let len = 1 + rng.below(3 * CHUNK as u64) as u32;
+                    let got = read_cached(&fs, &ctx, ino, off, len).await;
+                    check_read(&got, &model, off, len, &format!("seed {seed} step {step}"));
+                }
+                // Small unaligned reads: the part-of-a-chunk path of the cache.
+                _ => {
+                    let (off, len) = small_read(&mut rng, model.len() as u64, max);
+                    let got = read_cached(&fs, &ctx, ino, off, len).await;
+                    let what = format!("seed {seed} step {step}: small read {off}+{len}");
+                    check_read(&got, &model, off, len, &what);
                 }
             }
-            // Everything, through the cache and without it.
-            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-            let size = model.len() as u32;
-            let cached = read_cached(&fs, &ctx, ino, 0, size + 10).await;
-            let direct = fs
-                .read(&Credentials::root(), ino, 0, size + 10)
-                .await
-                .unwrap();
-            assert!(cached == model, "seed {seed}: final read through the cache");
-            assert!(
-                direct.data == model,
-                "seed {seed}: final read from the store"
-            );
-            let stats = ctx.cache().unwrap().stats();
-            assert!(stats.hits > 0, "seed {seed}: the cache never served a read");
-            assert_eq!(stats.checksum_failures, 0);
-            fs.close().await.unwrap();
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+            // Let background cache fills and write-through puts run now and then.
+            if rng.below(3) == 0 {
+                glommio::yield_if_needed().await;
+                glommio::timer::sleep(std::time::Duration::from_micros(200)).await;
+            }
+        }
+        // Everything, through the cache and without it.
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        let size = model.len() as u32;
+        let cached = read_cached(&fs, &ctx, ino, 0, size + 10).await;
+        let direct = fs
+            .read(&Credentials::root(), ino, 0, size + 10)
+            .await
+            .unwrap();
+        assert!(cached == model, "seed {seed}: final read through the cache");
+        assert!(
+            direct.data == model,
+            "seed {seed}: final read from the store"
+        );
+        let stats = ctx.cache().unwrap().stats();
+        assert!(stats.hits > 0, "seed {seed}: the cache never served a read");
+        assert_eq!(stats.checksum_failures, 0);
+        fs.close().await.unwrap();
+    });
 }
 
 #[test]
@@ -296,24 +269,20 @@ fn cached_reads_match_the_model() {
 /// A file written in whole chunks reads back from the cache without touching the store.
 #[test]
 fn whole_chunk_writes_are_cached() {
-    LocalExecutorBuilder::default()
-        .spawn(|| async {
-            let (_dir, fs, ctx, ino) = setup().await;
-            let data: Vec<u8> = (0..4 * CHUNK).map(|i| (i % 253) as u8).collect();
-            write(&fs, &ctx, ino, 0, Bytes::from(data.clone())).await;
-            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-            let before = ctx.cache().unwrap().stats();
-            assert_eq!(before.entries, 4, "{before:?}");
-            let got = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
-            assert!(got == data);
-            let after = ctx.cache().unwrap().stats();
-            assert_eq!(after.hits - before.hits, 4, "{after:?}");
-            assert_eq!(after.misses, before.misses);
-            fs.close().await.unwrap();
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    run_in_glommio(|| async {
+        let (_dir, fs, ctx, ino) = setup().await;
+        let data: Vec<u8> = (0..4 * CHUNK).map(|i| (i % 253) as u8).collect();
+        write(&fs, &ctx, ino, 0, Bytes::from(data.clone())).await;
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        let before = ctx.cache().unwrap().stats();
+        assert_eq!(before.entries, 4, "{before:?}");
+        let got = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
+        assert!(got == data);
+        let after = ctx.cache().unwrap().stats();
+        assert_eq!(after.hits - before.hits, 4, "{after:?}");
+        assert_eq!(after.misses, before.misses);
+        fs.close().await.unwrap();
+    });
 }
 
 /// Two WRITEs that report out of order (the later one first) drop only the chunks they wrote:
@@ -322,43 +291,39 @@ fn whole_chunk_writes_are_cached() {
 /// so a file written by many concurrent WRITEs was never cached.)
 #[test]
 fn writes_reported_out_of_order_keep_the_other_cached_chunks() {
-    LocalExecutorBuilder::default()
-        .spawn(|| async {
-            let (_dir, fs, ctx, ino) = setup().await;
-            let c = CHUNK as u64;
-            let mut model: Vec<u8> = (0..4 * CHUNK).map(|i| (i % 251) as u8).collect();
-            write(&fs, &ctx, ino, 0, Bytes::from(model.clone())).await;
-            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-            assert_eq!(ctx.cache().unwrap().stats().entries, 4);
+    run_in_glommio(|| async {
+        let (_dir, fs, ctx, ino) = setup().await;
+        let c = CHUNK as u64;
+        let mut model: Vec<u8> = (0..4 * CHUNK).map(|i| (i % 251) as u8).collect();
+        write(&fs, &ctx, ino, 0, Bytes::from(model.clone())).await;
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(ctx.cache().unwrap().stats().entries, 4);
 
-            let a = Bytes::from(vec![0xAA; 300]);
-            let b = Bytes::from(vec![0xBB; 500]);
-            write_two_report_reversed(&fs, &ctx, ino, (100, a.clone()), (c + 7, b.clone())).await;
-            patch(&mut model, 100, &a);
-            patch(&mut model, CHUNK + 7, &b);
-            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        let a = Bytes::from(vec![0xAA; 300]);
+        let b = Bytes::from(vec![0xBB; 500]);
+        write_two_report_reversed(&fs, &ctx, ino, (100, a.clone()), (c + 7, b.clone())).await;
+        patch(&mut model, 100, &a);
+        patch(&mut model, CHUNK + 7, &b);
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
 
-            let before = ctx.cache().unwrap().stats();
-            let got = read_cached(&fs, &ctx, ino, 2 * c, (2 * CHUNK) as u32).await;
-            assert!(got == model[2 * CHUNK..], "chunks 2 and 3");
-            let after = ctx.cache().unwrap().stats();
-            assert_eq!(after.hits - before.hits, 2, "{after:?}");
-            assert_eq!(after.misses, before.misses, "{after:?}");
+        let before = ctx.cache().unwrap().stats();
+        let got = read_cached(&fs, &ctx, ino, 2 * c, (2 * CHUNK) as u32).await;
+        assert!(got == model[2 * CHUNK..], "chunks 2 and 3");
+        let after = ctx.cache().unwrap().stats();
+        assert_eq!(after.hits - before.hits, 2, "{after:?}");
+        assert_eq!(after.misses, before.misses, "{after:?}");
 
-            // The written chunks come from the store, and then from the cache.
-            let all = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
-            assert!(all == model, "whole file");
-            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-            let again = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
-            assert!(again == model, "whole file, again");
-            let last = ctx.cache().unwrap().stats();
-            assert_eq!(last.misses - after.misses, 2, "{last:?}");
-            assert_eq!(last.hits - after.hits, 2 + 4, "{last:?}");
-            fs.close().await.unwrap();
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+        // The written chunks come from the store, and then from the cache.
+        let all = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
+        assert!(all == model, "whole file");
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        let again = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
+        assert!(again == model, "whole file, again");
+        let last = ctx.cache().unwrap().stats();
+        assert_eq!(last.misses - after.misses, 2, "{last:?}");
+        assert_eq!(last.hits - after.hits, 2 + 4, "{last:?}");
+        fs.close().await.unwrap();
+    });
 }
 
 /// After one full read has filled the cache, small unaligned reads of a file with whole
@@ -366,62 +331,58 @@ fn writes_reported_out_of_order_keep_the_other_cached_chunks() {
 /// inside a hole are all served from the cache (part of a chunk each) and match the model.
 #[test]
 fn small_unaligned_reads_are_served_from_the_cache() {
-    LocalExecutorBuilder::default()
-        .spawn(|| async {
-            let (_dir, fs, ctx, ino) = setup().await;
-            let c = CHUNK as u64;
-            let mut model = Vec::new();
-            let whole: Vec<u8> = (0..2 * CHUNK).map(|i| (i % 251) as u8 ^ 0x5A).collect();
-            write(&fs, &ctx, ino, 0, Bytes::from(whole.clone())).await;
-            patch(&mut model, 0, &whole);
-            // Chunk 2 holds 100 bytes, chunk 3 is a hole, chunk 4 starts with 10 zeros.
-            let short = vec![0xC3; 100];
-            write(&fs, &ctx, ino, 2 * c, Bytes::from(short.clone())).await;
-            patch(&mut model, 2 * CHUNK, &short);
-            let late: Vec<u8> = (0..5000).map(|i| (i % 7) as u8 + 1).collect();
-            write(&fs, &ctx, ino, 4 * c + 10, Bytes::from(late.clone())).await;
-            patch(&mut model, 4 * CHUNK + 10, &late);
-            // Grown past its data: the rest of chunk 4 and chunk 5 read as zeros up to EOF.
-            let size = 5 * c + 3000;
-            let sa = SetAttr {
-                size: Some(size),
-                ..SetAttr::default()
-            };
-            let w = fs
-                .setattr(&Credentials::root(), ino, &sa, None)
-                .await
-                .unwrap();
-            ctx.file_data_changed(ino, None, Some(ctimes(&w)));
-            model.resize(size as usize, 0);
+    run_in_glommio(|| async {
+        let (_dir, fs, ctx, ino) = setup().await;
+        let c = CHUNK as u64;
+        let mut model = Vec::new();
+        let whole: Vec<u8> = (0..2 * CHUNK).map(|i| (i % 251) as u8 ^ 0x5A).collect();
+        write(&fs, &ctx, ino, 0, Bytes::from(whole.clone())).await;
+        patch(&mut model, 0, &whole);
+        // Chunk 2 holds 100 bytes, chunk 3 is a hole, chunk 4 starts with 10 zeros.
+        let short = vec![0xC3; 100];
+        write(&fs, &ctx, ino, 2 * c, Bytes::from(short.clone())).await;
+        patch(&mut model, 2 * CHUNK, &short);
+        let late: Vec<u8> = (0..5000).map(|i| (i % 7) as u8 + 1).collect();
+        write(&fs, &ctx, ino, 4 * c + 10, Bytes::from(late.clone())).await;
+        patch(&mut model, 4 * CHUNK + 10, &late);
+        // Grown past its data: the rest of chunk 4 and chunk 5 read as zeros up to EOF.
+        let size = 5 * c + 3000;
+        let sa = SetAttr {
+            size: Some(size),
+            ..SetAttr::default()
+        };
+        let w = fs
+            .setattr(&Credentials::root(), ino, &sa, None)
+            .await
+            .unwrap();
+        ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+        model.resize(size as usize, 0);
 
-            let all = read_cached(&fs, &ctx, ino, 0, size as u32).await;
-            assert!(all == model);
-            // Let the fills of that read land.
-            glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-            let before = ctx.cache().unwrap().stats();
-            assert_eq!(before.entries, 6, "{before:?}");
+        let all = read_cached(&fs, &ctx, ino, 0, size as u32).await;
+        assert!(all == model);
+        // Let the fills of that read land.
+        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        let before = ctx.cache().unwrap().stats();
+        assert_eq!(before.entries, 6, "{before:?}");
 
-            let mut rng = Rng(0x5EED);
-            // Cache lookups the reads make: one per chunk each touches.
-            let mut gets = 0;
-            for i in 0..400 {
-                let (off, len) = small_read(&mut rng, size, size);
-                let got = read_cached(&fs, &ctx, ino, off, len).await;
-                check_read(&got, &model, off, len, &format!("read {i}: {off}+{len}"));
-                let end = (off + u64::from(len)).min(size);
-                if off < end {
-                    gets += (end - 1) / c - off / c + 1;
-                }
+        let mut rng = XorShift(0x5EED);
+        // Cache lookups the reads make: one per chunk each touches.
+        let mut gets = 0;
+        for i in 0..400 {
+            let (off, len) = small_read(&mut rng, size, size);
+            let got = read_cached(&fs, &ctx, ino, off, len).await;
+            check_read(&got, &model, off, len, &format!("read {i}: {off}+{len}"));
+            let end = (off + u64::from(len)).min(size);
+            if off < end {
+                gets += (end - 1) / c - off / c + 1;
             }
-            let after = ctx.cache().unwrap().stats();
-            assert_eq!(after.misses, before.misses, "{after:?}");
-            assert_eq!(after.hits - before.hits, gets, "{after:?}");
-            assert_eq!((after.checksum_failures, after.io_errors), (0, 0));
-            fs.close().await.unwrap();
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+        }
+        let after = ctx.cache().unwrap().stats();
+        assert_eq!(after.misses, before.misses, "{after:?}");
+        assert_eq!(after.hits - before.hits, gets, "{after:?}");
+        assert_eq!((after.checksum_failures, after.io_errors), (0, 0));
+        fs.close().await.unwrap();
+    });
 }
 
 /// Pieces that start inside their chunk, in any order; zeros where no piece has bytes; one

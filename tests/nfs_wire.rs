@@ -3,9 +3,13 @@
 //! (in-memory object store), and the replies are decoded back. Deterministic: one call at a time
 //! unless a test pipelines on purpose.
 
+mod common;
+
 use bytes::Bytes;
+use common::fs::new_fs;
+use common::{client_output, server_output};
+use futures::executor::block_on;
 use slatenfs::datapath::{DataPath, DataPathConfig};
-use slatenfs::fs::{Fs, FsOptions};
 use slatenfs::nfs::NfsService;
 use slatenfs::proto::auth::{AuthSys, Credential};
 use slatenfs::proto::client::{ClientConfig, ClientConnection};
@@ -16,7 +20,6 @@ use slatenfs::proto::portmap::{Mapping, PortmapCall, PortmapReply, IPPROTO_TCP};
 use slatenfs::proto::rpc::ReplyStatus;
 use slatenfs::proto::xdr::{XdrEncode, XdrSink};
 use slatenfs::server::Service;
-use slatenfs::store::Store;
 use smallvec::SmallVec;
 
 const PEER: &str = "127.0.0.1:700";
@@ -52,9 +55,7 @@ impl XdrEncode for Raw {
 
 impl Wire {
     async fn new() -> Wire {
-        let store = Store::open_in_memory().await.unwrap();
-        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
-        let service = NfsService::new(fs, 2049, DataPathConfig::uncached());
+        let service = NfsService::new(new_fs().await, 2049, DataPathConfig::uncached());
         let server = ServerConnection::new(service.connection_config());
         let data = service.start_core(0).await;
         Wire {
@@ -63,14 +64,6 @@ impl Wire {
             server,
             client: ClientConnection::new(ClientConfig::default()),
         }
-    }
-
-    fn client_bytes(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        while let Some(b) = self.client.poll_transmit() {
-            out.extend_from_slice(&b);
-        }
-        out
     }
 
     /// Feeds `bytes` to the server, runs every call it yields, returns the server's output.
@@ -84,11 +77,7 @@ impl Wire {
                 .await;
             self.server.answer(xid, reply);
         }
-        let mut out = Vec::new();
-        while let Some(b) = self.server.poll_transmit() {
-            out.extend_from_slice(&b);
-        }
-        out
+        server_output(&mut self.server)
     }
 
     async fn rpc(
@@ -102,7 +91,7 @@ impl Wire {
         self.client
             .send_call(prog, vers, procedure, cred, args)
             .unwrap();
-        let bytes = self.client_bytes();
+        let bytes = client_output(&mut self.client);
         let out = self.serve(&bytes).await;
         self.client.handle_input(&out).unwrap();
         self.client.poll_reply().expect("one reply").status
@@ -173,10 +162,6 @@ impl Wire {
             other => panic!("{other:?}"),
         }
     }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
 }
 
 #[test]
@@ -495,7 +480,7 @@ fn retransmitted_create_is_answered_from_the_duplicate_request_cache() {
         w.client
             .send_call(NFS_PROGRAM, NFS_V3, proc3::CREATE, &root(), &call)
             .unwrap();
-        let bytes = w.client_bytes();
+        let bytes = client_output(&mut w.client);
         let first = w.serve(&bytes).await;
         // The same record again (same xid, same arguments), as a soft mount retransmits it.
         let again = w.serve(&bytes).await;

@@ -1,6 +1,9 @@
 //! MOUNT v3 and portmap v2 codecs: round trips (proptest), truncation, bounds, and the
 //! portmap table.
 
+mod common;
+
+use common::leak;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -8,10 +11,6 @@ use slatenfs::proto::mount::*;
 use slatenfs::proto::nfs3::DecodeError;
 use slatenfs::proto::portmap::*;
 use slatenfs::proto::xdr::encode_to_vec;
-
-fn leak(v: Vec<u8>) -> &'static [u8] {
-    Box::leak(v.into_boxed_slice())
-}
 
 fn bytes(max: usize) -> impl Strategy<Value = &'static [u8]> {
     prop_oneof![

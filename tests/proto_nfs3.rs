@@ -1,17 +1,16 @@
 //! NFSv3 codec: round trips of every procedure's arguments and results (proptest), truncation
 //! and bound checks, zero-copy checks, and the READDIR / READDIRPLUS page builders.
 
+mod common;
+
 use bytes::Bytes;
+use common::leak;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::strategy::Union;
 
 use slatenfs::proto::nfs3::*;
 use slatenfs::proto::xdr::{encode_to_vec, XdrEncode, XdrSink};
-
-fn leak(v: Vec<u8>) -> &'static [u8] {
-    Box::leak(v.into_boxed_slice())
-}
 
 fn fh() -> impl Strategy<Value = NfsFh3<'static>> {
     vec(any::<u8>(), 0..=NFS3_FHSIZE).prop_map(|v| NfsFh3(leak(v)))

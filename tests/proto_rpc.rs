@@ -2,9 +2,12 @@
 //! connection makes on its own, AUTH_SYS limits, record reassembly, input split at every offset,
 //! pipelining, out-of-order replies and a client/server pair driven in memory.
 
+mod common;
+
 use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use common::{client_output, server_output, ReadRes};
 use slatenfs::proto::auth::{AuthStat, AuthSys, Credential, AUTH_DH, AUTH_SHORT, RPCSEC_GSS};
 use slatenfs::proto::client::{ClientConfig, ClientConnection};
 use slatenfs::proto::connection::{Call, ConnectionError, ServerConfig, ServerConnection};
@@ -29,15 +32,6 @@ fn config() -> Arc<ServerConfig> {
 
 fn server() -> ServerConnection {
     ServerConnection::new(config())
-}
-
-/// All output of a connection, flattened.
-fn drain(conn: &mut ServerConnection) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(b) = conn.poll_transmit() {
-        out.extend_from_slice(&b);
-    }
-    out
 }
 
 fn calls(conn: &mut ServerConnection) -> Vec<Call> {
@@ -120,7 +114,7 @@ fn golden_null_call_with_auth_sys() {
     assert_eq!(s.calls_in_flight(), 0);
     assert!(s.wants_write());
     assert_eq!(s.pending_output_bytes(), NULL_REPLY.len());
-    assert_eq!(drain(&mut s), NULL_REPLY);
+    assert_eq!(server_output(&mut s), NULL_REPLY);
     assert!(!s.wants_write());
     assert_eq!(s.stats().null_calls, 1);
 }
@@ -133,11 +127,7 @@ fn golden_client_encoding_of_null_call() {
     });
     let xid = c.send_call(NFS, 3, 0, &client01(), &RawBody(&[])).unwrap();
     assert_eq!(xid, 0x1234_5678);
-    let mut out = Vec::new();
-    while let Some(b) = c.poll_transmit() {
-        out.extend_from_slice(&b);
-    }
-    assert_eq!(out, NULL_CALL_AUTH_SYS);
+    assert_eq!(client_output(&mut c), NULL_CALL_AUTH_SYS);
     c.handle_input(&NULL_REPLY).unwrap();
     let reply = c.poll_reply().unwrap();
     assert_eq!(reply.xid, 0x1234_5678);
@@ -183,7 +173,7 @@ fn golden_getattr_call_and_reply() {
         0, 0, 0, 0,                 // results: NFS3_OK
         0, 0, 0xab, 0xcd,           //   attribute
     ];
-    assert_eq!(drain(&mut s), expected);
+    assert_eq!(server_output(&mut s), expected);
 }
 
 /// Builds a call record by hand: the header words, cred and verf as raw `opaque_auth`s, args.
@@ -227,7 +217,7 @@ fn auto_reply(record: &[u8]) -> ReplyStatus {
         s.poll_call().is_none(),
         "must be answered by the connection"
     );
-    let out = drain(&mut s);
+    let out = server_output(&mut s);
     let mut c = ClientConnection::new(ClientConfig {
         first_xid: 5,
         ..ClientConfig::default()
@@ -413,7 +403,7 @@ fn input_split_at_every_offset_gives_same_calls_and_replies() {
     reference.handle_input(&wire).unwrap();
     let expected = calls(&mut reference);
     assert_eq!(expected.len(), ncalls);
-    let expected_out = drain(&mut reference);
+    let expected_out = server_output(&mut reference);
     for cut in 0..=wire.len() {
         for bytes_path in [false, true] {
             let mut s = server();
@@ -428,7 +418,7 @@ fn input_split_at_every_offset_gives_same_calls_and_replies() {
                 got.extend(calls(&mut s));
             }
             assert_eq!(got, expected, "cut at {cut}, bytes path {bytes_path}");
-            assert_eq!(drain(&mut s), expected_out, "cut at {cut}");
+            assert_eq!(server_output(&mut s), expected_out, "cut at {cut}");
         }
     }
     // And one byte at a time.
@@ -439,7 +429,7 @@ fn input_split_at_every_offset_gives_same_calls_and_replies() {
         got.extend(calls(&mut s));
     }
     assert_eq!(got, expected);
-    assert_eq!(drain(&mut s), expected_out);
+    assert_eq!(server_output(&mut s), expected_out);
 }
 
 #[test]
@@ -459,10 +449,7 @@ fn hundreds_of_pipelined_calls_answered_out_of_order() {
     }
     assert_eq!(client.calls_in_flight(), n as usize);
     // Everything in one buffer.
-    let mut wire = Vec::new();
-    while let Some(b) = client.poll_transmit() {
-        wire.extend_from_slice(&b);
-    }
+    let wire = client_output(&mut client);
     s.handle_input(&wire).unwrap();
     let got = calls(&mut s);
     assert_eq!(got.len(), 450); // every tenth was NULL
@@ -502,24 +489,19 @@ fn hundreds_of_pipelined_calls_answered_out_of_order() {
     }
 }
 
-/// A READ-like reply: attributes, then the data as a zero-copy payload.
-struct ReadRes(Bytes);
-impl XdrEncode for ReadRes {
-    fn encode(&self, out: &mut XdrSink) {
-        out.put_xdr_u32(0);
-        out.put_xdr_u32(self.0.len() as u32);
-        out.put_xdr_bool(true);
-        out.put_payload(self.0.clone());
-    }
-}
-
 #[test]
 fn large_payload_is_not_copied() {
     let data = Bytes::from(vec![0x5a; 65536]);
     let mut s = server();
     s.handle_input(&GETATTR_CALL).unwrap();
     let call = s.poll_call().unwrap();
-    s.send_reply(call.xid, ReplyBody::Success(&ReadRes(data.clone())));
+    s.send_reply(
+        call.xid,
+        ReplyBody::Success(&ReadRes {
+            eof: true,
+            data: data.clone(),
+        }),
+    );
     assert_eq!(s.pending_output_bytes(), 4 + 24 + 12 + 4 + 65536);
     let mut segs = Vec::new();
     while let Some(b) = s.poll_transmit() {
@@ -761,5 +743,5 @@ fn golden_denied_replies() {
         0, 0, 0, 3,                  //   low 3
         0, 0, 0, 3,                  //   high 3
     ];
-    assert_eq!(drain(&mut s), expected);
+    assert_eq!(server_output(&mut s), expected);
 }

@@ -3,28 +3,18 @@
 //! capacity. Counted with a global allocator (its own test binary, one test, so that nothing
 //! else allocates concurrently).
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use common::{client_output, ReadRes};
 use slatenfs::proto::auth::{AuthSys, Credential};
 use slatenfs::proto::client::{ClientConfig, ClientConnection};
 use slatenfs::proto::connection::{ServerConfig, ServerConnection};
 use slatenfs::proto::rpc::{RawBody, ReplyBody};
-use slatenfs::proto::xdr::{XdrEncode, XdrSink, XdrWrite};
-
-/// A READ-like result: a few fields, then the data as a zero-copy payload.
-struct ReadRes(Bytes);
-
-impl XdrEncode for ReadRes {
-    fn encode(&self, out: &mut XdrSink) {
-        out.put_xdr_u32(0);
-        out.put_xdr_u32(self.0.len() as u32);
-        out.put_xdr_bool(false);
-        out.put_payload(self.0.clone());
-    }
-}
 
 struct Counting;
 
@@ -72,10 +62,7 @@ fn steady_state_allocations_per_call() {
             )
             .unwrap();
     }
-    let mut batch = Vec::new();
-    while let Some(b) = client.poll_transmit() {
-        batch.extend_from_slice(&b);
-    }
+    let batch = client_output(&mut client);
 
     let config = Arc::new(ServerConfig::new(1 << 20).program(100_003, 3, 3, 21));
     let mut server = ServerConnection::new(config);
@@ -89,7 +76,13 @@ fn steady_state_allocations_per_call() {
             for call in calls.drain(..) {
                 if call.xid % 8 == 0 {
                     // Every eighth call is answered with a payload (the READ path).
-                    server.send_reply(call.xid, ReplyBody::Success(&ReadRes(data.clone())));
+                    server.send_reply(
+                        call.xid,
+                        ReplyBody::Success(&ReadRes {
+                            eof: false,
+                            data: data.clone(),
+                        }),
+                    );
                 } else {
                     server.send_reply(call.xid, ReplyBody::Success(&RawBody(&attrs)));
                 }

@@ -11,20 +11,23 @@
 //! The operation mix and count are fixed; only the interleaving varies from run to run, and
 //! every interleaving must satisfy the same checks.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use bytes::Bytes;
-use slatenfs::fs::{Credentials, FileType, Fs, FsOptions, InodeId};
-use slatenfs::netclient::{auth_sys, decode_nfs, Connection};
+use common::fs::{assert_clean, open_file_fs};
+use common::server::{ServeOptions, Server};
+use common::XorShift;
+use slatenfs::fs::{Credentials, FileType, InodeId};
+use slatenfs::netclient::{decode_nfs, Connection};
 use slatenfs::proto::nfs3::{
     proc3, Diropargs3, Link3Args, Nfs3Call, Nfs3Reply, Nfs3Res, NfsFh3, Nfsstat3, StableHow,
     NFS_PROGRAM, NFS_V3,
 };
 use slatenfs::proto::rpc::ReplyStatus;
-use slatenfs::store::{StorageUrl, Store, StoreConfig};
 
 const DIRS: usize = 6;
 const NAMES: usize = 12;
@@ -36,98 +39,6 @@ fn log_file() -> Stdio {
     match std::env::var("STRESS_LOG") {
         Ok(path) => std::fs::File::create(path).map_or(Stdio::inherit(), Stdio::from),
         Err(_) => Stdio::inherit(),
-    }
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(data: &std::path::Path, cache: &std::path::Path) -> Server {
-        for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_slatenfs"))
-                .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--cores"])
-                .arg(std::env::var("STRESS_CORES").unwrap_or_else(|_| "2".into()))
-                .arg("--storage")
-                .arg(format!("file://{}", data.display()))
-                .env("SLATEDB_CACHE_DIR", cache)
-                .env("SLATEDB_CACHE_SIZE_GB", "0.25")
-                .env(
-                    "RUST_LOG",
-                    std::env::var("STRESS_RUST_LOG").unwrap_or_else(|_| "warn".into()),
-                )
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(log_file())
-                .spawn()
-                .expect("spawn slatenfs");
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let until = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < until {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(addr).is_ok() {
-                    return Server { child, addr };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("slatenfs did not start");
-    }
-
-    fn connect(&self) -> Connection {
-        let mut c = Connection::connect(self.addr, auth_sys(0, 0, b"stress")).unwrap();
-        c.set_timeout(Some(Duration::from_secs(60))).unwrap();
-        c
-    }
-
-    /// SIGTERM and a clean exit (status 0) within a minute.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let until = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < until {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                assert!(status.success(), "slatenfs exited with {status}");
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("slatenfs did not stop on SIGTERM");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A small deterministic generator (xorshift), seeded per client.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 
@@ -178,13 +89,13 @@ fn link(c: &mut Connection, file: &[u8], dir: &[u8], to: &[u8]) -> Result<(), Op
 }
 
 fn client_run(server: &Server, dirs: &[Vec<u8>], seed: u64) -> usize {
-    let mut c = server.connect();
-    let mut rng = Rng(seed | 1);
+    let mut c = server.connect(b"stress", Duration::from_secs(60));
+    let mut rng = XorShift(seed | 1);
     let mut done = 0;
     for _ in 0..OPS_PER_CLIENT {
-        let (d1, d2) = (&dirs[rng.below(DIRS)], &dirs[rng.below(DIRS)]);
-        let (n1, n2) = (name(rng.below(NAMES)), name(rng.below(NAMES)));
-        let op = rng.below(10);
+        let (d1, d2) = (&dirs[rng.index(DIRS)], &dirs[rng.index(DIRS)]);
+        let (n1, n2) = (name(rng.index(NAMES)), name(rng.index(NAMES)));
+        let op = rng.index(10);
         let r: Result<(), Option<Nfsstat3>> = match op {
             // Create a file whose content is its own name (checked at the end).
             0..=2 => match c.create(d1, &n1, 0o644, true) {
@@ -215,9 +126,15 @@ fn client_run(server: &Server, dirs: &[Vec<u8>], seed: u64) -> usize {
 #[test]
 fn renames_links_and_removes_across_shards_keep_every_invariant() {
     let tmp = tempfile::tempdir().unwrap();
-    let (data, cache) = (tmp.path().join("data"), tmp.path().join("cache"));
-    let server = Server::start(&data, &cache);
-    let mut c = server.connect();
+    let data = tmp.path().join("data");
+    let server = Server::start(&ServeOptions {
+        storage: format!("file://{}", data.display()),
+        cores: std::env::var("STRESS_CORES").unwrap_or_else(|_| "2".into()),
+        cache_size_gb: "0.25",
+        rust_log: std::env::var("STRESS_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        stderr: log_file,
+    });
+    let mut c = server.connect(b"stress", Duration::from_secs(60));
     let root = c.mount(b"/").unwrap();
     let top = c.mkdir_or_lookup(&root, b"stress", 0o755).unwrap();
     let dirs: Vec<Vec<u8>> = (0..DIRS)
@@ -265,16 +182,15 @@ fn renames_links_and_removes_across_shards_keep_every_invariant() {
         listed.insert(i, names);
     }
     drop(c);
-    server.stop();
+    let status = server
+        .stop(Duration::from_secs(60))
+        .expect("slatenfs did not stop on SIGTERM");
+    assert!(status.success(), "slatenfs exited with {status}");
 
     // The stored state, read directly.
     futures::executor::block_on(async {
-        let store = Store::open(StoreConfig::new(StorageUrl::File(data.clone())))
-            .await
-            .unwrap();
-        let fs = Fs::open(store, FsOptions::default()).await.unwrap();
-        let report = fs.fsck().await.unwrap();
-        assert!(report.is_clean(), "fsck: {:#?}", report.errors);
+        let fs = open_file_fs(&data).await;
+        assert_clean(&fs).await;
         let root_cred = Credentials::root();
         let top = fs
             .lookup(&root_cred, fs.root(), b"stress")

@@ -1,0 +1,56 @@
+//! Filesystems on real SlateDB for the tests that drive `slatenfs::fs` directly.
+
+use std::path::Path;
+
+use slatenfs::fs::{CreateHow, Credentials, Fs, FsOptions, InodeId, SetAttr};
+use slatenfs::store::{StorageUrl, Store, StoreConfig};
+
+pub fn root() -> Credentials {
+    Credentials::root()
+}
+
+/// A fresh filesystem with default options on an in-memory object store.
+pub async fn new_fs() -> Fs {
+    new_fs_with(FsOptions::default()).await
+}
+
+/// A fresh filesystem with `opts` on an in-memory object store.
+pub async fn new_fs_with(opts: FsOptions) -> Fs {
+    let store = Store::open_in_memory().await.unwrap();
+    Fs::open(store, opts).await.unwrap()
+}
+
+/// The filesystem with default options on a local-disk store in `dir` (formatted if `dir`
+/// holds none yet).
+pub async fn open_file_fs(dir: &Path) -> Fs {
+    let url = StorageUrl::File(dir.to_path_buf());
+    let store = Store::open(StoreConfig::new(url)).await.unwrap();
+    Fs::open(store, FsOptions::default()).await.unwrap()
+}
+
+/// A new empty regular file, created by root (GUARDED), which must succeed.
+pub async fn mkfile(fs: &Fs, dir: InodeId, name: &str) -> InodeId {
+    fs.create(
+        &root(),
+        dir,
+        name.as_bytes(),
+        &CreateHow::Guarded(SetAttr::default()),
+    )
+    .await
+    .unwrap()
+    .ino
+}
+
+/// A new directory, created by root, which must succeed.
+pub async fn mkdir(fs: &Fs, dir: InodeId, name: &str) -> InodeId {
+    fs.mkdir(&root(), dir, name.as_bytes(), &SetAttr::default())
+        .await
+        .unwrap()
+        .ino
+}
+
+/// Every invariant `Fs::fsck` checks holds.
+pub async fn assert_clean(fs: &Fs) {
+    let rep = fs.fsck().await.unwrap();
+    assert!(rep.is_clean(), "fsck: {:?}", rep.errors);
+}
