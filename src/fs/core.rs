@@ -97,9 +97,19 @@ pub(crate) fn check_name(name: &[u8]) -> FsResult<NameKind> {
 impl Fs {
     /// Opens the filesystem in `store`, formatting it (superblock and root directory) on first
     /// use. Pending reclaim work is processed before returning.
+    ///
+    /// On a read-only store ([`Store::open_read_only`]) nothing is formatted or reclaimed: the
+    /// storage must hold a filesystem, and every operation that would change it fails with
+    /// [`FsError::RoFs`] before doing anything.
     pub async fn open(store: Store, opts: FsOptions) -> FsResult<Fs> {
+        let read_only = store.is_read_only();
         let sb = match store.get(SuperblockKey.encode()).await? {
             Some(v) => Superblock::decode(&v)?,
+            None if read_only => {
+                return Err(FsError::Io(
+                    "the storage holds no slatenfs filesystem (no superblock)".into(),
+                ))
+            }
             None => Self::format(&store, &opts).await?,
         };
         let fs = Fs {
@@ -119,8 +129,23 @@ impl Fs {
                 created: sb.created,
             }),
         };
-        fs.reclaim_pending().await?;
+        if !read_only {
+            fs.reclaim_pending().await?;
+        }
         Ok(fs)
+    }
+
+    /// Whether this filesystem is served from a read-only store.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.store.is_read_only()
+    }
+
+    /// `RoFs` on a read-only filesystem: the first thing every changing operation checks.
+    pub(crate) fn check_writable(&self) -> FsResult<()> {
+        if self.is_read_only() {
+            return Err(FsError::RoFs);
+        }
+        Ok(())
     }
 
     async fn format(store: &Store, opts: &FsOptions) -> FsResult<Superblock> {
@@ -482,6 +507,7 @@ impl Fs {
         sa: &SetAttr,
         guard: Option<Timestamp>,
     ) -> FsResult<Wcc> {
+        self.check_writable()?;
         let _l = self.lock_inodes(&[ino.0]).await;
         let mut node = self.load(ino).await?;
         let before = self.attr_of(&node).wcc();
@@ -681,6 +707,7 @@ impl Fs {
 
     /// Persists the approximate usage counters into the superblock.
     pub async fn persist_usage(&self) -> FsResult<()> {
+        self.check_writable()?;
         let sb = Superblock {
             format: FORMAT_VERSION,
             fsid: self.inner.fsid,
@@ -697,6 +724,10 @@ impl Fs {
     /// Waits for background reclaim to finish (it is durable and resumable, but closing the
     /// store under it makes it fail noisily), persists usage, flushes and closes the store.
     pub async fn close(&self) -> FsResult<()> {
+        if self.is_read_only() {
+            self.inner.store.close().await?;
+            return Ok(());
+        }
         // Bounded: a reclaim that takes longer resumes from its `R` keys at the next open.
         for _ in 0..3000 {
             if !self.inner.reclaim_running.load(Ordering::Acquire) {

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod multi_read;
 pub mod preflight;
 mod unstable;
+mod view;
 
 pub use backend::{
     object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings, StorageUrl,
@@ -23,6 +24,7 @@ pub use durability::{Applied, CommitScope, Durability, DurabilityTracker, WriteT
 pub use group_write::{AppliedHook, LaneId, Submitted};
 pub use keys::KeyRange;
 pub use multi_read::IdKeySpace;
+pub use view::ReadOnlyView;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,9 @@ pub enum StoreError {
     /// The database was closed.
     #[error("store is closed")]
     Closed,
+    /// The store was opened read-only and cannot take writes.
+    #[error("store is open read-only")]
+    ReadOnly,
     /// The storage runtime is gone (shut down or panicked).
     #[error("storage runtime is unavailable")]
     RuntimeGone,
@@ -58,6 +63,7 @@ impl StoreError {
             StoreError::Backend(s) => StoreError::Backend(s.clone()),
             StoreError::Fenced => StoreError::Fenced,
             StoreError::Closed => StoreError::Closed,
+            StoreError::ReadOnly => StoreError::ReadOnly,
             StoreError::RuntimeGone => StoreError::RuntimeGone,
             StoreError::Db(e) => StoreError::Backend(e.to_string()),
         }
