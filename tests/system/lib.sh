@@ -58,6 +58,22 @@ kill9_server() {
     SERVER_PID=
 }
 
+# restart_at_once WORKDIR [serve args...]: after kill9_server, starts the server again on the same
+# port without waiting, and fails if it is not listening within RESTART_LIMIT seconds (the dead
+# server's connections linger in FIN_WAIT/TIME_WAIT for a minute; they must not keep the port).
+# Sets RESTART_MS.
+RESTART_LIMIT=${RESTART_LIMIT:-15}
+restart_at_once() {
+    local t0 rc
+    t0=$(date +%s%N)
+    PORT_OVERRIDE=$PORT start_server "$@"; rc=$?
+    RESTART_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+    [ $rc -eq 0 ] || return 1
+    if [ "$RESTART_MS" -gt $((RESTART_LIMIT * 1000)) ]; then
+        echo "restart took ${RESTART_MS} ms (limit ${RESTART_LIMIT} s)"; return 1
+    fi
+}
+
 summary() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
