@@ -37,7 +37,12 @@ Environment (flags win over variables):
   AWS_SECRET_ACCESS_KEY   S3 secret key
   AWS_DEFAULT_REGION      region (default: us-east-1)
   AWS_ALLOW_HTTP          true to allow plain-http endpoints (default: false)
+  SLATENFS_OBJECT_STORE_TIMEOUT, SLATENFS_OBJECT_STORE_RETRIES, SLATENFS_STORE_WAIT
+                          same as the flags of the same names
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
+
+Exit status: 0 after SIGINT/SIGTERM, 2 for a configuration error, 3 when another server
+opened the same storage and fenced this one, 1 for any other failure.
 
 Mount from Linux:
   mount -t nfs -o vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt
@@ -71,6 +76,18 @@ struct ServeArgs {
     /// gid for AUTH_NONE callers [default: 65534]
     #[arg(long, value_name = "GID")]
     anon_gid: Option<u32>,
+    /// Longest one object-store call may take, in seconds; SlateDB retries a call that fails [env: SLATENFS_OBJECT_STORE_TIMEOUT] [default: 30]
+    #[arg(long, value_name = "SECS")]
+    object_store_timeout: Option<String>,
+    /// Retries of one S3 request by the S3 client [env: SLATENFS_OBJECT_STORE_RETRIES] [default: 3]
+    #[arg(long, value_name = "N")]
+    object_store_retries: Option<String>,
+    /// Longest a client call waits for the object store before it is answered NFS3ERR_JUKEBOX (try again later), in seconds [env: SLATENFS_STORE_WAIT] [default: 15]
+    #[arg(long, value_name = "SECS")]
+    store_wait: Option<String>,
+    /// TESTS ONLY: inject object-store faults (see src/store/fault.rs for the syntax)
+    #[arg(long, value_name = "SPEC", hide = true)]
+    inject_faults: Option<String>,
 }
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
@@ -115,6 +132,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         async_metadata: args.async_metadata,
         anon_uid: args.anon_uid,
         anon_gid: args.anon_gid,
+        object_store_timeout: args.object_store_timeout,
+        object_store_retries: args.object_store_retries,
+        wait_limit: args.store_wait,
+        inject_faults: args.inject_faults,
     };
     let env: HashMap<String, String> = std::env::vars().collect();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
@@ -129,8 +150,10 @@ fn serve(args: ServeArgs) -> ExitCode {
     match slatenfs::app::serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("slatenfs: {e}");
-            ExitCode::FAILURE
+            if !e.already_logged() {
+                eprintln!("slatenfs: {e}");
+            }
+            ExitCode::from(e.exit_code())
         }
     }
 }

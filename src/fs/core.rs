@@ -19,7 +19,7 @@ use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use super::write_pipeline::WritePipeline;
 use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
-use crate::store::{Applied, Durability, LaneId, Store, StoreBatch, Submitted};
+use crate::store::{Applied, Durability, LaneId, Store, StoreBatch, StoreError, Submitted};
 
 pub(crate) struct FsInner {
     pub(crate) store: Store,
@@ -140,12 +140,15 @@ impl Fs {
         self.inner.store.is_read_only()
     }
 
-    /// `RoFs` on a read-only filesystem: the first thing every changing operation checks.
+    /// The first thing every changing operation checks: `RoFs` on a read-only filesystem;
+    /// while the object store stalls, `Unavailable` (JUKEBOX: nothing is started that could not
+    /// be made durable); once the store is lost (fenced), why.
     pub(crate) fn check_writable(&self) -> FsResult<()> {
-        if self.is_read_only() {
-            return Err(FsError::RoFs);
+        match self.inner.store.check_available() {
+            Ok(()) => Ok(()),
+            Err(StoreError::ReadOnly) => Err(FsError::RoFs),
+            Err(e) => Err(FsError::Store(e)),
         }
-        Ok(())
     }
 
     async fn format(store: &Store, opts: &FsOptions) -> FsResult<Superblock> {
@@ -485,8 +488,17 @@ impl Fs {
             let mut b = StoreBatch::new();
             b.put(key, Bytes::copy_from_slice(&end.to_be_bytes()));
             // Ordered before any use of the ids in the WAL, so durability of later writes
-            // implies durability of the reservation; wait anyway (rare).
-            self.inner.store.write(b, Durability::Durable).await?;
+            // implies durability of the reservation; wait anyway (rare). If the wait gives up,
+            // the operation that needed an id has changed nothing yet: it is unavailable, not
+            // "applied but not yet durable".
+            self.inner
+                .store
+                .write(b, Durability::Durable)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotYetDurable(_) => StoreError::Unavailable(e.to_string()),
+                    e => e,
+                })?;
             *a = (next, end);
         }
         let id = a.0;

@@ -18,6 +18,7 @@ pub fn status(e: &FsError) -> Nfsstat3 {
         FsError::Perm => Nfsstat3::Perm,
         FsError::NoEnt => Nfsstat3::Noent,
         FsError::Store(StoreError::ReadOnly) => Nfsstat3::Rofs,
+        e if e.is_retry_later() => Nfsstat3::Jukebox,
         FsError::Io(_) | FsError::Store(_) => Nfsstat3::Io,
         FsError::NxIo => Nfsstat3::Nxio,
         FsError::Access => Nfsstat3::Acces,

@@ -17,15 +17,18 @@ use object_store::ObjectStore;
 use parking_lot::Mutex;
 use slatedb::config::DbReaderOptions;
 use slatedb::config::{ReadOptions, Settings};
-use slatedb::{BlockCachePolicy, CacheTarget, Db, DbReader};
+use slatedb::{BlockCachePolicy, CacheTarget, CloseReason, Db, DbReader};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
 use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
 use super::batch::StoreBatch;
 use super::chunk_value::ChunkMergeOperator;
+use super::deadline::Deadline;
 use super::durability::{Durability, DurabilityTracker};
+use super::fault::FaultInjector;
 use super::group_write::{AppliedHook, GroupWriter, LaneId, Submitted};
+use super::intercept::Intercepted;
 use super::keys::TAG_CHUNK;
 use super::view::{DbHandle, ReadOnlyView};
 use super::{KeyRange, StorageUrl, StoreError};
@@ -58,6 +61,15 @@ pub struct StoreConfig {
     /// Poll store futures once on the caller's thread before handing them off (see
     /// [`Store::run`]).
     pub inline_poll: bool,
+    /// Longest one object-store call may take, on every back end; a call that takes longer
+    /// fails and SlateDB retries it (see [`super::deadline`]).
+    pub object_store_timeout: Duration,
+    /// Longest a caller waits for the object store: a read not served within it fails with
+    /// [`StoreError::Unavailable`], a durable write not durable within it with
+    /// [`StoreError::NotYetDurable`] (see [`super::durability`]).
+    pub wait_limit: Duration,
+    /// Faults to inject into every object-store call (tests; see [`super::fault`]).
+    pub faults: Option<Arc<FaultInjector>>,
 }
 
 impl StoreConfig {
@@ -76,9 +88,20 @@ impl StoreConfig {
             l0_max_ssts: 16,
             worker_threads: 2,
             inline_poll: true,
+            object_store_timeout: DEFAULT_OBJECT_STORE_TIMEOUT,
+            wait_limit: DEFAULT_WAIT_LIMIT,
+            faults: None,
         }
     }
 }
+
+/// Default of [`StoreConfig::object_store_timeout`]: S3 answers a GET or a small PUT in tens of
+/// milliseconds and writes a 64 MiB table in a second or two, so 30 s only cuts calls that
+/// are stuck.
+pub const DEFAULT_OBJECT_STORE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of [`StoreConfig::wait_limit`]: well inside the Linux client's 60 s RPC timeout
+/// (`timeo=600`), so a client gets JUKEBOX ("try again later") before it would retransmit.
+pub const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(15);
 
 /// What SlateDB's in-memory block cache takes in when a memtable is flushed to L0: the index,
 /// the filters and the data blocks of metadata keys, but not the blocks of file chunks
@@ -216,6 +239,39 @@ fn object_store_cache_dir(config: &StoreConfig) -> Result<Option<PathBuf>, Store
     Ok(Some(dir.clone()))
 }
 
+/// Watches the writer for the end of its ownership of the storage: fenced by another writer
+/// (SlateDB learns it at its next write or manifest poll, which reads and never writes) or
+/// closed by a failed background task. The tracker then fails every wait and every change
+/// (see [`Store::lost`]). A clean close is not a loss.
+fn watch_for_loss(
+    db: &Arc<Db>,
+    durability: Arc<DurabilityTracker>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let mut status = db.subscribe();
+    async move {
+        loop {
+            let reason = status.borrow_and_update().close_reason;
+            match reason {
+                Some(CloseReason::Fenced) => {
+                    durability.stop(StoreError::Fenced);
+                    return;
+                }
+                Some(CloseReason::Panic) => {
+                    durability.stop(StoreError::Backend(
+                        "a SlateDB background task failed; the database is closed".into(),
+                    ));
+                    return;
+                }
+                Some(_) => return,
+                None => {}
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store described by `config`, as its one writer: a writer that
     /// had it open before is fenced.
@@ -249,6 +305,8 @@ impl Store {
         if let Some(db) = store.inner.db.writer() {
             let flusher = store.inner.durability.clone().run_flusher(db.clone());
             store.inner.handle.spawn(flusher);
+            let watch = watch_for_loss(db, store.inner.durability.clone());
+            store.inner.handle.spawn(watch);
         }
         Ok(store)
     }
@@ -296,6 +354,14 @@ impl Store {
     {
         let runtime = build_runtime(config.worker_threads)?;
         let handle = runtime.handle().clone();
+        let os = match &config.faults {
+            Some(faults) => faults.wrap(os),
+            None => os,
+        };
+        let deadline = Deadline {
+            limit: config.object_store_timeout,
+        };
+        let os: Arc<dyn ObjectStore> = Arc::new(Intercepted::new(os, Arc::new(deadline)));
         let counting = CountingObjectStore::new(os);
         let counters = counting.counters();
         let opening = open(Arc::new(counting));
@@ -314,7 +380,7 @@ impl Store {
                 return Err(StoreError::RuntimeGone);
             }
         };
-        let durability = DurabilityTracker::new();
+        let durability = DurabilityTracker::new(config.wait_limit);
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
@@ -332,6 +398,26 @@ impl Store {
     /// Whether this store was opened read-only ([`Store::open_read_only`]).
     pub fn is_read_only(&self) -> bool {
         self.inner.db.writer().is_none()
+    }
+
+    /// Whether a change may start now: `ReadOnly` on a read-only store, `Unavailable` while
+    /// the object store stalls, the reason once the store is lost (fenced, failed, closed).
+    pub fn check_available(&self) -> Result<(), StoreError> {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly);
+        }
+        self.inner.durability.check_available()
+    }
+
+    /// Why this store can no longer be used, once it cannot: another writer fenced it, a
+    /// SlateDB task failed, or it was closed.
+    pub fn lost(&self) -> Option<StoreError> {
+        self.inner.durability.stopped()
+    }
+
+    /// Whether [`Store::lost`] has a reason (cheap).
+    pub fn is_lost(&self) -> bool {
+        self.inner.durability.has_stopped()
     }
 
     /// Runs `fut` for the storage runtime and awaits its result from any executor.
@@ -362,6 +448,25 @@ impl Store {
         rx.await.map_err(|_| StoreError::RuntimeGone)?
     }
 
+    /// [`Store::run`] for a read, which gives up after the wait limit with
+    /// [`StoreError::Unavailable`] (dropping a read part way is harmless).
+    async fn run_read<F, T>(&self, fut: F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let limit = self.inner.durability.wait_limit();
+        self.run(async move {
+            match tokio::time::timeout(limit, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(StoreError::Unavailable(format!(
+                    "a read got no answer from the object store within {limit:?}"
+                ))),
+            }
+        })
+        .await
+    }
+
     /// Runs `fut` in the background on the storage runtime.
     pub fn spawn<F>(&self, fut: F)
     where
@@ -374,7 +479,7 @@ impl Store {
     pub async fn get(&self, key: Bytes) -> Result<Option<Bytes>, StoreError> {
         self.count_reads(1, 0);
         let db = self.inner.db.clone();
-        self.run(async move { Ok(db.get_with_options(&key, &ReadOptions::default()).await?) })
+        self.run_read(async move { Ok(db.get_with_options(&key, &ReadOptions::default()).await?) })
             .await
     }
 
@@ -383,7 +488,7 @@ impl Store {
     pub async fn get_data(&self, key: Bytes) -> Result<Option<Bytes>, StoreError> {
         self.count_reads(1, 0);
         let db = self.inner.db.clone();
-        self.run(async move {
+        self.run_read(async move {
             let opts = ReadOptions {
                 cache_blocks: false,
                 ..ReadOptions::default()
@@ -397,7 +502,7 @@ impl Store {
     pub async fn get_many(&self, keys: Vec<Bytes>) -> Result<Vec<Option<Bytes>>, StoreError> {
         self.count_reads(keys.len() as u64, 0);
         let db = self.inner.db.clone();
-        self.run(async move {
+        self.run_read(async move {
             // Up to 16 reads in flight: cheap when served from memory, overlapped when they
             // go to the object store.
             use futures::StreamExt;
@@ -423,7 +528,7 @@ impl Store {
     ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
         self.count_reads(0, 1);
         let db = self.inner.db.clone();
-        self.run(async move {
+        self.run_read(async move {
             let mut out = Vec::with_capacity(limit.min(1024));
             if limit == 0 || range.start >= range.end {
                 return Ok(out);

@@ -202,6 +202,7 @@ impl GroupWriter {
 
     /// Writes the lane's pending members, a group at a time, until none is left.
     async fn drain(&self, lane: LaneId, db: &Arc<Db>) {
+        let lane_index = lane.0;
         let Some(lane) = self.lanes.get(lane.0) else {
             return;
         };
@@ -234,7 +235,9 @@ impl GroupWriter {
                 hooks.extend(m.on_applied);
                 wants_durable |= m.durability == Durability::Durable;
             }
+            self.tracker.write_under_way(lane_index, true);
             let result = db.write_with_options(batch, &WriteOptions::default()).await;
+            self.tracker.write_under_way(lane_index, false);
             let result = match result {
                 Ok(_) => Ok(self.tracker.next_ticket()),
                 Err(e) => {

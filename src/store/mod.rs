@@ -7,8 +7,11 @@ pub mod backend;
 mod batch;
 pub mod bridge;
 pub mod chunk_value;
+pub mod deadline;
 pub mod durability;
+pub mod fault;
 pub mod group_write;
+pub mod intercept;
 pub mod keys;
 pub mod multi_read;
 pub mod preflight;
@@ -46,6 +49,14 @@ pub enum StoreError {
     /// The store was opened read-only and cannot take writes.
     #[error("store is open read-only")]
     ReadOnly,
+    /// The object store did not answer in time (a read that was not served within the wait
+    /// limit, or a change refused while writes stall): nothing was done; try again later.
+    #[error("object store unavailable: {0}")]
+    Unavailable(String),
+    /// A write was applied (and is visible) but not confirmed durable within the wait limit:
+    /// it becomes durable once the object store answers again, unless the server stops first.
+    #[error("write {0:?} not yet confirmed durable by the object store")]
+    NotYetDurable(WriteTicket),
     /// The storage runtime is gone (shut down or panicked).
     #[error("storage runtime is unavailable")]
     RuntimeGone,
@@ -64,6 +75,8 @@ impl StoreError {
             StoreError::Fenced => StoreError::Fenced,
             StoreError::Closed => StoreError::Closed,
             StoreError::ReadOnly => StoreError::ReadOnly,
+            StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
+            StoreError::NotYetDurable(t) => StoreError::NotYetDurable(*t),
             StoreError::RuntimeGone => StoreError::RuntimeGone,
             StoreError::Db(e) => StoreError::Backend(e.to_string()),
         }
