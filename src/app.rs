@@ -11,6 +11,7 @@ use thiserror::Error;
 use crate::config::ServeConfig;
 use crate::datapath::DataPathConfig;
 use crate::fs::{Fs, FsOptions};
+use crate::instance_lock::InstanceLock;
 use crate::nfs::NfsService;
 use crate::server::{self, ServeError, StopSignal};
 use crate::store::fault::FaultInjector;
@@ -91,6 +92,14 @@ impl CacheBudget {
 /// Serves until SIGINT or SIGTERM, then drains in-flight calls, flushes and returns.
 pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     check_cache_dir(&config.cache_dir)?;
+    // Held until the process ends: one server per cache directory, and `slatenfs fsck` sees
+    // that a server runs.
+    let _instance = InstanceLock::acquire(&config.cache_dir).map_err(|e| {
+        AppError::Config(format!(
+            "SLATEDB_CACHE_DIR {}: {e}; give each server its own cache directory",
+            config.cache_dir.display()
+        ))
+    })?;
     // Before the store is opened: opening it fences any other writer of the same storage.
     server::check_listen(config.listen)?;
     preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
