@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use object_store::aws::AmazonS3ConfigKey;
 use object_store::path::Path;
 use object_store::{
-    BackoffConfig, ClientOptions, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload,
-    ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions,
-    RetryConfig, UploadPart,
+    BackoffConfig, ClientConfigKey, CopyOptions, GetOptions, GetResult, ListResult,
+    MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult, RenameOptions, RetryConfig, UploadPart,
 };
 
 use super::StoreError;
@@ -177,12 +178,17 @@ pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectS
             // Bounded: the client's defaults retry a request for up to 3 minutes (10 times);
             // SlateDB retries the call itself after that, so the client needs only to get past
             // a blip, and a store that stopped answering shows as failed calls within
-            // `timeout` (see `super::deadline`).
+            // `timeout` (see `super::deadline`). Set key by key, so the client settings
+            // `from_env` read (a proxy, say) stay.
+            let ms = |d: Duration| format!("{}ms", d.as_millis());
             b = b
-                .with_client_options(
-                    ClientOptions::new()
-                        .with_timeout(s3.timeout)
-                        .with_connect_timeout(S3_CONNECT_TIMEOUT.min(s3.timeout)),
+                .with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+                    ms(s3.timeout),
+                )
+                .with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+                    ms(S3_CONNECT_TIMEOUT.min(s3.timeout)),
                 )
                 .with_retry(RetryConfig {
                     backoff: BackoffConfig::default(),

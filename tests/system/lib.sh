@@ -74,6 +74,20 @@ restart_at_once() {
     fi
 }
 
+# start_moto WORKDIR BUCKET: moto's S3 server on a free loopback port with BUCKET made, and the
+# AWS_* variables that select it exported. Sets MOTO_PID (stop it with kill).
+start_moto() {
+    local work=$1 bucket=$2 mport
+    command -v moto_server >/dev/null || { echo "moto_server is not installed (make deps)"; return 1; }
+    mport=$(free_port)
+    moto_server -H 127.0.0.1 -p "$mport" >"$work/moto.log" 2>&1 &
+    MOTO_PID=$!
+    for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$mport/" >/dev/null && break; sleep 0.2; done
+    curl -sf -X PUT "http://127.0.0.1:$mport/$bucket" -o /dev/null || { echo "cannot make bucket $bucket"; return 1; }
+    export AWS_ENDPOINT_URL=http://127.0.0.1:$mport AWS_S3_BUCKET=$bucket AWS_ACCESS_KEY_ID=testing \
+           AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_ALLOW_HTTP=true
+}
+
 summary() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
