@@ -7,9 +7,13 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::store::backend::DEFAULT_S3_RETRIES;
+use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_WAIT_LIMIT};
+use crate::store::fault::FaultSchedule;
 use crate::store::{S3Settings, StorageUrl};
 
 /// Everything `slatenfs serve` needs, validated.
@@ -25,6 +29,12 @@ pub struct ServeConfig {
     pub async_metadata: bool,
     pub anon_uid: u32,
     pub anon_gid: u32,
+    /// Longest one object-store call may take (`--object-store-timeout`).
+    pub object_store_timeout: Duration,
+    /// Longest a client call waits for the object store before JUKEBOX (`--store-wait`).
+    pub wait_limit: Duration,
+    /// Object-store faults to inject (hidden `--inject-faults`; tests only).
+    pub faults: Option<FaultSchedule>,
 }
 
 /// The raw inputs from the command line; `None` means "not given", so the environment applies.
@@ -38,6 +48,10 @@ pub struct ServeFlags {
     pub async_metadata: bool,
     pub anon_uid: Option<u32>,
     pub anon_gid: Option<u32>,
+    pub object_store_timeout: Option<String>,
+    pub object_store_retries: Option<String>,
+    pub wait_limit: Option<String>,
+    pub inject_faults: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -60,6 +74,16 @@ pub enum ConfigError {
     BadEndpoint(String),
     #[error("--cores must be between 1 and {max} on this machine (got {got})")]
     BadCores { got: usize, max: usize },
+    #[error("{name} must be a positive number of seconds, e.g. {name}={example} (got {got:?})")]
+    BadSeconds {
+        name: &'static str,
+        example: &'static str,
+        got: String,
+    },
+    #[error("SLATENFS_OBJECT_STORE_RETRIES must be a whole number from 0 to 100, e.g. SLATENFS_OBJECT_STORE_RETRIES=3 (got {0:?})")]
+    BadRetries(String),
+    #[error("--inject-faults: {0}")]
+    BadFaults(String),
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -118,6 +142,7 @@ impl ServeConfig {
             access_key: get("AWS_ACCESS_KEY_ID"),
             secret: get("AWS_SECRET_ACCESS_KEY"),
             allow_http,
+            ..S3Settings::default()
         };
 
         // S3 is chosen by configuring it: an endpoint or credentials. Otherwise the embedded
@@ -143,6 +168,55 @@ impl ServeConfig {
             });
         }
 
+        let seconds =
+            |flag: Option<String>, name: &'static str, example: &'static str, default| match flag
+                .or_else(|| get(name))
+            {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<f64>() {
+                    Ok(v) if v.is_finite() && v > 0.0 && v < 1e6 => Ok(Duration::from_secs_f64(v)),
+                    _ => Err(ConfigError::BadSeconds {
+                        name,
+                        example,
+                        got: text,
+                    }),
+                },
+            };
+        let object_store_timeout = seconds(
+            flags.object_store_timeout,
+            "SLATENFS_OBJECT_STORE_TIMEOUT",
+            "30",
+            DEFAULT_OBJECT_STORE_TIMEOUT,
+        )?;
+        let wait_limit = seconds(
+            flags.wait_limit,
+            "SLATENFS_STORE_WAIT",
+            "15",
+            DEFAULT_WAIT_LIMIT,
+        )?;
+        let retries = match flags
+            .object_store_retries
+            .or_else(|| get("SLATENFS_OBJECT_STORE_RETRIES"))
+        {
+            None => DEFAULT_S3_RETRIES,
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if n <= 100 => n,
+                _ => return Err(ConfigError::BadRetries(text)),
+            },
+        };
+        let s3 = S3Settings {
+            timeout: object_store_timeout,
+            retries,
+            ..s3
+        };
+        let faults = flags
+            .inject_faults
+            .map(|spec| {
+                spec.parse::<FaultSchedule>()
+                    .map_err(ConfigError::BadFaults)
+            })
+            .transpose()?;
+
         let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
         Ok(ServeConfig {
             listen,
@@ -160,6 +234,9 @@ impl ServeConfig {
                 .anon_gid
                 .or_else(|| parse_id("SLATENFS_ANON_GID"))
                 .unwrap_or(65534),
+            object_store_timeout,
+            wait_limit,
+            faults,
         })
     }
 }
@@ -243,6 +320,20 @@ mod tests {
         );
         assert!(!c.s3.allow_http);
         assert_eq!((c.anon_uid, c.anon_gid), (65534, 65534));
+        assert_eq!(c.object_store_timeout, DEFAULT_OBJECT_STORE_TIMEOUT);
+        assert_eq!(c.s3.timeout, DEFAULT_OBJECT_STORE_TIMEOUT);
+        assert_eq!(c.wait_limit, DEFAULT_WAIT_LIMIT);
+        assert!(c.faults.is_none());
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("SLATENFS_OBJECT_STORE_TIMEOUT", "2.5"),
+            ("SLATENFS_OBJECT_STORE_RETRIES", "0"),
+            ("SLATENFS_STORE_WAIT", "4"),
+        ]);
+        let c = resolve(ServeFlags::default(), &pairs).unwrap();
+        assert_eq!(c.s3.timeout, Duration::from_millis(2500));
+        assert_eq!(c.s3.retries, 0);
+        assert_eq!(c.wait_limit, Duration::from_secs(4));
     }
 
     #[test]
@@ -322,6 +413,24 @@ mod tests {
         assert!(matches!(
             resolve(flags, &BASE),
             Err(ConfigError::BadCores { .. })
+        ));
+        for (name, bad) in [
+            ("SLATENFS_OBJECT_STORE_TIMEOUT", "0"),
+            ("SLATENFS_STORE_WAIT", "soon"),
+            ("SLATENFS_OBJECT_STORE_RETRIES", "-1"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((name, bad));
+            let e = resolve(ServeFlags::default(), &pairs).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+        let flags = ServeFlags {
+            inject_faults: Some("get:melt@1".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadFaults(_))
         ));
         for e in [
             ConfigError::MissingCacheDir,

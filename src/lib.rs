@@ -10,14 +10,18 @@
 //! - [`nfs`]: maps decoded NFSv3, MOUNT and portmap calls to filesystem and data-path calls.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages for a service.
 //! - [`app`]: the composition root of `slatenfs serve`, wiring the parts above together.
+//! - [`check`]: `slatenfs fsck`, the consistency check (and repair) for operators.
+//! - [`instance_lock`]: one process per cache directory; how `fsck` knows a server runs.
 //! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
 //! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod app;
 pub mod cache;
+pub mod check;
 pub mod config;
 pub mod datapath;
 pub mod fs;
+pub mod instance_lock;
 pub mod netclient;
 pub mod nfs;
 pub mod proto;

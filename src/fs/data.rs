@@ -204,6 +204,7 @@ impl Fs {
         data: Bytes,
         stable: StableHow,
     ) -> FsResult<WriteOk> {
+        self.check_writable()?;
         let lane = self.inner.store.lane();
         let _l = self.inner.locks.lock(&[ino.0]).await;
         // WRITEs queued on this lane and not yet applied: build on the newest (and queue behind
@@ -308,6 +309,7 @@ impl Fs {
     /// is committed (`offset` and `count` only matter to the client), and a flush that other
     /// operations already made may have done it (see [`super::unstable`]).
     pub async fn commit(&self, ino: InodeId, offset: u64, count: u32) -> FsResult<CommitOk> {
+        self.check_writable()?;
         let _ = (offset, count);
         let node = self.load(ino).await?;
         let scope = if self.inner.opts.async_metadata {

@@ -18,12 +18,13 @@ use crate::fs::Fs;
 use crate::proto::connection::{Call, CallReply, ServerConfig};
 use crate::proto::mount::MountCall;
 use crate::proto::nfs3::{
-    Nfs3Call, NfsFh3, MOUNT3_MAX_PROC, MOUNT_PROGRAM, MOUNT_V3, NFS3_MAX_PROC, NFS_PROGRAM, NFS_V3,
-    PORTMAP2_MAX_PROC, PORTMAP_PROGRAM, PORTMAP_V2,
+    Nfs3Call, NfsFh3, Nfsstat3, MOUNT3_MAX_PROC, MOUNT_PROGRAM, MOUNT_V3, NFS3_MAX_PROC,
+    NFS_PROGRAM, NFS_V3, PORTMAP2_MAX_PROC, PORTMAP_PROGRAM, PORTMAP_V2,
 };
 use crate::proto::portmap::{PortmapCall, PortmapTable};
 use crate::proto::xdr::{DecodeError, XdrDecode, XdrEncode, XdrSink};
 use crate::server::Service;
+use crate::store::{StoreError, WriteTicket};
 
 use drc::{DrcKey, DrcLookup, DuplicateRequestCache};
 
@@ -105,6 +106,9 @@ impl NfsService {
             .is_non_idempotent()
             .then(|| DrcKey::new(peer, call.xid, call.procedure, &call.args));
         if let Some(key) = drc_key {
+            if let Some(write) = self.drc.unconfirmed(&key.retry_key()) {
+                return self.answer_retry(key, write, call.procedure).await;
+            }
             match self.drc.begin(key) {
                 DrcLookup::New => {}
                 DrcLookup::InProgress => return CallReply::Drop,
@@ -115,10 +119,39 @@ impl NfsService {
             }
         }
         let mut out = XdrSink::with_capacity(512);
-        nfs3::dispatch(&self.fs, data, &cred, &args, &call.args, &mut out).await;
+        let unconfirmed = nfs3::dispatch(&self.fs, data, &cred, &args, &call.args, &mut out).await;
         let reply = CallReply::from_sink(out);
         if let (Some(key), CallReply::Results(segments)) = (drc_key, &reply) {
             self.drc.complete(key, segments.clone());
+            if let Some(write) = unconfirmed {
+                self.drc.note_unconfirmed(key.retry_key(), write);
+            }
+        }
+        reply
+    }
+
+    /// A retry (new xid) of a changing call that was answered JUKEBOX because its write was
+    /// not confirmed durable in time: not run again; success once that write is durable
+    /// (waiting for it up to the wait limit), JUKEBOX again otherwise (see [`drc`]).
+    async fn answer_retry(&self, key: DrcKey, write: WriteTicket, procedure: u32) -> CallReply {
+        let status = match self.fs.store().durability().wait_durable(write).await {
+            Ok(()) => None,
+            Err(StoreError::NotYetDurable(_) | StoreError::Unavailable(_)) => {
+                Some(Nfsstat3::Jukebox)
+            }
+            Err(e) => {
+                log::error!("a change answered JUKEBOX before is lost: {e}");
+                Some(Nfsstat3::Io)
+            }
+        };
+        let mut out = XdrSink::with_capacity(64);
+        nfs3::encode_without_attributes(procedure, status, &mut out);
+        let reply = CallReply::from_sink(out);
+        if status != Some(Nfsstat3::Jukebox) {
+            self.drc.forget_unconfirmed(&key.retry_key());
+            if let (DrcLookup::New, CallReply::Results(segments)) = (self.drc.begin(key), &reply) {
+                self.drc.complete(key, segments.clone());
+            }
         }
         reply
     }
@@ -147,6 +180,12 @@ impl Service for NfsService {
     }
 
     async fn handle(&self, data: &DataPath, call: Call, peer: SocketAddr) -> CallReply {
+        if self.fs.store().is_lost() {
+            // Fenced by another server (or the store failed): whatever this server still has
+            // cached may be out of date, so nothing is answered from it; the server is
+            // stopping, and clients retry against whoever serves the storage now.
+            return CallReply::Drop;
+        }
         match call.prog {
             NFS_PROGRAM => self.handle_nfs(&call, peer, data).await,
             MOUNT_PROGRAM => self.handle_mount(&call, peer).await,

@@ -115,6 +115,28 @@ impl<S: Service> Dispatch for CoreRuntime<S> {
     }
 }
 
+/// This core's listener on `listen`: SO_REUSEPORT, so every core has one and the kernel
+/// spreads connections among them, and SO_REUSEADDR, which glommio's own `bind` leaves out:
+/// without it the connections of a server that was killed (`kill -9`, a crash) hold the port
+/// in FIN_WAIT/TIME_WAIT for up to a minute and the restarted server cannot bind it. It lets
+/// no second server listen on the port (a listener in LISTEN still conflicts).
+fn bind_listener(listen: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let socket = Socket::new(
+        Domain::for_address(listen),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&listen.into())?;
+    socket.listen(1024)?;
+    // SAFETY: the descriptor is a bound, listening TCP socket that `into_raw_fd` gives up and
+    // the listener takes over (and closes).
+    Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
+}
+
 /// Runs one core until `stop`: accepts connections on `listen` (SO_REUSEPORT, one listener per
 /// core) and serves calls forwarded by the other cores.
 pub(super) async fn run<S: Service>(
@@ -156,9 +178,9 @@ pub(super) async fn run<S: Service>(
         .detach();
     }
 
-    let listener = TcpListener::bind(listen).map_err(|e| ServeError::Listen {
+    let listener = bind_listener(listen).map_err(|source| ServeError::Listen {
         addr: listen,
-        source: std::io::Error::other(e.to_string()),
+        source,
     })?;
     debug!("core {id}: accepting on {listen}");
     loop {

@@ -20,6 +20,7 @@ mod shutdown;
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorPoolBuilder, PoolPlacement};
@@ -39,17 +40,35 @@ pub enum ServeError {
     Runtime(String),
 }
 
+/// How long [`check_listen`] waits for the listener of a server that just died to go away.
+const DEAD_LISTENER_GRACE: Duration = Duration::from_secs(3);
+
 /// Fails if `listen` cannot be served: someone holds the port, or the address is not ours.
 /// The executors bind with SO_REUSEPORT, which would quietly share the port with another
-/// SO_REUSEPORT server, so this probes with a plain bind.
+/// SO_REUSEPORT server, so this probes with a bind without it (std's, with SO_REUSEADDR, so
+/// the connections a killed server left in FIN_WAIT/TIME_WAIT do not count). A listener that
+/// is still there is retried for a moment: the kernel closes a killed server's io_uring (and
+/// the listening socket an accept in flight held) asynchronously, some milliseconds after
+/// the process is gone, and a supervisor restarts it at once.
 pub fn check_listen(listen: SocketAddr) -> Result<(), ServeError> {
-    drop(
-        StdListener::bind(listen).map_err(|source| ServeError::Listen {
-            addr: listen,
-            source,
-        })?,
-    );
-    Ok(())
+    let deadline = Instant::now() + DEAD_LISTENER_GRACE;
+    loop {
+        match StdListener::bind(listen) {
+            Ok(probe) => {
+                drop(probe);
+                return Ok(());
+            }
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(source) => {
+                return Err(ServeError::Listen {
+                    addr: listen,
+                    source,
+                })
+            }
+        }
+    }
 }
 
 /// Serves `service` on `listen` with `cores` executors until `stop` is triggered (or an

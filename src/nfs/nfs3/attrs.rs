@@ -4,7 +4,7 @@ use crate::fs::{Credentials, Fs};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
-use super::{inode_of, respond, NO_ATTRIBUTES};
+use super::{inode_of, respond, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{fattr, nfstime, post_op, set_attr, timestamp, wcc};
 
 pub(super) async fn getattr(fs: &Fs, a: &Getattr3Args<'_>, out: &mut XdrSink) {
@@ -25,14 +25,14 @@ pub(super) async fn setattr(
     cred: &Credentials,
     a: &Setattr3Args<'_>,
     out: &mut XdrSink,
-) {
+) -> Unconfirmed {
     let r = async {
         let ino = inode_of(data.fs(), a.object)?;
         let sa = set_attr(&a.new_attributes);
         data.setattr(cred, ino, &sa, a.guard.map(timestamp)).await
     }
     .await;
-    respond(&r, wcc, WccData::default(), out);
+    respond(&r, wcc, WccData::default(), out)
 }
 
 pub(super) async fn access(fs: &Fs, cred: &Credentials, a: &Access3Args<'_>, out: &mut XdrSink) {

@@ -3,7 +3,7 @@ use crate::fs::{CreateOk, Credentials, Fs, FsError, FsResult, SpecialKind};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
-use super::{inode_of, respond, NO_ATTRIBUTES};
+use super::{inode_of, respond, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{create_how, post_op, set_attr, wcc};
 
 pub(super) async fn lookup(fs: &Fs, cred: &Credentials, a: &Lookup3Args<'_>, out: &mut XdrSink) {
@@ -25,7 +25,7 @@ pub(super) async fn lookup(fs: &Fs, cred: &Credentials, a: &Lookup3Args<'_>, out
 }
 
 /// The result of CREATE, MKDIR, SYMLINK and MKNOD.
-fn respond_created(r: &FsResult<CreateOk>, out: &mut XdrSink) {
+fn respond_created(r: &FsResult<CreateOk>, out: &mut XdrSink) -> Unconfirmed {
     respond(
         r,
         |ok| Create3ResOk {
@@ -35,30 +35,45 @@ fn respond_created(r: &FsResult<CreateOk>, out: &mut XdrSink) {
         },
         WccData::default(),
         out,
-    );
+    )
 }
 
-pub(super) async fn create(fs: &Fs, cred: &Credentials, a: &Create3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn create(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Create3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = inode_of(fs, a.where_.dir)?;
         fs.create(cred, dir, a.where_.name, &create_how(&a.how))
             .await
     }
     .await;
-    respond_created(&r, out);
+    respond_created(&r, out)
 }
 
-pub(super) async fn mkdir(fs: &Fs, cred: &Credentials, a: &Mkdir3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn mkdir(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Mkdir3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = inode_of(fs, a.where_.dir)?;
         fs.mkdir(cred, dir, a.where_.name, &set_attr(&a.attributes))
             .await
     }
     .await;
-    respond_created(&r, out);
+    respond_created(&r, out)
 }
 
-pub(super) async fn symlink(fs: &Fs, cred: &Credentials, a: &Symlink3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn symlink(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Symlink3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = inode_of(fs, a.where_.dir)?;
         let sa = set_attr(&a.symlink.symlink_attributes);
@@ -66,10 +81,15 @@ pub(super) async fn symlink(fs: &Fs, cred: &Credentials, a: &Symlink3Args<'_>, o
             .await
     }
     .await;
-    respond_created(&r, out);
+    respond_created(&r, out)
 }
 
-pub(super) async fn mknod(fs: &Fs, cred: &Credentials, a: &Mknod3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn mknod(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Mknod3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = inode_of(fs, a.where_.dir)?;
         let (kind, sa) = match &a.what {
@@ -90,28 +110,43 @@ pub(super) async fn mknod(fs: &Fs, cred: &Credentials, a: &Mknod3Args<'_>, out: 
             .await
     }
     .await;
-    respond_created(&r, out);
+    respond_created(&r, out)
 }
 
-pub(super) async fn remove(fs: &Fs, cred: &Credentials, a: &Remove3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn remove(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Remove3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = inode_of(fs, a.object.dir)?;
         fs.remove(cred, dir, a.object.name).await
     }
     .await;
-    respond(&r, wcc, WccData::default(), out);
+    respond(&r, wcc, WccData::default(), out)
 }
 
-pub(super) async fn rmdir(fs: &Fs, cred: &Credentials, a: &Rmdir3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn rmdir(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Rmdir3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = inode_of(fs, a.object.dir)?;
         fs.rmdir(cred, dir, a.object.name).await
     }
     .await;
-    respond(&r, wcc, WccData::default(), out);
+    respond(&r, wcc, WccData::default(), out)
 }
 
-pub(super) async fn rename(fs: &Fs, cred: &Credentials, a: &Rename3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn rename(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Rename3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let from = inode_of(fs, a.from.dir)?;
         let to = inode_of(fs, a.to.dir)?;
@@ -126,10 +161,15 @@ pub(super) async fn rename(fs: &Fs, cred: &Credentials, a: &Rename3Args<'_>, out
         },
         Rename3Wcc::default(),
         out,
-    );
+    )
 }
 
-pub(super) async fn link(fs: &Fs, cred: &Credentials, a: &Link3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn link(
+    fs: &Fs,
+    cred: &Credentials,
+    a: &Link3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let file = inode_of(fs, a.file)?;
         let dir = inode_of(fs, a.link.dir)?;
@@ -144,5 +184,5 @@ pub(super) async fn link(fs: &Fs, cred: &Credentials, a: &Link3Args<'_>, out: &m
         },
         Link3Wcc::default(),
         out,
-    );
+    )
 }
