@@ -1,6 +1,9 @@
 //! The composition root of `slatenfs serve`: the one place that opens the store, the filesystem
-//! and the caches, splits the cache budget between them, and hands the NFS service to the
+//! and the caches, splits the cache budget between them, starts the lock manager, decides what
+//! listens where (the NFS port over TCP and UDP, port 111), and hands the service to the
 //! runtime.
+mod locking;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,7 +15,7 @@ use crate::config::ServeConfig;
 use crate::datapath::DataPathConfig;
 use crate::fs::{Fs, FsOptions};
 use crate::nfs::NfsService;
-use crate::server::{self, ServeError, StopSignal};
+use crate::server::{self, Listener, ServeError, StopSignal, Transport};
 use crate::store::{preflight, StorageUrl, Store, StoreConfig};
 
 /// Why `slatenfs serve` stopped with an error.
@@ -67,7 +70,11 @@ impl CacheBudget {
 pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     check_cache_dir(&config.cache_dir)?;
     // Before the store is opened: opening it fences any other writer of the same storage.
-    server::check_listen(config.listen)?;
+    server::check_listen(config.listen, Transport::Tcp)?;
+    if config.lock_manager {
+        // NLM and NSM are served over UDP on the NFS port too.
+        server::check_listen(config.listen, Transport::Udp)?;
+    }
     preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
 
     let budget = CacheBudget::split(&config);
@@ -92,19 +99,42 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
         cache_dir: Some(config.cache_dir.join("chunks")),
         cache_bytes_per_core: budget.chunk_cache_per_core,
     };
-    let service = Arc::new(NfsService::new(
-        fs.clone(),
-        config.listen.port(),
-        data_paths,
-    ));
-
+    let service = NfsService::new(fs.clone(), config.listen.port(), data_paths);
     let stop = StopSignal::new();
+    let locking = if config.lock_manager {
+        Some(locking::start(&config, &store, &stop)?)
+    } else {
+        info!("no lock manager (--no-lock-manager): clients must mount with nolock");
+        None
+    };
+    let service = Arc::new(match &locking {
+        Some(l) => service.with_lock_manager(l.manager.clone(), config.listen.port()),
+        None => service,
+    });
+    let mut listeners = vec![Listener {
+        addr: config.listen,
+        transport: Transport::Tcp,
+        programs: service.connection_config(),
+    }];
+    if let Some(l) = &locking {
+        listeners.extend(l.listeners(config.listen, &service));
+    }
+
     server::stop_on_signals(stop.clone()).map_err(|e| ServeError::Runtime(e.to_string()))?;
     info!(
-        "serving NFSv3 + MOUNTv3 on {}; storage {:?}",
-        config.listen, config.storage
+        "serving NFSv3 + MOUNTv3{} on {}; storage {:?}",
+        if locking.is_some() {
+            " + NLMv4 + NSM"
+        } else {
+            ""
+        },
+        config.listen,
+        config.storage
     );
-    let served = server::serve(config.listen, config.cores, service, stop);
+    let served = server::serve(listeners, config.cores, service, stop);
+    if let Some(l) = locking {
+        l.stop();
+    }
 
     info!("flushing storage");
     block_on(fs.close()).map_err(|e| AppError::Storage(e.to_string()))?;

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -25,7 +26,30 @@ pub struct ServeConfig {
     pub async_metadata: bool,
     pub anon_uid: u32,
     pub anon_gid: u32,
+    /// Serve NLM and NSM (file locking); `--no-lock-manager` turns it off.
+    pub lock_manager: bool,
+    /// After a restart, only lock reclaims are granted for this long.
+    pub grace_period: Duration,
+    /// What to do about port 111, where clients look for the lock manager.
+    pub rpcbind: RpcbindMode,
 }
+
+/// What `slatenfs serve` does about port 111 (`--rpcbind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcbindMode {
+    /// Serve portmap/rpcbind on 111 when it can be bound, else register with the system's
+    /// rpcbind, else warn.
+    Auto,
+    /// Serve portmap/rpcbind on 111 or fail to start.
+    Own,
+    /// Register with the system's rpcbind or fail to start.
+    System,
+    /// Neither: clients must be told where NLM is some other way.
+    Off,
+}
+
+/// Default grace period: Linux's.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(45);
 
 /// The raw inputs from the command line; `None` means "not given", so the environment applies.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +62,9 @@ pub struct ServeFlags {
     pub async_metadata: bool,
     pub anon_uid: Option<u32>,
     pub anon_gid: Option<u32>,
+    pub no_lock_manager: bool,
+    pub grace_period: Option<String>,
+    pub rpcbind: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -60,6 +87,12 @@ pub enum ConfigError {
     BadEndpoint(String),
     #[error("--cores must be between 1 and {max} on this machine (got {got})")]
     BadCores { got: usize, max: usize },
+    #[error(
+        "--grace-period must be a whole number of seconds, e.g. --grace-period 45 (got {0:?})"
+    )]
+    BadGracePeriod(String),
+    #[error("--rpcbind must be auto, own, system or off (got {0:?})")]
+    BadRpcbind(String),
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -143,6 +176,21 @@ impl ServeConfig {
             });
         }
 
+        let grace_period = match flags.grace_period.or_else(|| get("SLATENFS_GRACE_PERIOD")) {
+            None => DEFAULT_GRACE_PERIOD,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(secs) if secs <= 3600 => Duration::from_secs(secs),
+                _ => return Err(ConfigError::BadGracePeriod(text)),
+            },
+        };
+        let rpcbind = match flags.rpcbind.as_deref().map(str::trim) {
+            None | Some("auto") => RpcbindMode::Auto,
+            Some("own") => RpcbindMode::Own,
+            Some("system") => RpcbindMode::System,
+            Some("off") => RpcbindMode::Off,
+            Some(other) => return Err(ConfigError::BadRpcbind(other.to_string())),
+        };
+
         let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
         Ok(ServeConfig {
             listen,
@@ -160,6 +208,9 @@ impl ServeConfig {
                 .anon_gid
                 .or_else(|| parse_id("SLATENFS_ANON_GID"))
                 .unwrap_or(65534),
+            lock_manager: !flags.no_lock_manager,
+            grace_period,
+            rpcbind,
         })
     }
 }
@@ -243,6 +294,46 @@ mod tests {
         );
         assert!(!c.s3.allow_http);
         assert_eq!((c.anon_uid, c.anon_gid), (65534, 65534));
+        assert!(c.lock_manager);
+        assert_eq!(c.grace_period, Duration::from_secs(45));
+        assert_eq!(c.rpcbind, RpcbindMode::Auto);
+    }
+
+    #[test]
+    fn lock_manager_settings() {
+        let flags = ServeFlags {
+            no_lock_manager: true,
+            grace_period: Some("10".into()),
+            rpcbind: Some("off".into()),
+            ..Default::default()
+        };
+        let c = resolve(flags, &BASE).unwrap();
+        assert!(!c.lock_manager);
+        assert_eq!(c.grace_period, Duration::from_secs(10));
+        assert_eq!(c.rpcbind, RpcbindMode::Off);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_GRACE_PERIOD", "0"));
+        assert_eq!(
+            resolve(ServeFlags::default(), &pairs).unwrap().grace_period,
+            Duration::ZERO
+        );
+        for bad in ["-1", "1.5", "forever", "3601"] {
+            let flags = ServeFlags {
+                grace_period: Some(bad.into()),
+                ..Default::default()
+            };
+            let e = resolve(flags, &BASE).unwrap_err();
+            assert_eq!(e, ConfigError::BadGracePeriod(bad.into()));
+            assert!(e.to_string().starts_with("--grace-period"));
+        }
+        let flags = ServeFlags {
+            rpcbind: Some("maybe".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(flags, &BASE).unwrap_err(),
+            ConfigError::BadRpcbind("maybe".into())
+        );
     }
 
     #[test]

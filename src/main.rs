@@ -21,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3 and portmap v2 on one TCP port).
+    /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3, portmap/rpcbind and the NLM/NSM lock
+    /// manager on one port).
     #[command(after_help = ENV_HELP)]
     Serve(ServeArgs),
 }
@@ -37,11 +38,13 @@ Environment (flags win over variables):
   AWS_SECRET_ACCESS_KEY   S3 secret key
   AWS_DEFAULT_REGION      region (default: us-east-1)
   AWS_ALLOW_HTTP          true to allow plain-http endpoints (default: false)
+  SLATENFS_GRACE_PERIOD   same as --grace-period
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
 
-Mount from Linux:
+Mount from Linux (fcntl/flock locks are shared by all clients through NLM, which the client
+finds on port 111; see --rpcbind):
   mount -t nfs -o vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt
-Mount from macOS:
+Mount from macOS (locks local to the client):
   mount -t nfs -o nolocks,vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt";
 
 #[derive(clap::Args, Debug)]
@@ -71,6 +74,16 @@ struct ServeArgs {
     /// gid for AUTH_NONE callers [default: 65534]
     #[arg(long, value_name = "GID")]
     anon_gid: Option<u32>,
+    /// Do not serve the NLM lock manager and NSM status monitor (clients then mount with nolock)
+    #[arg(long)]
+    no_lock_manager: bool,
+    /// After a restart, only lock reclaims are granted for this many seconds [default: 45]
+    #[arg(long, value_name = "SECONDS")]
+    grace_period: Option<String>,
+    /// Port 111, where clients find the lock manager: auto (serve portmap/rpcbind there if it
+    /// can be bound, else register with the system's rpcbind), own, system or off [default: auto]
+    #[arg(long, value_name = "MODE")]
+    rpcbind: Option<String>,
 }
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
@@ -115,6 +128,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         async_metadata: args.async_metadata,
         anon_uid: args.anon_uid,
         anon_gid: args.anon_gid,
+        no_lock_manager: args.no_lock_manager,
+        grace_period: args.grace_period,
+        rpcbind: args.rpcbind,
     };
     let env: HashMap<String, String> = std::env::vars().collect();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));

@@ -150,8 +150,8 @@ pub struct LockManager {
 
 impl LockManager {
     /// Starts the lock manager: reads the previous run's state and monitored clients from
-    /// `store` (if any), takes the next state number, queues the restart notifications and
-    /// starts the grace period if anyone may reclaim.
+    /// `store` (if any), takes the next state number, queues the restart notifications (sent
+    /// by the first [`LockManager::tick`]) and starts the grace period if anyone may reclaim.
     pub async fn open(
         store: Option<Store>,
         config: LockManagerConfig,
@@ -212,7 +212,8 @@ impl LockManager {
             stats: Mutex::new(LockStats::default()),
             me: me.clone(),
         });
-        manager.send_due(now);
+        // The notifications go out with the first tick, once the server listens: a notified
+        // client reclaims at once.
         Ok(manager)
     }
 

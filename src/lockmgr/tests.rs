@@ -106,9 +106,12 @@ fn restart_notifies_clients_and_only_reclaims_pass_in_grace() {
         );
         drop(m);
 
-        // Second run: client a is told, and may reclaim during the grace period only.
+        // Second run: client a is told (at the first tick), and may reclaim during the grace
+        // period only.
         let m = open(&store, &outbox, 30, t0).await;
         assert_eq!(m.state(), 3);
+        assert!(outbox.take().is_empty(), "nothing before the first tick");
+        m.tick(t0).await;
         let calls = outbox.take();
         assert_eq!(calls.len(), 1);
         let call = &calls[0];
@@ -154,6 +157,7 @@ fn restart_notifies_clients_and_only_reclaims_pass_in_grace() {
         drop(m);
         let m = open(&store, &outbox, 30, after).await;
         assert_eq!(m.state(), 5);
+        m.tick(after).await;
         let notified: Vec<_> = outbox.take().into_iter().map(|c| c.to).collect();
         let mut want = vec![A.remote, B.remote];
         want.sort();
@@ -176,6 +180,7 @@ fn notified_client_that_did_not_return_is_forgotten() {
         let m = open(&store, &outbox, 0, t0).await;
         assert!(!m.in_grace(t0), "a zero grace period is none");
         // The first attempt fails; the retry is delivered.
+        m.tick(t0).await;
         let first = outbox.take();
         assert_eq!(first.len(), 1);
         fail(first.into_iter().next().unwrap());
@@ -188,6 +193,7 @@ fn notified_client_that_did_not_return_is_forgotten() {
         m.tick(t0 + callbacks::NOTIFY_RETRY_MAX).await;
         drop(m);
         let m = open(&store, &outbox, 30, t0).await;
+        m.tick(t0).await;
         assert!(outbox.take().is_empty(), "record deleted");
         assert!(!m.in_grace(t0), "nobody to wait for");
     });
@@ -333,7 +339,8 @@ fn idle_hosts_are_forgotten() {
         // Still holds nothing after the idle time: its record goes.
         m.tick(t0 + Duration::from_secs(301)).await;
         drop(m);
-        let _m = open(&store, &outbox, 30, t0).await;
+        let m = open(&store, &outbox, 30, t0).await;
+        m.tick(t0).await;
         assert!(outbox.take().is_empty());
     });
 }
