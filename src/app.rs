@@ -71,10 +71,13 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     check_cache_dir(&config.cache_dir)?;
     // Before the store is opened: opening it fences any other writer of the same storage.
     server::check_listen(config.listen, Transport::Tcp)?;
-    if config.lock_manager {
+    let portmapper = if config.lock_manager {
         // NLM and NSM are served over UDP on the NFS port too.
         server::check_listen(config.listen, Transport::Udp)?;
-    }
+        Some(locking::port_111(&config)?)
+    } else {
+        None
+    };
     preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
 
     let budget = CacheBudget::split(&config);
@@ -101,11 +104,12 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     };
     let service = NfsService::new(fs.clone(), config.listen.port(), data_paths);
     let stop = StopSignal::new();
-    let locking = if config.lock_manager {
-        Some(locking::start(&config, &store, &stop)?)
-    } else {
-        info!("no lock manager (--no-lock-manager): clients must mount with nolock");
-        None
+    let locking = match portmapper {
+        Some(p) => Some(locking::start(&config, &store, p, &stop)?),
+        None => {
+            info!("no lock manager (--no-lock-manager): clients must mount with nolock");
+            None
+        }
     };
     let service = Arc::new(match &locking {
         Some(l) => service.with_lock_manager(l.manager.clone(), config.listen.port()),

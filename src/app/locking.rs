@@ -21,7 +21,7 @@ use crate::store::Store;
 use super::AppError;
 
 /// Who answers clients on port 111.
-enum Portmapper {
+pub(super) enum Portmapper {
     /// This server, on this address.
     Own(SocketAddr),
     /// The system's rpcbind, with these registrations of ours (removed at stop).
@@ -56,7 +56,6 @@ pub(super) fn start(
         Instant::now(),
     ))
     .map_err(|e| AppError::Storage(e.to_string()))?;
-    let portmapper = port_111(config)?;
     let ticker = {
         let (manager, stop) = (manager.clone(), stop.clone());
         std::thread::Builder::new()
@@ -71,8 +70,9 @@ pub(super) fn start(
     })
 }
 
-/// Decides who serves port 111, per `--rpcbind`.
-fn port_111(config: &ServeConfig) -> Result<Portmapper, AppError> {
+/// Decides who serves port 111, per `--rpcbind` (registering with the system's rpcbind if it
+/// is that one). Before the store is opened: a mode that cannot be honoured stops the start.
+pub(super) fn port_111(config: &ServeConfig) -> Result<Portmapper, AppError> {
     let ip = config.listen.ip();
     let addr = SocketAddr::new(ip, PORTMAP_PORT as u16);
     let regs = registration::lock_manager(config.listen.port(), config.listen.port());
