@@ -1,6 +1,9 @@
 //! The composition root of `slatenfs serve`: the one place that opens the store, the filesystem
-//! and the caches, splits the cache budget between them, and hands the NFS service to the
+//! and the caches, splits the cache budget between them, starts the lock manager, decides what
+//! listens where (the NFS port over TCP and UDP, port 111), and hands the service to the
 //! runtime.
+mod locking;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,7 +16,7 @@ use crate::datapath::DataPathConfig;
 use crate::fs::{Fs, FsOptions};
 use crate::instance_lock::InstanceLock;
 use crate::nfs::NfsService;
-use crate::server::{self, ServeError, StopSignal};
+use crate::server::{self, Listener, ServeError, StopSignal, Transport};
 use crate::store::fault::FaultInjector;
 use crate::store::{preflight, StorageUrl, Store, StoreConfig, StoreError};
 
@@ -101,7 +104,14 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
         ))
     })?;
     // Before the store is opened: opening it fences any other writer of the same storage.
-    server::check_listen(config.listen)?;
+    server::check_listen(config.listen, Transport::Tcp)?;
+    let portmapper = if config.lock_manager {
+        // NLM and NSM are served over UDP on the NFS port too.
+        server::check_listen(config.listen, Transport::Udp)?;
+        Some(locking::port_111(&config)?)
+    } else {
+        None
+    };
     preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
 
     let budget = CacheBudget::split(&config);
@@ -137,21 +147,45 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
         cache_dir: Some(config.cache_dir.join("chunks")),
         cache_bytes_per_core: budget.chunk_cache_per_core,
     };
-    let service = Arc::new(NfsService::new(
-        fs.clone(),
-        config.listen.port(),
-        data_paths,
-    ));
-
+    let service = NfsService::new(fs.clone(), config.listen.port(), data_paths);
     let stop = StopSignal::new();
+    let locking = match portmapper {
+        Some(p) => Some(locking::start(&config, &store, p, &stop)?),
+        None => {
+            info!("no lock manager (--no-lock-manager): clients must mount with nolock");
+            None
+        }
+    };
+    let service = Arc::new(match &locking {
+        Some(l) => service.with_lock_manager(l.manager.clone(), config.listen.port()),
+        None => service,
+    });
+    let mut listeners = vec![Listener {
+        addr: config.listen,
+        transport: Transport::Tcp,
+        programs: service.connection_config(),
+    }];
+    if let Some(l) = &locking {
+        listeners.extend(l.listeners(config.listen, &service));
+    }
+
     server::stop_on_signals(stop.clone()).map_err(|e| ServeError::Runtime(e.to_string()))?;
     let loss = watch_for_loss(&store, &config.storage, stop.clone())?;
     info!(
-        "serving NFSv3 + MOUNTv3 on {}; storage {:?}",
-        config.listen, config.storage
+        "serving NFSv3 + MOUNTv3{} on {}; storage {:?}",
+        if locking.is_some() {
+            " + NLMv4 + NSM"
+        } else {
+            ""
+        },
+        config.listen,
+        config.storage
     );
-    let served = server::serve(config.listen, config.cores, service, stop.clone());
+    let served = server::serve(listeners, config.cores, service, stop.clone());
     stop.trigger();
+    if let Some(l) = locking {
+        l.stop();
+    }
     let lost = loss.join().ok().flatten();
     if let Some(f) = &faults {
         info!("fault injection: {}", f.stats());

@@ -35,7 +35,30 @@ pub struct ServeConfig {
     pub wait_limit: Duration,
     /// Object-store faults to inject (hidden `--inject-faults`; tests only).
     pub faults: Option<FaultSchedule>,
+    /// Serve NLM and NSM (file locking); `--no-lock-manager` turns it off.
+    pub lock_manager: bool,
+    /// After a restart, only lock reclaims are granted for this long.
+    pub grace_period: Duration,
+    /// What to do about port 111, where clients look for the lock manager.
+    pub rpcbind: RpcbindMode,
 }
+
+/// What `slatenfs serve` does about port 111 (`--rpcbind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcbindMode {
+    /// Serve portmap/rpcbind on 111 when it can be bound, else register with the system's
+    /// rpcbind, else warn.
+    Auto,
+    /// Serve portmap/rpcbind on 111 or fail to start.
+    Own,
+    /// Register with the system's rpcbind or fail to start.
+    System,
+    /// Neither: clients must be told where NLM is some other way.
+    Off,
+}
+
+/// Default grace period: Linux's.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(45);
 
 /// The raw inputs from the command line; `None` means "not given", so the environment applies.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +75,9 @@ pub struct ServeFlags {
     pub object_store_retries: Option<String>,
     pub wait_limit: Option<String>,
     pub inject_faults: Option<String>,
+    pub no_lock_manager: bool,
+    pub grace_period: Option<String>,
+    pub rpcbind: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -84,6 +110,12 @@ pub enum ConfigError {
     BadRetries(String),
     #[error("--inject-faults: {0}")]
     BadFaults(String),
+    #[error(
+        "--grace-period must be a whole number of seconds, e.g. --grace-period 45 (got {0:?})"
+    )]
+    BadGracePeriod(String),
+    #[error("--rpcbind must be auto, own, system or off (got {0:?})")]
+    BadRpcbind(String),
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -216,6 +248,20 @@ impl ServeConfig {
                     .map_err(ConfigError::BadFaults)
             })
             .transpose()?;
+        let grace_period = match flags.grace_period.or_else(|| get("SLATENFS_GRACE_PERIOD")) {
+            None => DEFAULT_GRACE_PERIOD,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(secs) if secs <= 3600 => Duration::from_secs(secs),
+                _ => return Err(ConfigError::BadGracePeriod(text)),
+            },
+        };
+        let rpcbind = match flags.rpcbind.as_deref().map(str::trim) {
+            None | Some("auto") => RpcbindMode::Auto,
+            Some("own") => RpcbindMode::Own,
+            Some("system") => RpcbindMode::System,
+            Some("off") => RpcbindMode::Off,
+            Some(other) => return Err(ConfigError::BadRpcbind(other.to_string())),
+        };
 
         let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
         Ok(ServeConfig {
@@ -237,6 +283,9 @@ impl ServeConfig {
             object_store_timeout,
             wait_limit,
             faults,
+            lock_manager: !flags.no_lock_manager,
+            grace_period,
+            rpcbind,
         })
     }
 }
@@ -334,6 +383,46 @@ mod tests {
         assert_eq!(c.s3.timeout, Duration::from_millis(2500));
         assert_eq!(c.s3.retries, 0);
         assert_eq!(c.wait_limit, Duration::from_secs(4));
+        assert!(c.lock_manager);
+        assert_eq!(c.grace_period, Duration::from_secs(45));
+        assert_eq!(c.rpcbind, RpcbindMode::Auto);
+    }
+
+    #[test]
+    fn lock_manager_settings() {
+        let flags = ServeFlags {
+            no_lock_manager: true,
+            grace_period: Some("10".into()),
+            rpcbind: Some("off".into()),
+            ..Default::default()
+        };
+        let c = resolve(flags, &BASE).unwrap();
+        assert!(!c.lock_manager);
+        assert_eq!(c.grace_period, Duration::from_secs(10));
+        assert_eq!(c.rpcbind, RpcbindMode::Off);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_GRACE_PERIOD", "0"));
+        assert_eq!(
+            resolve(ServeFlags::default(), &pairs).unwrap().grace_period,
+            Duration::ZERO
+        );
+        for bad in ["-1", "1.5", "forever", "3601"] {
+            let flags = ServeFlags {
+                grace_period: Some(bad.into()),
+                ..Default::default()
+            };
+            let e = resolve(flags, &BASE).unwrap_err();
+            assert_eq!(e, ConfigError::BadGracePeriod(bad.into()));
+            assert!(e.to_string().starts_with("--grace-period"));
+        }
+        let flags = ServeFlags {
+            rpcbind: Some("maybe".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(flags, &BASE).unwrap_err(),
+            ConfigError::BadRpcbind("maybe".into())
+        );
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! - [`fs`]: POSIX filesystem semantics on the store (no sockets, no executor).
 //! - [`cache`]: the per-core local chunk cache (io_uring, O_DIRECT files).
 //! - [`datapath`]: one core's reads and writes of file data through its chunk cache.
-//! - [`nfs`]: maps decoded NFSv3, MOUNT and portmap calls to filesystem and data-path calls.
+//! - [`lockmgr`]: the network lock manager (NLM) and status monitor (NSM): byte-range locks
+//!   in memory, the clients to notify after a restart in the store.
+//! - [`nfs`]: maps decoded NFSv3, MOUNT, portmap/rpcbind, NLM and NSM calls to filesystem,
+//!   data-path and lock-manager calls.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages for a service.
 //! - [`app`]: the composition root of `slatenfs serve`, wiring the parts above together.
 //! - [`check`]: `slatenfs fsck`, the consistency check (and repair) for operators.
@@ -22,6 +25,7 @@ pub mod config;
 pub mod datapath;
 pub mod fs;
 pub mod instance_lock;
+pub mod lockmgr;
 pub mod netclient;
 pub mod nfs;
 pub mod proto;

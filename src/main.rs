@@ -21,7 +21,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3 and portmap v2 on one TCP port).
+    /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3, portmap/rpcbind and the NLM/NSM lock
+    /// manager on one port).
     #[command(after_help = ENV_HELP)]
     Serve(ServeArgs),
     /// Check the filesystem's consistency offline, with the storage and cache settings of
@@ -72,14 +73,16 @@ Environment (flags win over variables):
   AWS_ALLOW_HTTP          true to allow plain-http endpoints (default: false)
   SLATENFS_OBJECT_STORE_TIMEOUT, SLATENFS_OBJECT_STORE_RETRIES, SLATENFS_STORE_WAIT
                           same as the flags of the same names
+  SLATENFS_GRACE_PERIOD   same as --grace-period
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
 
 Exit status: 0 after SIGINT/SIGTERM, 2 for a configuration error, 3 when another server
 opened the same storage and fenced this one, 1 for any other failure.
 
-Mount from Linux:
+Mount from Linux (fcntl/flock locks are shared by all clients through NLM, which the client
+finds on port 111; see --rpcbind):
   mount -t nfs -o vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt
-Mount from macOS:
+Mount from macOS (locks local to the client):
   mount -t nfs -o nolocks,vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt";
 
 #[derive(clap::Args, Debug)]
@@ -121,6 +124,16 @@ struct ServeArgs {
     /// TESTS ONLY: inject object-store faults (see src/store/fault.rs for the syntax)
     #[arg(long, value_name = "SPEC", hide = true)]
     inject_faults: Option<String>,
+    /// Do not serve the NLM lock manager and NSM status monitor (clients then mount with nolock)
+    #[arg(long)]
+    no_lock_manager: bool,
+    /// After a restart, only lock reclaims are granted for this many seconds [default: 45]
+    #[arg(long, value_name = "SECONDS")]
+    grace_period: Option<String>,
+    /// Port 111, where clients find the lock manager: auto (serve portmap/rpcbind there if it
+    /// can be bound, else register with the system's rpcbind), own, system or off [default: auto]
+    #[arg(long, value_name = "MODE")]
+    rpcbind: Option<String>,
 }
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
@@ -210,6 +223,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         object_store_retries: args.object_store_retries,
         wait_limit: args.store_wait,
         inject_faults: args.inject_faults,
+        no_lock_manager: args.no_lock_manager,
+        grace_period: args.grace_period,
+        rpcbind: args.rpcbind,
     };
     let config = match resolve(flags) {
         Ok(c) => c,

@@ -1,4 +1,4 @@
-//! A blocking NFSv3 / MOUNT client over `std::net::TcpStream`, built on the sans-IO
+//! A blocking NFSv3 / MOUNT (and NLM, NSM, portmap) client over `std::net::TcpStream`, built on the sans-IO
 //! [`ClientConnection`]: for the load generator (`slatenfs-bench`), tools and tests.
 //!
 //! Two ways to use a [`Connection`]:
@@ -16,6 +16,7 @@
 //! unless both requests and replies are large (not a pattern of any benchmark workload).
 
 mod error;
+mod nlm;
 mod request;
 
 use std::collections::VecDeque;
@@ -27,6 +28,7 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 pub use error::ClientError;
+pub use nlm::Holder;
 pub use request::{accepted, decode_nfs, ok_arm, proc_name, wrong_reply, Request};
 
 use crate::proto::auth::{AuthSys, Credential};

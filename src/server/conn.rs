@@ -2,7 +2,6 @@
 //! cores (many in flight), replies back into the engine and its bytes onto the socket.
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -17,17 +16,16 @@ use thiserror::Error;
 
 use crate::proto::connection::{Call, CallReply, ConnectionError, ServerConfig, ServerConnection};
 
+use super::service::Peer;
 use super::shutdown::StopSignal;
 
 /// Where a connection sends the calls it reads: the core it runs on.
 pub(super) trait Dispatch: 'static {
-    /// The programs and limits the connection applies.
-    fn connection_config(&self) -> Arc<ServerConfig>;
     /// Calls admitted from all of this core's connections and not yet answered: with the
     /// per-connection bound, this caps the memory a crowd of clients can pin.
     fn admission(&self) -> &Rc<Semaphore>;
     /// Runs `call` (on whichever core must) and returns its reply.
-    fn dispatch(self: Rc<Self>, call: Call, peer: SocketAddr) -> impl Future<Output = CallReply>;
+    fn dispatch(self: Rc<Self>, call: Call, peer: Peer) -> impl Future<Output = CallReply>;
 }
 
 /// Calls one connection may have in flight; the reader stops reading (TCP backpressure) at this
@@ -52,16 +50,17 @@ pub struct ConnStats {
     pub calls: u64,
 }
 
+/// Serves one TCP connection, admitting the calls `programs` allows, until the client
+/// closes it or `stop`.
 pub(super) async fn serve_connection<D: Dispatch>(
     stream: TcpStream,
-    peer: SocketAddr,
+    peer: Peer,
+    programs: Arc<ServerConfig>,
     core: Rc<D>,
     stop: StopSignal,
 ) -> Result<ConnStats, ConnError> {
     let (mut reader, writer) = stream.split();
-    let conn = Rc::new(RefCell::new(ServerConnection::new(
-        core.connection_config(),
-    )));
+    let conn = Rc::new(RefCell::new(ServerConnection::new(programs)));
     let permits = Rc::new(Semaphore::new(MAX_CALLS_IN_FLIGHT));
     let wake = Rc::new(LocalNotify::default());
     let closing = Rc::new(Cell::new(false));
@@ -112,7 +111,7 @@ pub(super) async fn serve_connection<D: Dispatch>(
                 glommio::spawn_local(async move {
                     let xid = call.xid;
                     let reply = core.dispatch(call, peer).await;
-                    log::trace!("reply ready for xid {xid:#x} to {peer}");
+                    log::trace!("reply ready for xid {xid:#x} to {}", peer.remote);
                     conn.borrow_mut().answer(xid, reply);
                     wake.notify();
                     drop(core_permit);

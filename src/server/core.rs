@@ -1,6 +1,6 @@
-//! One core: its listener, its connections, and the calls it owns (forwarded from other cores).
+//! One core: its listeners, its connections and datagrams, and the calls it owns (forwarded
+//! from other cores).
 use std::cell::Cell;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use futures::channel::oneshot;
 use futures::future::{select, Either};
 use futures::StreamExt;
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
-use glommio::net::TcpListener;
+use glommio::net::{TcpListener, UdpSocket};
 use glommio::sync::Semaphore;
 use log::{debug, info, warn};
 
@@ -17,14 +17,15 @@ use crate::proto::connection::{Call, CallReply, ServerConfig};
 use crate::sharded::part_of;
 
 use super::conn::{self, Dispatch};
-use super::service::Service;
+use super::datagram;
+use super::service::{Peer, Service, Transport};
 use super::shutdown::StopSignal;
-use super::ServeError;
+use super::{Listener, ServeError};
 
 /// A call sent to the core that owns it, with the way back for the reply.
 pub(super) struct Forwarded {
     call: Call,
-    peer: SocketAddr,
+    peer: Peer,
     reply: oneshot::Sender<CallReply>,
 }
 
@@ -71,7 +72,7 @@ pub fn owner_core(key: u64, cores: usize) -> usize {
 
 impl<S: Service> CoreRuntime<S> {
     /// Runs `call` here, counted as running.
-    async fn run_here(&self, call: Call, peer: SocketAddr) -> CallReply {
+    async fn run_here(&self, call: Call, peer: Peer) -> CallReply {
         let _running = Running::enter(&self.running);
         self.service.handle(&self.state, call, peer).await
     }
@@ -85,15 +86,11 @@ impl<S: Service> CoreRuntime<S> {
 }
 
 impl<S: Service> Dispatch for CoreRuntime<S> {
-    fn connection_config(&self) -> Arc<ServerConfig> {
-        self.service.connection_config()
-    }
-
     fn admission(&self) -> &Rc<Semaphore> {
         &self.admitted
     }
 
-    async fn dispatch(self: Rc<Self>, call: Call, peer: SocketAddr) -> CallReply {
+    async fn dispatch(self: Rc<Self>, call: Call, peer: Peer) -> CallReply {
         let owner = match self.service.route(&call) {
             Some(key) => owner_core(key, self.cores),
             None => self.id,
@@ -137,10 +134,10 @@ fn bind_listener(listen: SocketAddr) -> std::io::Result<TcpListener> {
     Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
 }
 
-/// Runs one core until `stop`: accepts connections on `listen` (SO_REUSEPORT, one listener per
-/// core) and serves calls forwarded by the other cores.
+/// Runs one core until `stop`: serves every listener (SO_REUSEPORT, one socket per core and
+/// listener) and the calls forwarded by the other cores.
 pub(super) async fn run<S: Service>(
-    listen: SocketAddr,
+    listeners: &[Listener],
     service: Arc<S>,
     mesh: CoreMesh,
     stop: StopSignal,
@@ -178,48 +175,32 @@ pub(super) async fn run<S: Service>(
         .detach();
     }
 
-    let listener = bind_listener(listen).map_err(|source| ServeError::Listen {
-        addr: listen,
-        source,
-    })?;
-    debug!("core {id}: accepting on {listen}");
-    loop {
-        let accepted = {
-            let accept = Box::pin(listener.accept());
-            let stopped = Box::pin(stop.wait());
-            match select(accept, stopped).await {
-                Either::Left((r, _)) => r,
-                Either::Right(_) => break,
+    let listen_error = |l: &Listener, e: glommio::GlommioError<()>| ServeError::Listen {
+        addr: l.addr,
+        transport: l.transport,
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut served = Vec::with_capacity(listeners.len());
+    for l in listeners {
+        let (programs, stop) = (l.programs.clone(), stop.clone());
+        served.push(match l.transport {
+            Transport::Tcp => {
+                let listener = bind_listener(l.addr).map_err(|source| ServeError::Listen {
+                    addr: l.addr,
+                    transport: l.transport,
+                    source,
+                })?;
+                glommio::spawn_local(accept(id, listener, programs, core.clone(), stop))
             }
-        };
-        let stream = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                warn!("core {id}: accept failed: {e}");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
-                continue;
+            Transport::Udp => {
+                let socket = UdpSocket::bind(l.addr).map_err(|e| listen_error(l, e))?;
+                glommio::spawn_local(datagram::serve(socket, programs, core.clone(), stop))
             }
-        };
-        let peer = match stream.peer_addr() {
-            Ok(p) => p,
-            Err(_) => continue,
-        };
-        let _ = stream.set_nodelay(true);
-        info!("core {id}: connection from {peer}");
-        let (core, stop) = (core.clone(), stop.clone());
-        let guard = stop.connection_opened();
-        glommio::spawn_local(async move {
-            let outcome = conn::serve_connection(stream, peer, core, stop).await;
-            drop(guard);
-            match outcome {
-                Ok(stats) => info!(
-                    "core {id}: connection from {peer} closed ({} calls)",
-                    stats.calls
-                ),
-                Err(e) => info!("core {id}: connection from {peer} closed: {e}"),
-            }
-        })
-        .detach();
+        });
+        debug!("core {id}: serving {} on {}", l.transport, l.addr);
+    }
+    for task in served {
+        task.await;
     }
     // Stop: connections notice the signal themselves. Wait until every core's connections are
     // closed, because their in-flight calls may still be forwarded to this core.
@@ -230,6 +211,54 @@ pub(super) async fn run<S: Service>(
     core.drain().await;
     core.service.stop_core(&core.state, id);
     Ok(())
+}
+
+/// Accepts connections on one TCP listener until `stop`.
+async fn accept<D: Dispatch>(
+    id: usize,
+    listener: TcpListener,
+    programs: Arc<ServerConfig>,
+    core: Rc<D>,
+    stop: StopSignal,
+) {
+    loop {
+        let accepted = {
+            let accept = Box::pin(listener.accept());
+            let stopped = Box::pin(stop.wait());
+            match select(accept, stopped).await {
+                Either::Left((r, _)) => r,
+                Either::Right(_) => return,
+            }
+        };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("core {id}: accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let (Ok(remote), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        info!("core {id}: connection from {remote} to {local}");
+        let peer = Peer::tcp(remote, local);
+        let (core, stop, programs) = (core.clone(), stop.clone(), programs.clone());
+        let guard = stop.connection_opened();
+        glommio::spawn_local(async move {
+            let outcome = conn::serve_connection(stream, peer, programs, core, stop).await;
+            drop(guard);
+            match outcome {
+                Ok(stats) => info!(
+                    "core {id}: connection from {remote} closed ({} calls)",
+                    stats.calls
+                ),
+                Err(e) => info!("core {id}: connection from {remote} closed: {e}"),
+            }
+        })
+        .detach();
+    }
 }
 
 #[cfg(test)]

@@ -17,18 +17,21 @@ free_port() {
 }
 
 # start_server WORKDIR [extra serve args...]: sets SERVER_PID and PORT, waits until it listens.
+# LISTEN_IP (default 127.0.0.1) and PORT_OVERRIDE choose the address; RPCBIND_MODE (default
+# off) is --rpcbind: tests beside other engineers' must not take the host's port 111.
 start_server() {
     local work=$1; shift
     PORT=${PORT_OVERRIDE:-$(free_port)}
+    local ip=${LISTEN_IP:-127.0.0.1}
     mkdir -p "$work/cache"
     SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=${CACHE_GB:-1} RUST_LOG=${RUST_LOG:-info} \
-        "$BIN" serve --listen "127.0.0.1:$PORT" "$@" >>"$work/server.log" 2>&1 &
+        "$BIN" serve --listen "$ip:$PORT" --rpcbind "${RPCBIND_MODE:-off}" "$@" >>"$work/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 300); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "server exited early; log:"; tail -20 "$work/server.log"; return 1
         fi
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
+        if (exec 3<>"/dev/tcp/$ip/$PORT") 2>/dev/null; then return 0; fi
         sleep 0.1
     done
     echo "server did not start listening; log:"; tail -20 "$work/server.log"; return 1
