@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::store::simulated::StoreTiming;
 use crate::store::{S3Settings, StorageUrl};
 
 /// Everything `slatenfs serve` needs, validated.
@@ -25,6 +26,11 @@ pub struct ServeConfig {
     pub async_metadata: bool,
     pub anon_uid: u32,
     pub anon_gid: u32,
+    /// Benchmarks only: make the object store take as long as S3 would (see
+    /// [`crate::store::simulated`]).
+    pub simulate_object_store: Option<StoreTiming>,
+    /// Where to serve the Prometheus metrics (`--metrics-listen`; off when `None`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// The raw inputs from the command line; `None` means "not given", so the environment applies.
@@ -38,6 +44,8 @@ pub struct ServeFlags {
     pub async_metadata: bool,
     pub anon_uid: Option<u32>,
     pub anon_gid: Option<u32>,
+    pub simulate_object_store: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -60,6 +68,12 @@ pub enum ConfigError {
     BadEndpoint(String),
     #[error("--cores must be between 1 and {max} on this machine (got {got})")]
     BadCores { got: usize, max: usize },
+    #[error("--simulate-object-store must be a latency such as 20ms, or get=20ms,put=30ms,list=50ms,delete=20ms,bandwidth=80 (MB/s): {0}")]
+    BadSimulation(String),
+    #[error(
+        "--metrics-listen must be ADDR:PORT, e.g. --metrics-listen 127.0.0.1:9100 (got {0:?})"
+    )]
+    BadMetricsListen(String),
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -143,6 +157,19 @@ impl ServeConfig {
             });
         }
 
+        let simulate_object_store = flags
+            .simulate_object_store
+            .map(|s| s.parse::<StoreTiming>().map_err(ConfigError::BadSimulation))
+            .transpose()?;
+
+        let metrics_listen = flags
+            .metrics_listen
+            .map(|text| {
+                text.parse::<SocketAddr>()
+                    .map_err(|_| ConfigError::BadMetricsListen(text))
+            })
+            .transpose()?;
+
         let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
         Ok(ServeConfig {
             listen,
@@ -160,6 +187,8 @@ impl ServeConfig {
                 .anon_gid
                 .or_else(|| parse_id("SLATENFS_ANON_GID"))
                 .unwrap_or(65534),
+            simulate_object_store,
+            metrics_listen,
         })
     }
 }
@@ -322,6 +351,22 @@ mod tests {
         assert!(matches!(
             resolve(flags, &BASE),
             Err(ConfigError::BadCores { .. })
+        ));
+        let flags = ServeFlags {
+            simulate_object_store: Some("fast".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadSimulation(_))
+        ));
+        let flags = ServeFlags {
+            metrics_listen: Some("9100".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadMetricsListen(_))
         ));
         for e in [
             ConfigError::MissingCacheDir,

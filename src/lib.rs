@@ -11,6 +11,7 @@
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages for a service.
 //! - [`app`]: the composition root of `slatenfs serve`, wiring the parts above together.
 //! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
+//! - [`metrics`]: process-wide counters and histograms, and the Prometheus endpoint.
 //! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod app;
@@ -18,6 +19,7 @@ pub mod cache;
 pub mod config;
 pub mod datapath;
 pub mod fs;
+pub mod metrics;
 pub mod netclient;
 pub mod nfs;
 pub mod proto;

@@ -71,6 +71,13 @@ struct ServeArgs {
     /// gid for AUTH_NONE callers [default: 65534]
     #[arg(long, value_name = "GID")]
     anon_gid: Option<u32>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics [default: off]
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<String>,
+    /// Benchmarks only: delay every object-store request as S3 would (`20ms`, or
+    /// `get=20ms,put=30ms,list=50ms,delete=20ms,bandwidth=80`)
+    #[arg(long, value_name = "TIMING", hide = true)]
+    simulate_object_store: Option<String>,
 }
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
@@ -115,6 +122,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         async_metadata: args.async_metadata,
         anon_uid: args.anon_uid,
         anon_gid: args.anon_gid,
+        simulate_object_store: args.simulate_object_store,
+        metrics_listen: args.metrics_listen,
     };
     let env: HashMap<String, String> = std::env::vars().collect();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));

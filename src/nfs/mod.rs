@@ -12,9 +12,11 @@ mod nfs3;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::datapath::{DataPath, DataPathConfig};
 use crate::fs::Fs;
+use crate::metrics::metrics;
 use crate::proto::connection::{Call, CallReply, ServerConfig};
 use crate::proto::mount::MountCall;
 use crate::proto::nfs3::{
@@ -114,8 +116,14 @@ impl NfsService {
                 }
             }
         }
+        let started = Instant::now();
         let mut out = XdrSink::with_capacity(512);
         nfs3::dispatch(&self.fs, data, &cred, &args, &call.args, &mut out).await;
+        // Every NFSv3 result but NULL's starts with its nfsstat3: 0 is NFS3_OK.
+        let failed = out.head_mut().get(..4).is_some_and(|s| s != [0, 0, 0, 0]);
+        metrics()
+            .nfs
+            .call(call.procedure, started.elapsed(), failed);
         let reply = CallReply::from_sink(out);
         if let (Some(key), CallReply::Results(segments)) = (drc_key, &reply) {
             self.drc.complete(key, segments.clone());

@@ -13,6 +13,7 @@ use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
 use log::{debug, info, warn};
 
+use crate::metrics::metrics;
 use crate::proto::connection::{Call, CallReply, ServerConfig};
 use crate::sharded::part_of;
 
@@ -186,8 +187,12 @@ pub(super) async fn run<S: Service>(
         info!("core {id}: connection from {peer}");
         let (core, stop) = (core.clone(), stop.clone());
         let guard = stop.connection_opened();
+        let server_metrics = &metrics().server;
+        server_metrics.accepted.inc();
+        server_metrics.connections.inc();
         glommio::spawn_local(async move {
             let outcome = conn::serve_connection(stream, peer, core, stop).await;
+            metrics().server.connections.dec();
             drop(guard);
             match outcome {
                 Ok(stats) => info!(

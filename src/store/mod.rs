@@ -12,6 +12,7 @@ pub mod group_write;
 pub mod keys;
 pub mod multi_read;
 pub mod preflight;
+pub mod simulated;
 mod unstable;
 
 pub use backend::{
