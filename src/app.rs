@@ -1,5 +1,5 @@
 //! The composition root of `slatenfs serve`: the one place that opens the store, the filesystem
-//! and the caches, splits the cache budget between them, starts the lock manager, decides what
+//! and the caches, gives the cache budget to them, starts the lock manager, decides what
 //! listens where (the NFS port over TCP and UDP, port 111), and hands the service to the
 //! runtime.
 mod locking;
@@ -15,6 +15,7 @@ use crate::config::ServeConfig;
 use crate::datapath::DataPathConfig;
 use crate::fs::{Fs, FsOptions};
 use crate::instance_lock::InstanceLock;
+use crate::metrics::{self, SampledValue};
 use crate::nfs::NfsService;
 use crate::server::{self, Listener, ServeError, StopSignal, Transport};
 use crate::store::fault::FaultInjector;
@@ -61,35 +62,19 @@ impl AppError {
     }
 }
 
-/// Fraction of `SLATEDB_CACHE_SIZE_GB` given to the per-core chunk caches; SlateDB's own
-/// object-store cache gets the rest.
-const CHUNK_CACHE_SHARE: f64 = 0.5;
-
-/// How the local cache budget is split between SlateDB's object-store cache and the per-core
-/// chunk caches.
-struct CacheBudget {
-    /// Bytes for SlateDB's object-store cache (0: none).
-    object_store_cache: u64,
-    /// Bytes for each core's chunk cache.
-    chunk_cache_per_core: u64,
-}
-
-impl CacheBudget {
-    fn split(config: &ServeConfig) -> CacheBudget {
-        let total = (config.cache_size_gb * (1u64 << 30) as f64) as u64;
-        // SlateDB's object-store cache keeps copies of table files on local disk. When the
-        // object store *is* a local directory that copy buys nothing, so the chunk caches get
-        // it all.
-        let chunk_share = match config.storage {
-            StorageUrl::File(_) => 1.0,
-            _ => CHUNK_CACHE_SHARE,
-        };
-        let chunks = (chunk_share * total as f64) as u64;
-        CacheBudget {
-            object_store_cache: total - chunks,
-            chunk_cache_per_core: chunks / config.cores.max(1) as u64,
-        }
-    }
+/// Bytes of chunk cache each core gets: all of `SLATEDB_CACHE_SIZE_GB`, split between cores.
+///
+/// SlateDB's own object-store cache stays off. It keeps copies of table files on local disk
+/// in parts of 4 MiB by default: a cold 4 KiB READ then moved 4 MiB (60 ms at 100 MB/s per
+/// request, where the 64 KiB chunk it needs takes 21 ms), and every chunk it held was a second
+/// copy of one the chunk cache holds. With 64 KiB parts a chunk's table block straddles two
+/// parts and each miss took two dependent requests. Without it, a miss is one ranged GET of its
+/// chunk (see `Fs::read_chunks`), tables' indexes and filters stay in SlateDB's in-memory block
+/// cache, and the local disk holds each chunk once (README "Performance on object storage" has
+/// the three measured side by side).
+fn chunk_cache_per_core(config: &ServeConfig) -> u64 {
+    let total = (config.cache_size_gb * (1u64 << 30) as f64) as u64;
+    total / config.cores.max(1) as u64
 }
 
 /// Serves until SIGINT or SIGTERM, then drains in-flight calls, flushes and returns.
@@ -114,7 +99,6 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     };
     preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
 
-    let budget = CacheBudget::split(&config);
     let faults = config.faults.clone().map(|schedule| {
         warn!(
             "OBJECT-STORE FAULT INJECTION IS ON (--inject-faults): this server fails and delays \
@@ -125,11 +109,11 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     });
     let store_config = StoreConfig {
         s3: config.s3.clone(),
-        cache_dir: (budget.object_store_cache > 0).then(|| config.cache_dir.join("slatedb")),
-        cache_max_bytes: Some(budget.object_store_cache as usize),
         object_store_timeout: config.object_store_timeout,
         wait_limit: config.wait_limit,
         faults: faults.clone(),
+        simulated_timing: config.simulate_object_store.clone(),
+        slatedb_metrics: config.metrics_listen.is_some(),
         ..StoreConfig::new(config.storage.clone())
     };
     // The store runs on its own tokio runtime; its futures can be awaited from any executor.
@@ -145,9 +129,17 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
         .map_err(|e| AppError::Storage(e.to_string()))?;
     let data_paths = DataPathConfig {
         cache_dir: Some(config.cache_dir.join("chunks")),
-        cache_bytes_per_core: budget.chunk_cache_per_core,
+        cache_bytes_per_core: chunk_cache_per_core(&config),
     };
     let service = NfsService::new(fs.clone(), config.listen.port(), data_paths);
+    if let Some(addr) = config.metrics_listen {
+        register_cache_metrics(&fs);
+        metrics::http::serve(addr).map_err(|e| {
+            AppError::Config(format!(
+                "--metrics-listen {addr}: {e} (pick a free port, e.g. --metrics-listen 127.0.0.1:9100)"
+            ))
+        })?;
+    }
     let stop = StopSignal::new();
     let locking = match portmapper {
         Some(p) => Some(locking::start(&config, &store, p, &stop)?),
@@ -234,6 +226,41 @@ fn watch_for_loss(
             None
         })
         .map_err(|e| AppError::Config(format!("cannot start the fencing watcher: {e}")))
+}
+
+/// The inode and directory caches count under their own locks; the metrics read them there.
+fn register_cache_metrics(fs: &Fs) {
+    let sampled = |name, help, read: fn(&Fs) -> u64| {
+        let fs = fs.clone();
+        SampledValue {
+            name,
+            help,
+            counter: true,
+            read: Box::new(move || read(&fs)),
+        }
+    };
+    metrics::metrics().register_sampled(vec![
+        sampled(
+            "inode_cache_hits",
+            "Inode lookups answered from memory",
+            |fs| fs.inode_cache_stats().hits,
+        ),
+        sampled(
+            "inode_cache_misses",
+            "Inode lookups that read the store",
+            |fs| fs.inode_cache_stats().misses,
+        ),
+        sampled(
+            "directory_cache_hits",
+            "Name lookups and listing pages answered from memory",
+            |fs| fs.dir_cache_stats().hits,
+        ),
+        sampled(
+            "directory_cache_misses",
+            "Name lookups and listing pages that read the store",
+            |fs| fs.dir_cache_stats().misses,
+        ),
+    ]);
 }
 
 /// What the store and caches did during the run, for the log (and write-amplification

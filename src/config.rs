@@ -14,6 +14,7 @@ use thiserror::Error;
 use crate::store::backend::DEFAULT_S3_RETRIES;
 use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_WAIT_LIMIT};
 use crate::store::fault::FaultSchedule;
+use crate::store::simulated::StoreTiming;
 use crate::store::{S3Settings, StorageUrl};
 
 /// Everything `slatenfs serve` needs, validated.
@@ -41,6 +42,11 @@ pub struct ServeConfig {
     pub grace_period: Duration,
     /// What to do about port 111, where clients look for the lock manager.
     pub rpcbind: RpcbindMode,
+    /// Benchmarks only: make the object store take as long as S3 would (see
+    /// [`crate::store::simulated`]).
+    pub simulate_object_store: Option<StoreTiming>,
+    /// Where to serve the Prometheus metrics (`--metrics-listen`; off when `None`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// What `slatenfs serve` does about port 111 (`--rpcbind`).
@@ -78,6 +84,8 @@ pub struct ServeFlags {
     pub no_lock_manager: bool,
     pub grace_period: Option<String>,
     pub rpcbind: Option<String>,
+    pub simulate_object_store: Option<String>,
+    pub metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -116,6 +124,12 @@ pub enum ConfigError {
     BadGracePeriod(String),
     #[error("--rpcbind must be auto, own, system or off (got {0:?})")]
     BadRpcbind(String),
+    #[error("--simulate-object-store must be a latency such as 20ms, or get=20ms,put=30ms,list=50ms,delete=20ms,bandwidth=80 (MB/s): {0}")]
+    BadSimulation(String),
+    #[error(
+        "--metrics-listen must be ADDR:PORT, e.g. --metrics-listen 127.0.0.1:9100 (got {0:?})"
+    )]
+    BadMetricsListen(String),
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -262,6 +276,18 @@ impl ServeConfig {
             Some("off") => RpcbindMode::Off,
             Some(other) => return Err(ConfigError::BadRpcbind(other.to_string())),
         };
+        let simulate_object_store = flags
+            .simulate_object_store
+            .map(|s| s.parse::<StoreTiming>().map_err(ConfigError::BadSimulation))
+            .transpose()?;
+
+        let metrics_listen = flags
+            .metrics_listen
+            .map(|text| {
+                text.parse::<SocketAddr>()
+                    .map_err(|_| ConfigError::BadMetricsListen(text))
+            })
+            .transpose()?;
 
         let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
         Ok(ServeConfig {
@@ -286,6 +312,8 @@ impl ServeConfig {
             lock_manager: !flags.no_lock_manager,
             grace_period,
             rpcbind,
+            simulate_object_store,
+            metrics_listen,
         })
     }
 }
@@ -520,6 +548,22 @@ mod tests {
         assert!(matches!(
             resolve(flags, &BASE),
             Err(ConfigError::BadFaults(_))
+        ));
+        let flags = ServeFlags {
+            simulate_object_store: Some("fast".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadSimulation(_))
+        ));
+        let flags = ServeFlags {
+            metrics_listen: Some("9100".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadMetricsListen(_))
         ));
         for e in [
             ConfigError::MissingCacheDir,

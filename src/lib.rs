@@ -16,6 +16,7 @@
 //! - [`check`]: `slatenfs fsck`, the consistency check (and repair) for operators.
 //! - [`instance_lock`]: one process per cache directory; how `fsck` knows a server runs.
 //! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
+//! - [`metrics`]: process-wide counters and histograms, and the Prometheus endpoint.
 //! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod app;
@@ -26,6 +27,7 @@ pub mod datapath;
 pub mod fs;
 pub mod instance_lock;
 pub mod lockmgr;
+pub mod metrics;
 pub mod netclient;
 pub mod nfs;
 pub mod proto;

@@ -134,6 +134,13 @@ struct ServeArgs {
     /// can be bound, else register with the system's rpcbind), own, system or off [default: auto]
     #[arg(long, value_name = "MODE")]
     rpcbind: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics [default: off]
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics_listen: Option<String>,
+    /// Benchmarks only: delay every object-store request as S3 would (`20ms`, or
+    /// `get=20ms,put=30ms,list=50ms,delete=20ms,bandwidth=80`)
+    #[arg(long, value_name = "TIMING", hide = true)]
+    simulate_object_store: Option<String>,
 }
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
@@ -226,6 +233,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         no_lock_manager: args.no_lock_manager,
         grace_period: args.grace_period,
         rpcbind: args.rpcbind,
+        simulate_object_store: args.simulate_object_store,
+        metrics_listen: args.metrics_listen,
     };
     let config = match resolve(flags) {
         Ok(c) => c,

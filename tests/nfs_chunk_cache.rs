@@ -70,6 +70,28 @@ async fn read_cached(fs: &Fs, ctx: &CoherentCache, ino: InodeId, off: u64, len: 
         .to_vec()
 }
 
+/// Waits until the cache's puts in flight have landed: its counters stay the same for 30 ms
+/// (cache writes are io_uring writes the core issues in the background; on a loaded machine
+/// they can take longer than any fixed pause).
+async fn settle(ctx: &CoherentCache) {
+    let Some(cache) = ctx.cache() else { return };
+    let mut last = format!("{:?}", cache.stats());
+    let mut unchanged = 0;
+    for _ in 0..500 {
+        glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+        let now = format!("{:?}", cache.stats());
+        if now == last {
+            unchanged += 1;
+            if unchanged == 3 {
+                return;
+            }
+        } else {
+            unchanged = 0;
+            last = now;
+        }
+    }
+}
+
 /// Checks a READ of `len` bytes at `off` against the model (clamped to its size).
 fn check_read(got: &[u8], model: &[u8], off: u64, len: u32, what: &str) {
     let lo = (off as usize).min(model.len());
@@ -240,7 +262,7 @@ fn run(seed: u64) {
             }
         }
         // Everything, through the cache and without it.
-        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        settle(&ctx).await;
         let size = model.len() as u32;
         let cached = read_cached(&fs, &ctx, ino, 0, size + 10).await;
         let direct = fs
@@ -273,7 +295,7 @@ fn whole_chunk_writes_are_cached() {
         let (_dir, fs, ctx, ino) = setup().await;
         let data: Vec<u8> = (0..4 * CHUNK).map(|i| (i % 253) as u8).collect();
         write(&fs, &ctx, ino, 0, Bytes::from(data.clone())).await;
-        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        settle(&ctx).await;
         let before = ctx.cache().unwrap().stats();
         assert_eq!(before.entries, 4, "{before:?}");
         let got = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
@@ -296,7 +318,7 @@ fn writes_reported_out_of_order_keep_the_other_cached_chunks() {
         let c = CHUNK as u64;
         let mut model: Vec<u8> = (0..4 * CHUNK).map(|i| (i % 251) as u8).collect();
         write(&fs, &ctx, ino, 0, Bytes::from(model.clone())).await;
-        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        settle(&ctx).await;
         assert_eq!(ctx.cache().unwrap().stats().entries, 4);
 
         let a = Bytes::from(vec![0xAA; 300]);
@@ -304,7 +326,7 @@ fn writes_reported_out_of_order_keep_the_other_cached_chunks() {
         write_two_report_reversed(&fs, &ctx, ino, (100, a.clone()), (c + 7, b.clone())).await;
         patch(&mut model, 100, &a);
         patch(&mut model, CHUNK + 7, &b);
-        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        settle(&ctx).await;
 
         let before = ctx.cache().unwrap().stats();
         let got = read_cached(&fs, &ctx, ino, 2 * c, (2 * CHUNK) as u32).await;
@@ -316,7 +338,7 @@ fn writes_reported_out_of_order_keep_the_other_cached_chunks() {
         // The written chunks come from the store, and then from the cache.
         let all = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
         assert!(all == model, "whole file");
-        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        settle(&ctx).await;
         let again = read_cached(&fs, &ctx, ino, 0, (4 * CHUNK) as u32).await;
         assert!(again == model, "whole file, again");
         let last = ctx.cache().unwrap().stats();
@@ -361,7 +383,7 @@ fn small_unaligned_reads_are_served_from_the_cache() {
         let all = read_cached(&fs, &ctx, ino, 0, size as u32).await;
         assert!(all == model);
         // Let the fills of that read land.
-        glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+        settle(&ctx).await;
         let before = ctx.cache().unwrap().stats();
         assert_eq!(before.entries, 6, "{before:?}");
 

@@ -41,6 +41,7 @@ pub(super) struct Locking {
 pub(super) fn start(
     config: &ServeConfig,
     store: &Store,
+    portmapper: Portmapper,
     stop: &StopSignal,
 ) -> Result<Locking, AppError> {
     let listen = config.listen;

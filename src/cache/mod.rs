@@ -341,6 +341,11 @@ impl ChunkCache {
         self.inner.path.as_deref()
     }
 
+    /// Whether `key` is readable now (without reading it; marks it used, as a read would).
+    pub fn holds(&self, key: CacheKey) -> bool {
+        self.inner.table.borrow_mut().lookup(key).is_some()
+    }
+
     /// The chunk stored under `key`, or None on a miss or any failure.
     pub async fn get(&self, key: CacheKey) -> Option<Bytes> {
         self.get_range(key, 0, MAX_CHUNK).await
@@ -358,7 +363,14 @@ impl ChunkCache {
     pub async fn get_range(&self, key: CacheKey, start: usize, end: usize) -> Option<Bytes> {
         let got = self.try_get_range(key, start, end).await;
         let c = &self.inner.counters;
-        bump(if got.is_some() { &c.hits } else { &c.misses });
+        let m = &crate::metrics::metrics().chunk_cache;
+        if got.is_some() {
+            bump(&c.hits);
+            m.hits.inc();
+        } else {
+            bump(&c.misses);
+            m.misses.inc();
+        }
         got
     }
 

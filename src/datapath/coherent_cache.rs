@@ -21,9 +21,14 @@
 //! Removed files need nothing: inode ids are never reused, so their chunks are unreachable.
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::ops::Range;
+use std::rc::Rc;
 
 use bytes::Bytes;
-use futures::future::join_all;
+use futures::channel::oneshot;
+use futures::future::{join_all, Shared};
+use futures::FutureExt;
 
 use crate::cache::{CacheKey, ChunkCache};
 use crate::fs::data::assemble_pieces;
@@ -87,36 +92,94 @@ impl FileValidity {
 }
 
 /// Caches `chunks` (index, bytes) of `ino`: claims their slots now, so a change that completes
-/// later invalidates them however long the writes take, and writes them in the background.
-/// Callers check, without awaiting since, that the bytes are current.
-fn put_chunks<'a>(cache: &ChunkCache, ino: InodeId, chunks: impl Iterator<Item = (u64, &'a [u8])>) {
+/// later invalidates them however long the writes take, and returns the writes to run. Callers
+/// check, without awaiting since, that the bytes are current.
+fn put_chunks<'a>(
+    cache: &ChunkCache,
+    ino: InodeId,
+    chunks: impl Iterator<Item = (u64, &'a [u8])>,
+) -> impl Future<Output = ()> + 'static {
     let puts: Vec<_> = chunks
         .map(|(index, data)| cache.start_put(CacheKey { ino: ino.0, index }, data))
         .collect();
-    if !puts.is_empty() {
-        glommio::spawn_local(join_all(puts)).detach();
+    async move {
+        join_all(puts).await;
     }
 }
 
+/// Runs the cache writes of a fill in the background.
+fn put_chunks_in_background<'a>(
+    cache: &ChunkCache,
+    ino: InodeId,
+    chunks: impl Iterator<Item = (u64, &'a [u8])>,
+) {
+    glommio::spawn_local(put_chunks(cache, ino, chunks)).detach();
+}
+
+/// The chunks `indexes` (ascending) of `ino` from the store, one `(index, bytes)` per index: a
+/// hole is empty bytes, which the cache serves as zeros. One range read covers them all.
+async fn fetch_chunks(fs: &Fs, ino: InodeId, indexes: &[u64]) -> FsResult<Vec<(u64, Bytes)>> {
+    let (Some(&lo), Some(&hi)) = (indexes.first(), indexes.last()) else {
+        return Ok(Vec::new());
+    };
+    let mut fetched = fs.read_chunks(ino, lo, hi).await?.into_iter().peekable();
+    let mut out = Vec::with_capacity(indexes.len());
+    for &index in indexes {
+        while fetched.peek().is_some_and(|(i, _)| *i < index) {
+            fetched.next();
+        }
+        let data = match fetched.peek() {
+            Some((i, _)) if *i == index => fetched.next().map(|(_, d)| d).unwrap_or_default(),
+            _ => Bytes::new(),
+        };
+        out.push((index, data));
+    }
+    Ok(out)
+}
+
+/// Chunks read-ahead fetches per store read (one ranged GET when they are stored together).
+const PREFETCH_UNIT: u64 = 16;
+/// Bytes of read-ahead one core has in flight at most.
+const PREFETCH_BUDGET: u64 = 128 << 20;
+
+/// Completes when a read-ahead fetch has put its chunks in the cache (or given up).
+type FetchDone = Shared<oneshot::Receiver<()>>;
+
 /// One core's chunk cache (if it has one) and what it knows of the validity of its chunks.
-/// Lives on its core (not `Send`).
-pub struct CoherentCache {
+/// Lives on its core (not `Send`); cheap to clone (read-ahead tasks hold a clone).
+#[derive(Clone)]
+pub struct CoherentCache(Rc<CacheState>);
+
+pub struct CacheState {
     cache: Option<ChunkCache>,
     /// Bumped by every change of file data on this core; a fill after a miss claims its slots
     /// only if no change completed while the chunks were read from the store.
     data_epoch: Cell<u64>,
     /// File → what its cached chunks are valid for.
     valid_at: RefCell<HashMap<u64, FileValidity>>,
+    /// Chunks read-ahead is fetching: a READ that needs one waits for that fetch.
+    fetching: RefCell<HashMap<CacheKey, FetchDone>>,
+    /// Bytes of read-ahead in flight.
+    prefetching: Cell<u64>,
+}
+
+impl std::ops::Deref for CoherentCache {
+    type Target = CacheState;
+    fn deref(&self) -> &CacheState {
+        &self.0
+    }
 }
 
 impl CoherentCache {
     /// Bookkeeping around `cache`; with `None` every read goes to the store.
     pub fn new(cache: Option<ChunkCache>) -> Self {
-        Self {
+        CoherentCache(Rc::new(CacheState {
             cache,
             data_epoch: Cell::new(0),
             valid_at: RefCell::new(HashMap::new()),
-        }
+            fetching: RefCell::new(HashMap::new()),
+            prefetching: Cell::new(0),
+        }))
     }
 
     /// The chunk cache, if this core has one.
@@ -207,7 +270,7 @@ impl CoherentCache {
                 (index, &data[at..at + CHUNK_SIZE as usize])
             })
         });
-        put_chunks(cache, ino, whole);
+        put_chunks_in_background(cache, ino, whole);
     }
 
     /// Makes sure the cached chunks of `ino` are valid for `ctime` (dropping them if not).
@@ -269,32 +332,101 @@ impl CoherentCache {
                 None => missing.push(index),
             }
         }
-        if let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) {
-            let epoch = self.data_epoch.get();
-            let fetched = fs.read_chunks(ino, lo, hi).await?;
-            let mut fetched = fetched.into_iter().peekable();
-            let mut fills = Vec::with_capacity(missing.len());
+        // Chunks that read-ahead is fetching: wait for it, then read them from the cache.
+        let waits: Vec<FetchDone> = {
+            let fetching = self.fetching.borrow();
+            missing
+                .iter()
+                .filter_map(|&index| fetching.get(&CacheKey { ino: ino.0, index }).cloned())
+                .collect()
+        };
+        if !waits.is_empty() {
+            join_all(waits).await;
+            let mut still = Vec::with_capacity(missing.len());
             for index in missing {
-                while fetched.peek().is_some_and(|(i, _)| *i < index) {
-                    fetched.next();
+                let (lo, hi) = needed(index);
+                let key = CacheKey { ino: ino.0, index };
+                match cache.get_range(key, lo as usize, hi as usize).await {
+                    Some(data) => pieces.push((index * CHUNK_SIZE + lo, data)),
+                    None => still.push(index),
                 }
-                // An absent chunk is a hole: cached as empty, which reads as zeros.
-                let data = match fetched.peek() {
-                    Some((i, _)) if *i == index => {
-                        fetched.next().map(|(_, d)| d).unwrap_or_default()
-                    }
-                    _ => Bytes::new(),
-                };
-                fills.push((index, data.clone()));
-                pieces.push((index * CHUNK_SIZE, data));
             }
+            missing = still;
+        }
+        if !missing.is_empty() {
+            let epoch = self.data_epoch.get();
+            let fills = fetch_chunks(fs, ino, &missing).await?;
             // No change completed on this core while the chunks were read: claim their slots
             // now (a change that completes later invalidates them, and wins).
             if self.data_epoch.get() == epoch {
-                put_chunks(cache, ino, fills.iter().map(|(i, d)| (*i, &d[..])));
+                put_chunks_in_background(cache, ino, fills.iter().map(|(i, d)| (*i, &d[..])));
             }
+            pieces.extend(fills.into_iter().map(|(i, d)| (i * CHUNK_SIZE, d)));
         }
         Ok(assemble_pieces(start, end, &pieces))
+    }
+
+    /// Fetches bytes `range` (chunk-aligned) of `ino`, whose ctime was just read as `ctime`,
+    /// into the cache ahead of the READs that will want them: in units of [`PREFETCH_UNIT`]
+    /// chunks, one store read each, in the background, skipping chunks that are cached or being
+    /// fetched, and no more than the core's read-ahead budget allows at once.
+    pub fn prefetch(&self, fs: &Fs, ino: InodeId, ctime: Timestamp, range: Range<u64>) {
+        let Some(cache) = &self.cache else { return };
+        if range.is_empty() {
+            return;
+        }
+        self.validate(cache, ino, ctime);
+        let (first, last) = chunk_span(range.start, range.end);
+        let mut unit_start = first;
+        while unit_start <= last {
+            let unit_end = (unit_start + PREFETCH_UNIT - 1).min(last);
+            let wanted: Vec<u64> = {
+                let fetching = self.fetching.borrow();
+                (unit_start..=unit_end)
+                    .filter(|&index| {
+                        let key = CacheKey { ino: ino.0, index };
+                        !fetching.contains_key(&key) && !cache.holds(key)
+                    })
+                    .collect()
+            };
+            unit_start = unit_end + 1;
+            let bytes = wanted.len() as u64 * CHUNK_SIZE;
+            if wanted.is_empty() {
+                continue;
+            }
+            if self.prefetching.get() + bytes > PREFETCH_BUDGET {
+                return;
+            }
+            self.prefetching.set(self.prefetching.get() + bytes);
+            let (done_tx, done_rx) = oneshot::channel();
+            let done = done_rx.shared();
+            {
+                let mut fetching = self.fetching.borrow_mut();
+                for &index in &wanted {
+                    fetching.insert(CacheKey { ino: ino.0, index }, done.clone());
+                }
+            }
+            let (this, fs, cache) = (self.clone(), fs.clone(), cache.clone());
+            glommio::spawn_local(async move {
+                let epoch = this.data_epoch.get();
+                match fetch_chunks(&fs, ino, &wanted).await {
+                    Ok(fills) if this.data_epoch.get() == epoch => {
+                        put_chunks(&cache, ino, fills.iter().map(|(i, d)| (*i, &d[..]))).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => log::debug!("read-ahead of inode {} failed: {e}", ino.0),
+                }
+                let mut fetching = this.fetching.borrow_mut();
+                for &index in &wanted {
+                    fetching.remove(&CacheKey { ino: ino.0, index });
+                }
+                drop(fetching);
+                this.prefetching
+                    .set(this.prefetching.get().saturating_sub(bytes));
+                let _ = done_tx.send(());
+            })
+            .detach();
+        }
     }
 }
 

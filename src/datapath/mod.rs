@@ -3,19 +3,22 @@
 //!
 //! The runtime routes every READ, WRITE and SETATTR of a file to the file's owner core, so a
 //! [`DataPath`] sees every change of the data it caches (see [`coherent_cache`] for the rules
-//! that make that enough). The protocol adapters call it with decoded arguments and get the
+//! that make that enough), and every READ of the files it reads ahead ([`readahead`]). The protocol adapters call it with decoded arguments and get the
 //! filesystem's result types back; they do no chunk arithmetic and know no cache.
 //!
 //! It lives on its core (not `Send`): the cache is a file driven by the core's io_uring, and
 //! write-through puts run as tasks of the core's executor.
 
 pub mod coherent_cache;
+pub mod readahead;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use bytes::Bytes;
 
 pub use coherent_cache::CoherentCache;
+pub use readahead::ReadAhead;
 
 use crate::cache::ChunkCache;
 use crate::fs::{
@@ -46,6 +49,7 @@ impl DataPathConfig {
 pub struct DataPath {
     fs: Fs,
     cache: CoherentCache,
+    readahead: RefCell<ReadAhead>,
 }
 
 /// ctime before and after a change, from its wcc data.
@@ -72,7 +76,11 @@ impl DataPath {
 
     /// A data path over an already opened cache.
     pub fn new(fs: Fs, cache: CoherentCache) -> DataPath {
-        DataPath { fs, cache }
+        DataPath {
+            fs,
+            cache,
+            readahead: RefCell::new(ReadAhead::default()),
+        }
     }
 
     /// The filesystem it reads and writes.
@@ -94,6 +102,13 @@ impl DataPath {
         count: u32,
     ) -> FsResult<ReadOk> {
         let plan = self.fs.read_plan(cred, ino, offset, count).await?;
+        let ahead =
+            self.readahead
+                .borrow_mut()
+                .on_read(ino.0, plan.start, plan.end, plan.attr.size);
+        if let Some(range) = ahead {
+            self.cache.prefetch(&self.fs, ino, plan.attr.ctime, range);
+        }
         let data = if plan.start < plan.end {
             self.cache
                 .read_range(&self.fs, ino, plan.attr.ctime, plan.start, plan.end)
@@ -143,6 +158,7 @@ impl DataPath {
     ) -> FsResult<Wcc> {
         let r = self.fs.setattr(cred, ino, sa, guard).await;
         if sa.size.is_some() {
+            self.readahead.borrow_mut().forget(ino.0);
             self.cache
                 .file_data_changed(ino, None, r.as_ref().ok().and_then(ctimes));
         }

@@ -16,10 +16,12 @@ mod status_monitor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::datapath::{DataPath, DataPathConfig};
 use crate::fs::Fs;
 use crate::lockmgr::{parse_grant_cookie, LockManager};
+use crate::metrics::metrics;
 use crate::proto::connection::{Call, CallReply, ServerConfig};
 use crate::proto::mount::MountCall;
 use crate::proto::nfs3::{
@@ -30,7 +32,7 @@ use crate::proto::nlm4::{self, Nlm4Call};
 use crate::proto::nsm;
 use crate::proto::portmap::{Mapping, PortmapTable, IPPROTO_TCP, IPPROTO_UDP};
 use crate::proto::rpcbind::{RPCB3_MAX_PROC, RPCB4_MAX_PROC, VERSION3, VERSION4};
-use crate::proto::xdr::{DecodeError, XdrDecode, XdrEncode, XdrSink};
+use crate::proto::xdr::{DecodeError, XdrDecode, XdrSink};
 use crate::server::{Peer, Service};
 use crate::store::{StoreError, WriteTicket};
 
@@ -202,8 +204,14 @@ impl NfsService {
                 }
             }
         }
+        let started = Instant::now();
         let mut out = XdrSink::with_capacity(512);
         let unconfirmed = nfs3::dispatch(&self.fs, data, &cred, &args, &call.args, &mut out).await;
+        // Every NFSv3 result but NULL's starts with its nfsstat3: 0 is NFS3_OK.
+        let failed = out.head_mut().get(..4).is_some_and(|s| s != [0, 0, 0, 0]);
+        metrics()
+            .nfs
+            .call(call.procedure, started.elapsed(), failed);
         let reply = CallReply::from_sink(out);
         if let (Some(key), CallReply::Results(segments)) = (drc_key, &reply) {
             self.drc.complete(key, segments.clone());

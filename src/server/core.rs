@@ -13,6 +13,7 @@ use glommio::net::{TcpListener, UdpSocket};
 use glommio::sync::Semaphore;
 use log::{debug, info, warn};
 
+use crate::metrics::metrics;
 use crate::proto::connection::{Call, CallReply, ServerConfig};
 use crate::sharded::part_of;
 
@@ -117,7 +118,7 @@ impl<S: Service> Dispatch for CoreRuntime<S> {
 /// without it the connections of a server that was killed (`kill -9`, a crash) hold the port
 /// in FIN_WAIT/TIME_WAIT for up to a minute and the restarted server cannot bind it. It lets
 /// no second server listen on the port (a listener in LISTEN still conflicts).
-fn bind_listener(listen: SocketAddr) -> std::io::Result<TcpListener> {
+fn bind_listener(listen: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     use std::os::fd::{FromRawFd, IntoRawFd};
     let socket = Socket::new(
@@ -246,8 +247,12 @@ async fn accept<D: Dispatch>(
         let peer = Peer::tcp(remote, local);
         let (core, stop, programs) = (core.clone(), stop.clone(), programs.clone());
         let guard = stop.connection_opened();
+        let server_metrics = &metrics().server;
+        server_metrics.accepted.inc();
+        server_metrics.connections.inc();
         glommio::spawn_local(async move {
             let outcome = conn::serve_connection(stream, peer, programs, core, stop).await;
+            metrics().server.connections.dec();
             drop(guard);
             match outcome {
                 Ok(stats) => info!(

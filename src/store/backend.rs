@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, StreamExt};
 use object_store::aws::AmazonS3ConfigKey;
 use object_store::path::Path;
 use object_store::{
@@ -19,6 +19,7 @@ use object_store::{
 };
 
 use super::StoreError;
+use crate::metrics::{metrics, StoreRequest};
 
 /// Where the filesystem lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +209,19 @@ pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectS
     }
 }
 
+/// For a local directory, the object store without its fsyncs (benchmarks that simulate
+/// another store's timing); `None` for other storage.
+pub fn without_fsync(url: &StorageUrl) -> Result<Option<Arc<dyn ObjectStore>>, StoreError> {
+    let StorageUrl::File(path) = url else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(path)
+        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", path.display())))?;
+    let fs = object_store::local::LocalFileSystem::new_with_prefix(path)
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(Some(Arc::new(fs.with_automatic_cleanup(true))))
+}
+
 /// Counters of a [`CountingObjectStore`].
 #[derive(Debug, Default)]
 pub struct IoCounters {
@@ -257,7 +271,34 @@ impl IoCounters {
     }
 }
 
-/// Wraps an object store and counts requests and bytes (to measure write amplification).
+/// Records a request of `kind` that started at `began` in the process's metrics.
+fn record(kind: StoreRequest, began: Instant, ok: bool) {
+    metrics().store.request(kind, began.elapsed(), ok);
+}
+
+/// `stream`, recording one request of `kind` when it ends (a LIST takes as long as its pages).
+fn timed_stream<T: Send + 'static>(
+    kind: StoreRequest,
+    stream: BoxStream<'static, object_store::Result<T>>,
+) -> BoxStream<'static, object_store::Result<T>> {
+    let began = Instant::now();
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = failed.clone();
+    stream
+        .inspect(move |item| {
+            if item.is_err() {
+                seen.store(true, Ordering::Relaxed);
+            }
+        })
+        .chain(futures::stream::poll_fn(move |_| {
+            record(kind, began, !failed.load(Ordering::Relaxed));
+            std::task::Poll::Ready(None)
+        }))
+        .boxed()
+}
+
+/// Wraps an object store and counts requests and bytes (to measure write amplification), also
+/// into the process's metrics with their latency.
 #[derive(Debug)]
 pub struct CountingObjectStore {
     inner: Arc<dyn ObjectStore>,
@@ -278,6 +319,15 @@ impl CountingObjectStore {
     }
 }
 
+/// The metrics kind of a PUT.
+fn put_kind(wal: bool) -> StoreRequest {
+    if wal {
+        StoreRequest::PutWal
+    } else {
+        StoreRequest::Put
+    }
+}
+
 /// Whether `location` is an object of SlateDB's write-ahead log (`<db>/wal/<id>.sst`).
 fn is_wal(location: &Path) -> bool {
     location.parts().any(|p| p.as_ref() == "wal")
@@ -285,6 +335,7 @@ fn is_wal(location: &Path) -> bool {
 
 impl IoCounters {
     fn count_put(&self, bytes: usize, wal: bool) {
+        metrics().store.written_bytes.inc_by(bytes as u64);
         self.puts.fetch_add(1, Ordering::Relaxed);
         self.put_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         if wal {
@@ -311,11 +362,21 @@ struct CountingUpload {
 impl MultipartUpload for CountingUpload {
     fn put_part(&mut self, data: PutPayload) -> UploadPart {
         self.counters.count_put(data.content_length(), self.wal);
-        self.inner.put_part(data)
+        let kind = put_kind(self.wal);
+        let part = self.inner.put_part(data);
+        Box::pin(async move {
+            let began = Instant::now();
+            let r = part.await;
+            record(kind, began, r.is_ok());
+            r
+        })
     }
     async fn complete(&mut self) -> object_store::Result<PutResult> {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
-        self.inner.complete().await
+        let began = Instant::now();
+        let r = self.inner.complete().await;
+        record(StoreRequest::Other, began, r.is_ok());
+        r
     }
     async fn abort(&mut self) -> object_store::Result<()> {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
@@ -335,9 +396,12 @@ impl ObjectStore for CountingObjectStore {
         // which the local-disk store refuses at once (NotImplemented) before anything is
         // written, and then put again without them. Counting attempts counted those twice.
         let bytes = payload.content_length();
+        let wal = is_wal(location);
+        let began = Instant::now();
         let r = self.inner.put_opts(location, payload, opts).await;
+        record(put_kind(wal), began, r.is_ok());
         if r.is_ok() {
-            self.counters.count_put(bytes, is_wal(location));
+            self.counters.count_put(bytes, wal);
         }
         r
     }
@@ -361,14 +425,22 @@ impl ObjectStore for CountingObjectStore {
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
         let head = options.head;
-        let r = self.inner.get_opts(location, options).await?;
+        let kind = if head {
+            StoreRequest::Other
+        } else {
+            StoreRequest::Get
+        };
+        let began = Instant::now();
+        let r = self.inner.get_opts(location, options).await;
+        record(kind, began, r.is_ok());
+        let r = r?;
         if head {
             self.counters.other.fetch_add(1, Ordering::Relaxed);
         } else {
+            let bytes = r.range.end.saturating_sub(r.range.start);
             self.counters.gets.fetch_add(1, Ordering::Relaxed);
-            self.counters
-                .get_bytes
-                .fetch_add(r.range.end.saturating_sub(r.range.start), Ordering::Relaxed);
+            self.counters.get_bytes.fetch_add(bytes, Ordering::Relaxed);
+            metrics().store.read_bytes.inc_by(bytes);
         }
         Ok(r)
     }
@@ -378,12 +450,18 @@ impl ObjectStore for CountingObjectStore {
         location: &Path,
         ranges: &[Range<u64>],
     ) -> object_store::Result<Vec<bytes::Bytes>> {
-        let r = self.inner.get_ranges(location, ranges).await?;
+        let began = Instant::now();
+        let r = self.inner.get_ranges(location, ranges).await;
+        for _ in ranges {
+            record(StoreRequest::Get, began, r.is_ok());
+        }
+        let r = r?;
         self.counters
             .gets
             .fetch_add(ranges.len() as u64, Ordering::Relaxed);
         let n: u64 = r.iter().map(|b| b.len() as u64).sum();
         self.counters.get_bytes.fetch_add(n, Ordering::Relaxed);
+        metrics().store.read_bytes.inc_by(n);
         Ok(r)
     }
 
@@ -392,12 +470,12 @@ impl ObjectStore for CountingObjectStore {
         locations: BoxStream<'static, object_store::Result<Path>>,
     ) -> BoxStream<'static, object_store::Result<Path>> {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
-        self.inner.delete_stream(locations)
+        timed_stream(StoreRequest::Delete, self.inner.delete_stream(locations))
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
-        self.inner.list(prefix)
+        timed_stream(StoreRequest::List, self.inner.list(prefix))
     }
 
     fn list_with_offset(
@@ -406,12 +484,18 @@ impl ObjectStore for CountingObjectStore {
         offset: &Path,
     ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
-        self.inner.list_with_offset(prefix, offset)
+        timed_stream(
+            StoreRequest::List,
+            self.inner.list_with_offset(prefix, offset),
+        )
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
-        self.inner.list_with_delimiter(prefix).await
+        let began = Instant::now();
+        let r = self.inner.list_with_delimiter(prefix).await;
+        record(StoreRequest::List, began, r.is_ok());
+        r
     }
 
     async fn copy_opts(

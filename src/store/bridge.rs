@@ -15,13 +15,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use object_store::ObjectStore;
 use parking_lot::Mutex;
-use slatedb::config::DbReaderOptions;
-use slatedb::config::{ReadOptions, Settings};
+use slatedb::config::{
+    DbReaderOptions, FlushOptions, FlushType, ReadOptions, ScanOptions, Settings,
+};
 use slatedb::{BlockCachePolicy, CacheTarget, CloseReason, Db, DbReader};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
-use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
+use super::backend::{
+    object_store, without_fsync, CountingObjectStore, IoCounters, IoSnapshot, S3Settings,
+};
 use super::batch::StoreBatch;
 use super::chunk_value::ChunkMergeOperator;
 use super::deadline::Deadline;
@@ -30,6 +33,7 @@ use super::fault::FaultInjector;
 use super::group_write::{AppliedHook, GroupWriter, LaneId, Submitted};
 use super::intercept::Intercepted;
 use super::keys::TAG_CHUNK;
+use super::simulated::{SimulatedObjectStore, StoreTiming};
 use super::view::{DbHandle, ReadOnlyView};
 use super::{KeyRange, StorageUrl, StoreError};
 
@@ -70,6 +74,10 @@ pub struct StoreConfig {
     pub wait_limit: Duration,
     /// Faults to inject into every object-store call (tests; see [`super::fault`]).
     pub faults: Option<Arc<FaultInjector>>,
+    /// Benchmarks only: delay every object-store request (see [`super::simulated`]).
+    pub simulated_timing: Option<StoreTiming>,
+    /// Expose SlateDB's own metrics with the process's (see [`crate::metrics`]).
+    pub slatedb_metrics: bool,
 }
 
 impl StoreConfig {
@@ -91,6 +99,8 @@ impl StoreConfig {
             object_store_timeout: DEFAULT_OBJECT_STORE_TIMEOUT,
             wait_limit: DEFAULT_WAIT_LIMIT,
             faults: None,
+            simulated_timing: None,
+            slatedb_metrics: false,
         }
     }
 }
@@ -276,7 +286,20 @@ impl Store {
     /// Opens (or creates) the store described by `config`, as its one writer: a writer that
     /// had it open before is fenced.
     pub async fn open(config: StoreConfig) -> Result<Store, StoreError> {
-        let os = object_store(&config.url, &config.s3)?;
+        let os = match &config.simulated_timing {
+            None => object_store(&config.url, &config.s3)?,
+            Some(timing) => {
+                log::warn!(
+                    "the object store SIMULATES S3 request times ({timing}) and does not fsync: \
+                     for benchmarks only"
+                );
+                // The simulated PUT time is what a durable write waits for; a local fsync
+                // would add the disk's latency to S3's.
+                let local =
+                    without_fsync(&config.url)?.unwrap_or(object_store(&config.url, &config.s3)?);
+                Arc::new(SimulatedObjectStore::new(local, timing.clone()))
+            }
+        };
         Self::open_with_object_store(os, config).await
     }
 
@@ -292,13 +315,17 @@ impl Store {
         config: StoreConfig,
     ) -> Result<Store, StoreError> {
         let settings = writer_settings(&config)?;
+        let slatedb_metrics = config.slatedb_metrics;
         let store = Self::start(os, &config, move |os| async move {
-            let db = Db::builder(DB_PATH, os)
+            let mut builder = Db::builder(DB_PATH, os)
                 .with_settings(settings)
                 .with_block_cache_policy(block_cache_policy())
-                .with_merge_operator(Arc::new(ChunkMergeOperator))
-                .build()
-                .await?;
+                .with_merge_operator(Arc::new(ChunkMergeOperator));
+            if slatedb_metrics {
+                builder =
+                    builder.with_metrics_recorder(crate::metrics::metrics().slatedb_recorder());
+            }
+            let db = builder.build().await?;
             Ok(DbHandle::Writer(Arc::new(db)))
         })
         .await?;
@@ -526,6 +553,34 @@ impl Store {
         range: KeyRange,
         limit: usize,
     ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
+        self.scan_with(range, limit, ScanOptions::default()).await
+    }
+
+    /// Reads up to `limit` key/value pairs of file data in `range` (consecutive chunks of one
+    /// file, about `bytes` in all) without filling SlateDB's block cache: the blocks of the
+    /// range are fetched with as few object-store requests as they allow (one ranged GET per
+    /// table that holds them), where a plain scan would fetch them one block at a time, one
+    /// round trip each.
+    pub async fn scan_data(
+        &self,
+        range: KeyRange,
+        limit: usize,
+        bytes: usize,
+    ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
+        let options = ScanOptions {
+            read_ahead_bytes: bytes.max(1),
+            cache_blocks: false,
+            ..ScanOptions::default()
+        };
+        self.scan_with(range, limit, options).await
+    }
+
+    async fn scan_with(
+        &self,
+        range: KeyRange,
+        limit: usize,
+        options: ScanOptions,
+    ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
         self.count_reads(0, 1);
         let db = self.inner.db.clone();
         self.run_read(async move {
@@ -533,7 +588,9 @@ impl Store {
             if limit == 0 || range.start >= range.end {
                 return Ok(out);
             }
-            let mut it = db.scan(range.start..range.end).await?;
+            let mut it = db
+                .scan_with_options(range.start..range.end, &options)
+                .await?;
             while out.len() < limit {
                 match it.next().await? {
                     Some(kv) => out.push((kv.key, kv.value)),
@@ -594,6 +651,20 @@ impl Store {
     /// Batches submitted and the SlateDB writes they became (see [`super::group_write`]).
     pub fn group_stats(&self) -> (usize, usize) {
         self.inner.group.stats()
+    }
+
+    /// Writes the memtable to an L0 table, so that the next open has no WAL to replay.
+    pub async fn flush_memtable(&self) -> Result<(), StoreError> {
+        let Some(db) = self.inner.db.writer().cloned() else {
+            return Ok(());
+        };
+        self.run(async move {
+            let options = FlushOptions {
+                flush_type: FlushType::MemTable,
+            };
+            Ok(db.flush_with_options(options).await?)
+        })
+        .await
     }
 
     /// Flushes and closes the database. Further calls fail with [`StoreError::Closed`].

@@ -6,13 +6,21 @@
 //! - **Tickets.** Every SlateDB write the group writer applies takes the next [`WriteTicket`]
 //!   right after SlateDB applied it (one per group write; every batch of the group shares it).
 //!   An [`Applied`] write carries its ticket.
-//! - **Covering flushes.** One flusher task runs WAL flushes back to back while anyone waits. A
-//!   flush that starts when the ticket counter reads `n` makes every write with a ticket up to
-//!   `n` durable: those writes were in the WAL buffer when it began, and WAL flushes complete in
+//! - **Covering flushes.** One flusher task runs WAL flushes while anyone waits. A flush that
+//!   starts when the ticket counter reads `n` makes every write with a ticket up to `n`
+//!   durable: those writes were in the WAL buffer when it began, and WAL flushes complete in
 //!   order. When it completes it answers every waiter it covers, including those that started
 //!   waiting while it ran, and `n` becomes the durable mark. So concurrent durable operations
 //!   share one WAL PUT (group commit), and a wait for a ticket that is already durable costs
 //!   nothing.
+//! - **Gathering.** SlateDB uploads WAL objects one at a time, so a write that arrives while a
+//!   flush is under way waits for the rest of it and then for the next. Clients whose calls a
+//!   flush answered usually send their next durable call within a network round trip; were the
+//!   next flush to start at once, it would leave them all for the one after, and every durable
+//!   call would cost two flushes. So before the next flush the flusher waits until as many
+//!   waiters as the last flush answered are back, or a quarter of the last flush's duration
+//!   (at most [`MAX_GATHER`]) has passed. A lone client is not delayed: it is all the waiters
+//!   there were.
 //! - **The write verifier** changes whenever data that was acknowledged as UNSTABLE may have been
 //!   lost, or may not be made durable in time: at every open (a restart), after any failed
 //!   write or flush, and when a durable wait gives up. Clients compare it and resend what they
@@ -38,6 +46,7 @@
 //!   it (metadata operations are durable before they reply, and a file's writes follow the
 //!   operations that created it). With asynchronous metadata, COMMIT covers everything applied.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,6 +58,7 @@ use tokio::sync::{oneshot, Notify};
 use super::group_write::LANES;
 use super::unstable::UnstableWrites;
 use super::StoreError;
+use crate::metrics::metrics;
 
 /// How a write must be acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +132,9 @@ struct FlushWaiter {
     answer: oneshot::Sender<Result<(), StoreError>>,
 }
 
+/// The longest the flusher waits for the waiters of the last flush to come back.
+pub const MAX_GATHER: Duration = Duration::from_millis(5);
+
 /// The store's durability state: tickets, waiters, the flusher's wake-up, the verifier and the
 /// per-file unstable writes. Shared by the store's writers, its flusher task and its callers.
 pub struct DurabilityTracker {
@@ -146,6 +159,31 @@ pub struct DurabilityTracker {
     epoch: Instant,
     /// Waiters were given up since the last flush that succeeded.
     gave_up: AtomicBool,
+    unstable_bytes: UnstableBytes,
+}
+
+/// Bytes written UNSTABLE that no completed flush covers yet, by ticket (for the
+/// `slatenfs_unstable_bytes` gauge).
+#[derive(Default)]
+struct UnstableBytes(Mutex<VecDeque<(WriteTicket, u64)>>);
+
+impl UnstableBytes {
+    fn written(&self, ticket: WriteTicket, bytes: u64) {
+        self.0.lock().push_back((ticket, bytes));
+        metrics().store.unstable_bytes.inc_by(bytes as i64);
+    }
+
+    /// A flush made every write up to `durable` durable.
+    fn covered(&self, durable: WriteTicket) {
+        let mut pending = self.0.lock();
+        let mut freed = 0;
+        while pending.front().is_some_and(|(t, _)| *t <= durable) {
+            freed += pending.pop_front().map_or(0, |(_, b)| b);
+        }
+        if freed > 0 {
+            metrics().store.unstable_bytes.dec_by(freed as i64);
+        }
+    }
 }
 
 impl std::fmt::Debug for DurabilityTracker {
@@ -174,6 +212,7 @@ impl DurabilityTracker {
             gave_up: AtomicBool::new(false),
             writes_started: (0..LANES).map(|_| AtomicU64::new(0)).collect(),
             epoch: Instant::now(),
+            unstable_bytes: UnstableBytes::default(),
         })
     }
 
@@ -292,9 +331,13 @@ impl DurabilityTracker {
         self.wait_durable(self.applied_ticket()).await
     }
 
-    /// Records an UNSTABLE write of `file` applied with `ticket`: its COMMIT will need it.
-    pub fn record_unstable(&self, file: u64, ticket: WriteTicket) {
+    /// Records an UNSTABLE write of `bytes` to `file` applied with `ticket`: its COMMIT will
+    /// need it.
+    pub fn record_unstable(&self, file: u64, ticket: WriteTicket, bytes: u64) {
         self.unstable.record(file, ticket, |t| self.is_durable(t));
+        if !self.is_durable(ticket) {
+            self.unstable_bytes.written(ticket, bytes);
+        }
     }
 
     /// COMMIT of `file`: waits until what `scope` names is durable.
@@ -365,15 +408,32 @@ impl DurabilityTracker {
         }
     }
 
+    /// Waits until `expected` callers wait for durability, or `gather` has passed.
+    async fn gather_waiters(&self, expected: usize, gather: Duration) {
+        let deadline = tokio::time::Instant::now() + gather;
+        while self.waiting.lock().len() < expected {
+            let woken = tokio::time::timeout_at(deadline, self.flush_wanted.notified()).await;
+            if woken.is_err() {
+                return;
+            }
+        }
+    }
+
     /// The flusher task: runs on the storage runtime until the store is fenced or closed.
     pub(crate) async fn run_flusher(self: Arc<Self>, db: Arc<Db>) {
+        // Waiters the last flush answered, and how long to give them to come back.
+        let (mut answered, mut gather) = (0usize, Duration::ZERO);
         loop {
             self.flush_wanted.notified().await;
+            if answered > 1 && !gather.is_zero() {
+                self.gather_waiters(answered, gather).await;
+            }
             // Every write with a ticket up to here is in the WAL buffer: this flush covers it,
             // and so every waiter whose ticket is not above `start`, including those that
             // register while the flush is under way.
             let start = self.applied.load(Ordering::Acquire);
-            *self.flush_started.lock() = Some(Instant::now());
+            let began = Instant::now();
+            *self.flush_started.lock() = Some(began);
             let flush = db.flush();
             tokio::pin!(flush);
             let result = loop {
@@ -383,14 +443,21 @@ impl DurabilityTracker {
                 }
             };
             *self.flush_started.lock() = None;
+            let took = began.elapsed();
+            gather = (took / 4).min(MAX_GATHER);
+            let m = &metrics().store;
+            m.wal_flushes.inc();
+            m.wal_flush_latency.observe(took.as_secs_f64());
             match &result {
                 Ok(()) => {
                     self.durable.fetch_max(start, Ordering::AcqRel);
+                    self.unstable_bytes.covered(WriteTicket(start));
                     if self.gave_up.swap(false, Ordering::AcqRel) {
                         log::warn!("the object store confirms WAL flushes again");
                     }
                 }
                 Err(e) => {
+                    m.wal_flush_failures.inc();
                     log::warn!("WAL flush failed: {e}");
                     self.verifier.change();
                 }
@@ -403,6 +470,7 @@ impl DurabilityTracker {
                 *waiting = rest;
                 (covered, !waiting.is_empty())
             };
+            answered = covered.len();
             for w in covered {
                 let _ = w
                     .answer

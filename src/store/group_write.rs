@@ -29,6 +29,7 @@ use tokio::sync::oneshot;
 use super::batch::StoreBatch;
 use super::durability::{Applied, Durability, DurabilityTracker, WriteTicket};
 use super::StoreError;
+use crate::metrics::metrics;
 
 /// Lanes per store; threads beyond this share lanes (still ordered, only less parallel).
 pub(crate) const LANES: usize = 64;
@@ -172,6 +173,7 @@ impl GroupWriter {
         }
         let (applied, rx) = oneshot::channel();
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        metrics().store.group_batches.inc();
         let start = {
             let Some(l) = self.lanes.get(lane.0) else {
                 return Submitted::failed(
@@ -225,6 +227,7 @@ impl GroupWriter {
                 l.pending.drain(..take).collect()
             };
             self.stats.writes.fetch_add(1, Ordering::Relaxed);
+            metrics().store.group_writes.inc();
             let mut batch = WriteBatch::new();
             let mut applied = Vec::with_capacity(group.len());
             let mut hooks = Vec::new();

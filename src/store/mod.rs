@@ -15,6 +15,7 @@ pub mod intercept;
 pub mod keys;
 pub mod multi_read;
 pub mod preflight;
+pub mod simulated;
 mod unstable;
 mod view;
 

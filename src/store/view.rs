@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use slatedb::config::ReadOptions;
+use slatedb::config::{ReadOptions, ScanOptions};
 use slatedb::{Db, DbIterator, DbReader, DbReaderMode};
 use uuid::Uuid;
 
@@ -73,6 +73,18 @@ impl DbHandle {
         match self {
             DbHandle::Writer(db) => db.scan(range).await,
             DbHandle::Reader(r) => r.scan(range).await,
+        }
+    }
+
+    /// Range scan in key order with `options` (read-ahead, block caching).
+    pub(crate) async fn scan_with_options(
+        &self,
+        range: Range<Bytes>,
+        options: &ScanOptions,
+    ) -> Result<DbIterator, slatedb::Error> {
+        match self {
+            DbHandle::Writer(db) => db.scan_with_options(range, options).await,
+            DbHandle::Reader(r) => r.scan_with_options(range, options).await,
         }
     }
 

@@ -64,12 +64,12 @@ impl XdrEncode for Raw {
 impl Wire {
     /// The service without a lock manager.
     pub async fn new() -> Wire {
-        Wire::serving(NfsService::new(
-            new_fs().await,
-            2049,
-            DataPathConfig::uncached(),
-        ))
-        .await
+        Wire::over(new_fs().await).await
+    }
+
+    /// The service without a lock manager, over `fs`.
+    pub async fn over(fs: slatenfs::fs::Fs) -> Wire {
+        Wire::serving(NfsService::new(fs, 2049, DataPathConfig::uncached())).await
     }
 
     /// The service with a lock manager (in memory, no grace period) whose calls to clients go
