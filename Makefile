@@ -14,7 +14,7 @@ BIN := target/release/slatenfs
 TEST_PROFILE ?= ci
 TEST_BIN := $(CURDIR)/target/$(TEST_PROFILE)/slatenfs
 
-.PHONY: all run build test test-unit test-system deps bench bench-compare fuzz fmt lint clean
+.PHONY: all run build test test-unit test-system soak deps bench bench-compare fuzz fmt lint clean
 
 all: build
 
@@ -47,6 +47,16 @@ test-unit:
 test-system:
 	$(CARGO) build --profile $(TEST_PROFILE) --bins
 	SLATENFS_BIN=$(TEST_BIN) tests/system/run-all.sh
+
+## soak: the long campaigns of which `make test` runs a short seeded slice: the crash campaign
+## (kill -9 at random moments, fsck, restart at once, nothing acknowledged lost) on a local
+## directory and on S3 (moto) with fresh seeds, and the lock tests with bigger concurrent parts.
+SOAK_KILLS ?= 25
+soak: deps
+	$(CARGO) build --profile $(TEST_PROFILE) --bins
+	SLATENFS_BIN=$(TEST_BIN) KILLS=$(SOAK_KILLS) SEED=$$(date +%s) CAMPAIGN_STORAGE=file tests/system/crash-campaign.sh
+	SLATENFS_BIN=$(TEST_BIN) KILLS=$$(( $(SOAK_KILLS) / 3 + 1 )) SEED=$$(date +%s) CAMPAIGN_STORAGE=s3 tests/system/crash-campaign.sh
+	SLATENFS_BIN=$(TEST_BIN) LOCKS_SOAK=1 tests/system/locks.sh
 
 bench:
 	$(CARGO) bench

@@ -70,6 +70,10 @@ pub fn run(config: &ServeConfig, mode: FsckMode) -> FsckOutcome {
     };
     let result = block_on(async {
         if mode.repair {
+            // Opening as the writer would format storage that holds no filesystem (a mistyped
+            // --storage, say) and call it clean: it must hold one before anything is written.
+            let probe = Store::open_read_only(store_config.clone(), ReadOnlyView::Latest).await?;
+            Fs::open(probe, FsOptions::default()).await?.close().await?;
             let store = Store::open(store_config).await?;
             let fs = Fs::open(store, FsOptions::default()).await?;
             let before = fs.fsck().await?;

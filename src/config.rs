@@ -108,10 +108,11 @@ pub enum ConfigError {
     BadEndpoint(String),
     #[error("--cores must be between 1 and {max} on this machine (got {got})")]
     BadCores { got: usize, max: usize },
-    #[error("{name} must be a positive number of seconds, e.g. {name}={example} (got {got:?})")]
+    #[error("{name} must be a positive number of seconds, e.g. {example} (got {got:?})")]
     BadSeconds {
+        /// The flag or variable the value came from.
         name: &'static str,
-        example: &'static str,
+        example: String,
         got: String,
     },
     #[error("SLATENFS_OBJECT_STORE_RETRIES must be a whole number from 0 to 100, e.g. SLATENFS_OBJECT_STORE_RETRIES=3 (got {0:?})")]
@@ -214,30 +215,40 @@ impl ServeConfig {
             });
         }
 
-        let seconds =
-            |flag: Option<String>, name: &'static str, example: &'static str, default| match flag
-                .or_else(|| get(name))
-            {
-                None => Ok(default),
-                Some(text) => match text.trim().parse::<f64>() {
-                    Ok(v) if v.is_finite() && v > 0.0 && v < 1e6 => Ok(Duration::from_secs_f64(v)),
-                    _ => Err(ConfigError::BadSeconds {
-                        name,
-                        example,
-                        got: text,
-                    }),
+        // A bad value is reported under the name it was given by (flag or variable).
+        let seconds = |flag: Option<String>,
+                       flag_name: &'static str,
+                       var: &'static str,
+                       example: u32,
+                       default| {
+            let (text, name, example) = match flag {
+                Some(text) => (text, flag_name, format!("{flag_name} {example}")),
+                None => match get(var) {
+                    Some(text) => (text, var, format!("{var}={example}")),
+                    None => return Ok(default),
                 },
             };
+            match text.trim().parse::<f64>() {
+                Ok(v) if v.is_finite() && v > 0.0 && v < 1e6 => Ok(Duration::from_secs_f64(v)),
+                _ => Err(ConfigError::BadSeconds {
+                    name,
+                    example,
+                    got: text,
+                }),
+            }
+        };
         let object_store_timeout = seconds(
             flags.object_store_timeout,
+            "--object-store-timeout",
             "SLATENFS_OBJECT_STORE_TIMEOUT",
-            "30",
+            30,
             DEFAULT_OBJECT_STORE_TIMEOUT,
         )?;
         let wait_limit = seconds(
             flags.wait_limit,
+            "--store-wait",
             "SLATENFS_STORE_WAIT",
-            "15",
+            15,
             DEFAULT_WAIT_LIMIT,
         )?;
         let retries = match flags

@@ -24,7 +24,7 @@ enum Command {
     /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3, portmap/rpcbind and the NLM/NSM lock
     /// manager on one port).
     #[command(after_help = ENV_HELP)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check the filesystem's consistency offline, with the storage and cache settings of
     /// `serve`; prints a summary and exits 0 if consistent, 1 if not, 2 if it could not run.
     #[command(after_help = FSCK_HELP)]
@@ -87,7 +87,7 @@ Mount from macOS (locks local to the client):
 
 #[derive(clap::Args, Debug)]
 struct ServeArgs {
-    /// Address and port for NFS, MOUNT and portmap [default: 127.0.0.1:2049]
+    /// Address and port for NFS and MOUNT (TCP), NLM and NSM (TCP and UDP) [default: 127.0.0.1:2049]
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<String>,
     /// Object storage: file:///path, s3://bucket[/prefix] or memory:// [default: S3 when AWS_ENDPOINT_URL or AWS_ACCESS_KEY_ID is set, else file://./.slatenfs/data]
@@ -171,7 +171,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Fsck(args) => fsck(args),
     }
 }

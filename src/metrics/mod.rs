@@ -224,13 +224,16 @@ fn latency_histograms<const N: usize>(
     kinds.map(|kind| family.get_or_create(&KindLabel { kind }).clone())
 }
 
-fn per_procedure<M: Clone + Default + prometheus_client::metrics::TypedMetric>(
-    registry: &mut Registry,
-    name: &str,
-    help: &str,
-) -> [M; 22]
+fn per_procedure<M>(registry: &mut Registry, name: &str, help: &str) -> [M; 22]
 where
-    M: prometheus_client::encoding::EncodeMetric + std::fmt::Debug + Send + Sync + 'static,
+    M: Clone
+        + Default
+        + prometheus_client::metrics::TypedMetric
+        + prometheus_client::encoding::EncodeMetric
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
 {
     let family = Family::<ProcedureLabel, M>::default();
     registry.register(name, help, family.clone());

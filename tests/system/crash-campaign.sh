@@ -6,13 +6,13 @@
 # durable byte and namespace change must be there and everything else whole or absent
 # (`slatenfs-bench --workload ack --check`).
 #
-# CAMPAIGN_STORAGE=file|s3 (s3: moto), KILLS (3), SEED (random; printed), ROUND_MB (data per
+# CAMPAIGN_STORAGE=file|s3 (s3: moto), KILLS (3), SEED (fixed for make test; make soak gives fresh ones; printed), ROUND_MB (data per
 # worker per round, 4), CONNS (3 workers), EXTRA_SERVE_ARGS (e.g. --inject-faults ...).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 KILLS=${KILLS:-3}
 KIND=${CAMPAIGN_STORAGE:-file}
-SEED=${SEED:-$(( $(date +%s) % 100000 ))}
+SEED=${SEED:-20261203}
 ROUND_MB=${ROUND_MB:-4}
 CONNS=${CONNS:-3}
 BENCH=${SLATENFS_BENCH:-$(dirname "$BIN")/slatenfs-bench}

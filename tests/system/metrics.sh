@@ -9,7 +9,7 @@ BENCH=${SLATENFS_BENCH:-$(dirname "$BIN")/slatenfs-bench}
 work=$(mktemp -d); trap 'stop_server; rm -rf "$work"' EXIT
 PUT_MS=30
 
-out=$(SLATEDB_CACHE_DIR=$work/bad "$BIN" serve --listen 127.0.0.1:1 --metrics-listen 9100 2>&1)
+out=$(SLATEDB_CACHE_DIR=$work/bad SLATEDB_CACHE_SIZE_GB=1 "$BIN" serve --listen 127.0.0.1:1 --metrics-listen 9100 2>&1)
 rc=$?
 [ "$rc" = 2 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q -- "--metrics-listen" \
     && pass "a bad --metrics-listen is one line and exit 2" \
@@ -38,7 +38,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/other")
     || { fail "create load: $(tail -3 "$work/bench.err")"; }
 ops=$(grep -o '"ops":[0-9]*' "$work/bench.json" | cut -d: -f2)
 scrape >"$work/m"
-creates=$(value 'slatenfs_nfs_calls_total{procedure="CREATE"}')
+creates=$(value 'slatenfs_nfs_calls_total{procedure="create"}')
 flushes=$(value slatenfs_wal_flushes_total)
 flush_sum=$(value slatenfs_wal_flush_duration_seconds_sum)
 flush_count=$(value slatenfs_wal_flush_duration_seconds_count)
