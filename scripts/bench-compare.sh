@@ -12,6 +12,10 @@
 #   NO_BUILD=1 skips the build (to measure saved binaries, e.g. before/after a change).
 #   SLATENFS_ARGS: extra `slatenfs serve` flags, e.g. SLATENFS_ARGS=--async (metadata replies
 #   before durability, which is what Ganesha's FSAL_VFS does).
+#   STORE_LATENCY_MS=20 (or STORE_TIMING="get=20ms,put=30ms,bandwidth=100"): slatenfs's object
+#   store answers as slowly as S3 would (`serve --simulate-object-store`, a local directory
+#   behind a latency- and bandwidth-injecting wrapper); Ganesha stays on the local disk, so the
+#   ratios then show what S3's round trips cost against a local NAS.
 #   CACHE_SIZE_GB=4: slatenfs's SLATEDB_CACHE_SIZE_GB, the default of `make run`. Ganesha's
 #   cache is the kernel's page cache (the whole of RAM); the local chunk caches of slatenfs
 #   are split between its cores, and one file's chunks live on its owner core.
@@ -30,6 +34,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
 SLATENFS_ARGS=${SLATENFS_ARGS:-}
+STORE_TIMING=${STORE_TIMING:-${STORE_LATENCY_MS:+${STORE_LATENCY_MS}ms}}
+[ -n "$STORE_TIMING" ] && SLATENFS_ARGS="$SLATENFS_ARGS --simulate-object-store $STORE_TIMING"
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CONNS=${CONNS:-4}
 DEPTH=${DEPTH:-16}

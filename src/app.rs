@@ -90,6 +90,7 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     })?;
     // Before the store is opened: opening it fences any other writer of the same storage.
     server::check_listen(config.listen, Transport::Tcp)?;
+    preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
     let portmapper = if config.lock_manager {
         // NLM and NSM are served over UDP on the NFS port too.
         server::check_listen(config.listen, Transport::Udp)?;
@@ -97,7 +98,6 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     } else {
         None
     };
-    preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
 
     let faults = config.faults.clone().map(|schedule| {
         warn!(

@@ -276,6 +276,32 @@ fn record(kind: StoreRequest, began: Instant, ok: bool) {
     metrics().store.request(kind, began.elapsed(), ok);
 }
 
+/// Records a request of `kind` that ended with `r`. A refusal for a capability the store lacks
+/// (SlateDB's puts with attributes on the local-disk store, retried at once without them) never
+/// reached storage, so it is not a request.
+fn record_result<T>(kind: StoreRequest, began: Instant, r: &object_store::Result<T>) {
+    if !matches!(r, Err(object_store::Error::NotImplemented { .. })) {
+        record(kind, began, answered(r));
+    }
+}
+
+/// Whether a request's outcome is an answer rather than a failure: SlateDB probes for objects
+/// that may not exist (GET, HEAD: not found) and writes with preconditions that may not hold
+/// (a PUT losing a race for a WAL or manifest id), and neither is the store failing.
+fn answered<T>(r: &object_store::Result<T>) -> bool {
+    match r {
+        Ok(_)
+        | Err(object_store::Error::NotFound { .. })
+        | Err(object_store::Error::AlreadyExists { .. })
+        | Err(object_store::Error::Precondition { .. })
+        | Err(object_store::Error::NotModified { .. }) => true,
+        Err(e) => {
+            log::debug!("object-store request failed: {e}");
+            false
+        }
+    }
+}
+
 /// `stream`, recording one request of `kind` when it ends (a LIST takes as long as its pages).
 fn timed_stream<T: Send + 'static>(
     kind: StoreRequest,
@@ -367,7 +393,7 @@ impl MultipartUpload for CountingUpload {
         Box::pin(async move {
             let began = Instant::now();
             let r = part.await;
-            record(kind, began, r.is_ok());
+            record_result(kind, began, &r);
             r
         })
     }
@@ -375,7 +401,7 @@ impl MultipartUpload for CountingUpload {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
         let began = Instant::now();
         let r = self.inner.complete().await;
-        record(StoreRequest::Other, began, r.is_ok());
+        record_result(StoreRequest::Other, began, &r);
         r
     }
     async fn abort(&mut self) -> object_store::Result<()> {
@@ -399,7 +425,7 @@ impl ObjectStore for CountingObjectStore {
         let wal = is_wal(location);
         let began = Instant::now();
         let r = self.inner.put_opts(location, payload, opts).await;
-        record(put_kind(wal), began, r.is_ok());
+        record_result(put_kind(wal), began, &r);
         if r.is_ok() {
             self.counters.count_put(bytes, wal);
         }
@@ -432,7 +458,7 @@ impl ObjectStore for CountingObjectStore {
         };
         let began = Instant::now();
         let r = self.inner.get_opts(location, options).await;
-        record(kind, began, r.is_ok());
+        record_result(kind, began, &r);
         let r = r?;
         if head {
             self.counters.other.fetch_add(1, Ordering::Relaxed);
@@ -453,7 +479,7 @@ impl ObjectStore for CountingObjectStore {
         let began = Instant::now();
         let r = self.inner.get_ranges(location, ranges).await;
         for _ in ranges {
-            record(StoreRequest::Get, began, r.is_ok());
+            record_result(StoreRequest::Get, began, &r);
         }
         let r = r?;
         self.counters
@@ -494,7 +520,7 @@ impl ObjectStore for CountingObjectStore {
         self.counters.other.fetch_add(1, Ordering::Relaxed);
         let began = Instant::now();
         let r = self.inner.list_with_delimiter(prefix).await;
-        record(StoreRequest::List, began, r.is_ok());
+        record_result(StoreRequest::List, began, &r);
         r
     }
 

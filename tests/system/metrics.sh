@@ -26,7 +26,7 @@ scrape() { curl -sf "http://127.0.0.1:$mport/metrics"; }
 # value NAME_AND_LABELS: the sample's value in the last scrape ($work/m), 0 if absent.
 value() { awk -v k="$1" '$1 == k { print $2; found=1 } END { if (!found) print 0 }' "$work/m"; }
 
-check "GET /metrics answers" scrape
+check "GET /metrics answers" eval "scrape >/dev/null"
 scrape >"$work/m"
 tail -1 "$work/m" | grep -qx "# EOF" && pass "the exposition is OpenMetrics text ending in # EOF" \
     || fail "exposition ends with # EOF"
@@ -43,7 +43,7 @@ flushes=$(value slatenfs_wal_flushes_total)
 flush_sum=$(value slatenfs_wal_flush_duration_seconds_sum)
 flush_count=$(value slatenfs_wal_flush_duration_seconds_count)
 puts=$(value 'slatenfs_object_store_requests_total{kind="put_wal"}')
-echo "metrics: bench ops=$ops CREATE calls=$creates WAL flushes=$flushes (mean $flush_sum s / $flush_count) WAL PUTs=$puts"
+echo "metrics: bench ops=$ops CREATE calls=$creates WAL flushes=$flushes (${flush_sum} s in $flush_count) WAL PUTs=$puts"
 [ "${ops:-0}" -gt 0 ] && [ "${creates%.*}" -ge "$ops" ] \
     && pass "CREATE calls counted ($creates for $ops acknowledged)" \
     || fail "CREATE calls: $creates for ${ops:-?} acknowledged"
@@ -57,6 +57,9 @@ python3 -c "import sys; sys.exit(0 if float(sys.argv[2])>0 and float(sys.argv[1]
     "$creates" "$flushes" \
     && pass "concurrent durable creates share WAL flushes ($creates creates, $flushes flushes)" \
     || fail "creates per WAL flush: $creates / $flushes"
+failed=$(awk '/^slatenfs_object_store_failures_total/ { n += $2 } END { print n + 0 }' "$work/m")
+[ "$failed" = 0 ] && pass "a healthy store shows no failed requests (not-found probes and lost races are answers)" \
+    || fail "failed object-store requests on a healthy store: $(grep "^slatenfs_object_store_failures_total" "$work/m" | grep -v " 0$" | tr "\n" " ")"
 grep -q '^slatenfs_connections ' "$work/m" && pass "open connections are a gauge" \
     || fail "connections gauge"
 check "SIGTERM stops the server with 0" stop_server
