@@ -1,6 +1,5 @@
 //! The filesystem on real SlateDB over an object store that fails: outages, fencing.
-//! (Crash points and the fault campaign are in `tests/crash_points.rs` and
-//! `tests/fault_campaign.rs`.)
+//! (Crash points at every PUT boundary are in `tests/crash_points.rs`.)
 
 mod common;
 
