@@ -50,13 +50,16 @@ test-system:
 
 ## soak: the long campaigns of which `make test` runs a short seeded slice: the crash campaign
 ## (kill -9 at random moments, fsck, restart at once, nothing acknowledged lost) on a local
-## directory and on S3 (moto) with fresh seeds, the lock tests with bigger concurrent parts, and
+## directory and on S3 (moto) with fresh seeds, the fault campaign for minutes instead of 20 s
+## (on S3 with lost replies too), the lock tests with bigger concurrent parts, and
 ## the in-process crash points at every PUT boundary instead of a spread of them.
 SOAK_KILLS ?= 50
 soak: deps
 	$(CARGO) build --profile $(TEST_PROFILE) --bins
 	SLATENFS_BIN=$(TEST_BIN) KILLS=$(SOAK_KILLS) SEED=$$(date +%s) CAMPAIGN_STORAGE=file tests/system/crash-campaign.sh
 	SLATENFS_BIN=$(TEST_BIN) KILLS=$$(( $(SOAK_KILLS) / 3 + 1 )) SEED=$$(date +%s) CAMPAIGN_STORAGE=s3 tests/system/crash-campaign.sh
+	SLATENFS_BIN=$(TEST_BIN) ROUND_SECONDS=180 CAMPAIGN_STORAGE=file tests/system/fault-campaign.sh
+	SLATENFS_BIN=$(TEST_BIN) ROUND_SECONDS=60 CAMPAIGN_STORAGE=s3 tests/system/fault-campaign.sh
 	SLATENFS_BIN=$(TEST_BIN) LOCKS_SOAK=1 tests/system/locks.sh
 	CRASH_POINTS_MAX=0 $(CARGO) test --profile $(TEST_PROFILE) --test crash_points -- --nocapture
 
