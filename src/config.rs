@@ -7,9 +7,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::exports::RuleSources;
+use crate::server::{Limits, DEFAULT_MAX_CONNECTIONS};
 use crate::store::{S3Settings, StorageUrl};
 
 /// Everything `slatenfs serve` needs, validated.
@@ -25,6 +28,12 @@ pub struct ServeConfig {
     pub async_metadata: bool,
     pub anon_uid: u32,
     pub anon_gid: u32,
+    /// Where the export rules come from (read, and re-read on SIGHUP, by the app).
+    pub exports: RuleSources,
+    /// Connections, timeouts and reply memory.
+    pub limits: Limits,
+    /// Test hook: calls about this name panic (`--test-panic-on-name`, hidden).
+    pub test_panic_on_name: Option<String>,
 }
 
 /// The raw inputs from the command line; `None` means "not given", so the environment applies.
@@ -38,6 +47,17 @@ pub struct ServeFlags {
     pub async_metadata: bool,
     pub anon_uid: Option<u32>,
     pub anon_gid: Option<u32>,
+    /// `--exports FILE`.
+    pub exports_file: Option<PathBuf>,
+    /// `--export RULE`, repeated.
+    pub export_rules: Vec<String>,
+    pub max_connections: Option<usize>,
+    /// Seconds.
+    pub idle_timeout: Option<u64>,
+    pub record_timeout: Option<u64>,
+    pub write_timeout: Option<u64>,
+    pub drain_timeout: Option<u64>,
+    pub test_panic_on_name: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -60,6 +80,16 @@ pub enum ConfigError {
     BadEndpoint(String),
     #[error("--cores must be between 1 and {max} on this machine (got {got})")]
     BadCores { got: usize, max: usize },
+    #[error("--listen {0} lets other machines connect, but no export rule says which may mount: add one, e.g. --export '/ 192.168.1.0/24(rw)', or --exports FILE (exports(5) syntax)")]
+    NoExportRules(SocketAddr),
+    #[error("--max-connections must be at least 1, e.g. --max-connections 1024 (got {0})")]
+    BadMaxConnections(usize),
+    #[error("{flag} must be a positive number of seconds, e.g. {flag} {example} (got {got})")]
+    BadTimeout {
+        flag: &'static str,
+        example: u64,
+        got: u64,
+    },
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -143,6 +173,26 @@ impl ServeConfig {
             });
         }
 
+        let exports = RuleSources {
+            file: flags
+                .exports_file
+                .or_else(|| get("SLATENFS_EXPORTS").map(PathBuf::from))
+                .map(|p| absolute(cwd, &p)),
+            rules: flags.export_rules,
+        };
+        if exports.is_empty() && !listen.ip().is_loopback() {
+            return Err(ConfigError::NoExportRules(listen));
+        }
+        let limits = limits(
+            flags.max_connections,
+            [
+                flags.idle_timeout,
+                flags.record_timeout,
+                flags.write_timeout,
+                flags.drain_timeout,
+            ],
+        )?;
+
         let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
         Ok(ServeConfig {
             listen,
@@ -160,8 +210,53 @@ impl ServeConfig {
                 .anon_gid
                 .or_else(|| parse_id("SLATENFS_ANON_GID"))
                 .unwrap_or(65534),
+            exports,
+            limits,
+            test_panic_on_name: flags.test_panic_on_name,
         })
     }
+}
+
+/// The timeout flags, in the order [`limits`] takes their values.
+const TIMEOUT_FLAGS: [&str; 4] = [
+    "--idle-timeout",
+    "--record-timeout",
+    "--write-timeout",
+    "--drain-timeout",
+];
+
+/// The runtime's limits: the defaults, with what `--max-connections` and the timeout flags (in
+/// seconds, in the order of [`TIMEOUT_FLAGS`]) say.
+fn limits(
+    max_connections: Option<usize>,
+    timeouts: [Option<u64>; 4],
+) -> Result<Limits, ConfigError> {
+    let mut limits = Limits::default();
+    let max_connections = max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        return Err(ConfigError::BadMaxConnections(max_connections));
+    }
+    limits.max_connections = max_connections;
+    let slots = [
+        &mut limits.idle_timeout,
+        &mut limits.record_timeout,
+        &mut limits.write_timeout,
+        &mut limits.drain_timeout,
+    ];
+    for ((slot, given), flag) in slots.into_iter().zip(timeouts).zip(TIMEOUT_FLAGS) {
+        match given {
+            Some(0) => {
+                return Err(ConfigError::BadTimeout {
+                    flag,
+                    example: slot.as_secs(),
+                    got: 0,
+                })
+            }
+            Some(secs) => *slot = Duration::from_secs(secs),
+            None => {}
+        }
+    }
+    Ok(limits)
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
@@ -323,12 +418,65 @@ mod tests {
             resolve(flags, &BASE),
             Err(ConfigError::BadCores { .. })
         ));
+        let flags = ServeFlags {
+            listen: Some("0.0.0.0:2049".into()),
+            ..Default::default()
+        };
+        let e = resolve(flags, &BASE).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::NoExportRules("0.0.0.0:2049".parse().unwrap())
+        );
+        assert!(e.to_string().contains("--export '/ 192.168.1.0/24(rw)'"));
+        let flags = ServeFlags {
+            max_connections: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(flags, &BASE).unwrap_err(),
+            ConfigError::BadMaxConnections(0)
+        );
+        let flags = ServeFlags {
+            write_timeout: Some(0),
+            ..Default::default()
+        };
+        let e = resolve(flags, &BASE).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "--write-timeout must be a positive number of seconds, e.g. --write-timeout 60"
+            ),
+            "{e}"
+        );
         for e in [
             ConfigError::MissingCacheDir,
             ConfigError::BadStorage("x".into()),
         ] {
             assert!(!e.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn rules_and_limits_come_from_flags_and_the_environment() {
+        let c = resolve(ServeFlags::default(), &BASE).unwrap();
+        assert!(c.exports.is_empty());
+        assert_eq!(c.limits, Limits::default());
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_EXPORTS", "etc/exports"));
+        let flags = ServeFlags {
+            listen: Some("0.0.0.0:2049".into()),
+            export_rules: vec!["/ 10.0.0.0/8(rw)".into()],
+            max_connections: Some(5),
+            idle_timeout: Some(7),
+            drain_timeout: Some(3),
+            ..Default::default()
+        };
+        let c = resolve(flags, &pairs).unwrap();
+        assert_eq!(c.exports.file, Some(PathBuf::from("/work/etc/exports")));
+        assert_eq!(c.exports.rules, ["/ 10.0.0.0/8(rw)"]);
+        assert_eq!(c.limits.max_connections, 5);
+        assert_eq!(c.limits.idle_timeout, Duration::from_secs(7));
+        assert_eq!(c.limits.drain_timeout, Duration::from_secs(3));
+        assert_eq!(c.limits.write_timeout, Limits::default().write_timeout);
     }
 
     #[test]

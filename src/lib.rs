@@ -7,20 +7,24 @@
 //! - [`fs`]: POSIX filesystem semantics on the store (no sockets, no executor).
 //! - [`cache`]: the per-core local chunk cache (io_uring, O_DIRECT files).
 //! - [`datapath`]: one core's reads and writes of file data through its chunk cache.
+//! - [`exports`]: export rules (exports(5)): who may mount what, with which options.
 //! - [`nfs`]: maps decoded NFSv3, MOUNT and portmap calls to filesystem and data-path calls.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages for a service.
 //! - [`app`]: the composition root of `slatenfs serve`, wiring the parts above together.
 //! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
 //! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
+//! - [`rate_limited_log`]: log lines that a flood of refusals cannot turn into a flood.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod app;
 pub mod cache;
 pub mod config;
 pub mod datapath;
+pub mod exports;
 pub mod fs;
 pub mod netclient;
 pub mod nfs;
 pub mod proto;
+pub mod rate_limited_log;
 pub mod server;
 pub mod sharded;
 pub mod store;

@@ -123,7 +123,7 @@ impl Fs {
             }
         };
         Ok(LookupOk {
-            handle: self.handle_of(&child),
+            generation: child.generation,
             ino: InodeId(child.ino),
             attr: self.attr_of(&child),
             dir_attr: self.attr_of(&d),
@@ -291,7 +291,7 @@ impl Fs {
                 IfExists::MatchVerifier(v) => {
                     if existing.ftype == FileType::Regular && existing.verifier == Some(v) {
                         return Ok(CreateOk {
-                            handle: self.handle_of(&existing),
+                            generation: existing.generation,
                             ino: InodeId(existing.ino),
                             attr: self.attr_of(&existing),
                             dir_wcc: dir_wcc(before, self.attr_of(&d)),
@@ -323,7 +323,7 @@ impl Fs {
                         self.reclaim_inode_locked(existing.ino).await?;
                     }
                     return Ok(CreateOk {
-                        handle: self.handle_of(&existing),
+                        generation: existing.generation,
                         ino: InodeId(existing.ino),
                         attr: self.attr_of(&existing),
                         dir_wcc: dir_wcc(before, self.attr_of(&d)),
@@ -383,7 +383,7 @@ impl Fs {
         committed.durable().await?;
         self.inner.files_used.fetch_add(1, Ordering::Relaxed);
         Ok(CreateOk {
-            handle: self.handle_of(&child),
+            generation: child.generation,
             ino: InodeId(ino),
             attr: self.attr_of(&child),
             dir_wcc: dir_wcc(before, self.attr_of(&d)),
@@ -831,7 +831,7 @@ impl Fs {
                 name: Bytes::from_static(b"."),
                 ino: dir,
                 attr: None,
-                handle: None,
+                generation: None,
             });
         }
         if cookie <= 1 && entries.len() < max_entries {
@@ -840,7 +840,7 @@ impl Fs {
                 name: Bytes::from_static(b".."),
                 ino: InodeId(d.parent),
                 attr: None,
-                handle: None,
+                generation: None,
             });
         }
         let mut eof = false;
@@ -863,7 +863,7 @@ impl Fs {
                     name: e.name,
                     ino: e.ino,
                     attr: None,
-                    handle: None,
+                    generation: None,
                 }));
                 return self.finish_readdir(d, entries, eof, with_attrs).await;
             }
@@ -885,14 +885,14 @@ impl Fs {
                     name: cv.name,
                     ino: cv.ino,
                     attr: None,
-                    handle: None,
+                    generation: None,
                 });
             }
         }
         self.finish_readdir(d, entries, eof, with_attrs).await
     }
 
-    /// Adds attributes and handles (READDIRPLUS) to a page of `d`'s entries.
+    /// Adds attributes and generations (READDIRPLUS) to a page of `d`'s entries.
     async fn finish_readdir(
         &self,
         d: Inode,
@@ -906,7 +906,7 @@ impl Fs {
             for (e, n) in entries.iter_mut().zip(nodes) {
                 if let Some(n) = n {
                     e.attr = Some(self.attr_of(&n));
-                    e.handle = Some(self.handle_of(&n));
+                    e.generation = Some(n.generation);
                 }
             }
         }

@@ -232,6 +232,9 @@ pub enum CallReply {
     ProcUnavail,
     /// The server could not produce a reply.
     SystemErr,
+    /// MSG_DENIED / AUTH_ERROR: the call's authentication is not acceptable (e.g. AUTH_TOOWEAK
+    /// for a non-privileged port on a `secure` export).
+    AuthError(AuthStat),
     /// Send nothing: a retransmission of a call that is still running (the client will
     /// retransmit again and get the finished reply from the duplicate-request cache).
     Drop,
@@ -400,6 +403,7 @@ impl ServerConnection {
             CallReply::GarbageArgs => self.send_reply(xid, ReplyBody::GarbageArgs),
             CallReply::ProcUnavail => self.send_reply(xid, ReplyBody::ProcUnavail),
             CallReply::SystemErr => self.send_reply(xid, ReplyBody::SystemErr),
+            CallReply::AuthError(stat) => self.send_reply(xid, ReplyBody::AuthError(stat)),
             CallReply::Drop => self.discard_call(xid),
         }
     }
@@ -435,6 +439,11 @@ impl ServerConnection {
     /// Bytes of output queued and not yet handed out by `poll_transmit`.
     pub fn pending_output_bytes(&self) -> usize {
         self.writer.pending_bytes()
+    }
+
+    /// Whether the input so far ends between two records (no record has arrived in part).
+    pub fn at_record_boundary(&self) -> bool {
+        self.decoder.at_record_boundary()
     }
 
     /// Calls handed out by `poll_call` and not yet answered or discarded.

@@ -1,22 +1,27 @@
 //! One core: its listener, its connections, and the calls it owns (forwarded from other cores).
+use std::any::Any;
 use std::cell::Cell;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
 use futures::future::{select, Either};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
 use glommio::net::TcpListener;
 use glommio::sync::Semaphore;
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 
 use crate::proto::connection::{Call, CallReply, ServerConfig};
+use crate::rate_limited_log::RateLimitedLog;
 use crate::sharded::part_of;
 
+use super::budget::CoreReplyBudget;
 use super::conn::{self, Dispatch};
+use super::limits::Limits;
 use super::service::Service;
 use super::shutdown::StopSignal;
 use super::ServeError;
@@ -34,6 +39,9 @@ pub(super) type CoreMesh = MeshBuilder<Forwarded, Full>;
 /// Calls one core admits from its connections at once (each holds at most one record, ≤ 1 MiB).
 pub const MAX_CALLS_PER_CORE: u64 = 1024;
 
+/// Refused connections logged per second, at most.
+static REFUSED_CONNECTIONS: RateLimitedLog = RateLimitedLog::new(5);
+
 /// Everything one core needs to run calls: the service and its state on this core, and the
 /// senders towards the other cores.
 struct CoreRuntime<S: Service> {
@@ -42,7 +50,9 @@ struct CoreRuntime<S: Service> {
     service: Arc<S>,
     state: S::Core,
     senders: Senders<Forwarded>,
+    limits: Limits,
     admitted: Rc<Semaphore>,
+    replies: Rc<CoreReplyBudget>,
     /// Calls running on this core (its own and forwarded ones).
     running: Cell<usize>,
 }
@@ -69,11 +79,36 @@ pub fn owner_core(key: u64, cores: usize) -> usize {
     part_of(key, cores)
 }
 
+/// What a panic carried, for the log.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
 impl<S: Service> CoreRuntime<S> {
-    /// Runs `call` here, counted as running.
+    /// Runs `call` here, counted as running. A call that panics is answered SYSTEM_ERR and
+    /// logged; the core goes on serving (what the call held is released as it unwinds).
     async fn run_here(&self, call: Call, peer: SocketAddr) -> CallReply {
         let _running = Running::enter(&self.running);
-        self.service.handle(&self.state, call, peer).await
+        let (xid, prog, procedure) = (call.xid, call.prog, call.procedure);
+        let handled = AssertUnwindSafe(self.service.handle(&self.state, call, peer));
+        match handled.catch_unwind().await {
+            Ok(reply) => reply,
+            Err(panic) => {
+                error!(
+                    "core {}: call xid {xid:#x} (program {prog}, procedure {procedure}) from \
+                     {peer} panicked: {}; answered SYSTEM_ERR",
+                    self.id,
+                    panic_message(panic.as_ref())
+                );
+                CallReply::SystemErr
+            }
+        }
     }
 
     /// Waits until no call runs on this core.
@@ -89,8 +124,20 @@ impl<S: Service> Dispatch for CoreRuntime<S> {
         self.service.connection_config()
     }
 
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     fn admission(&self) -> &Rc<Semaphore> {
         &self.admitted
+    }
+
+    fn reply_budget(&self) -> &Rc<CoreReplyBudget> {
+        &self.replies
+    }
+
+    fn reply_size_hint(&self, call: &Call) -> usize {
+        self.service.reply_size_hint(call)
     }
 
     async fn dispatch(self: Rc<Self>, call: Call, peer: SocketAddr) -> CallReply {
@@ -122,6 +169,7 @@ pub(super) async fn run<S: Service>(
     service: Arc<S>,
     mesh: CoreMesh,
     stop: StopSignal,
+    limits: Limits,
 ) -> Result<(), ServeError> {
     let cores = mesh.nr_peers();
     let (senders, mut receivers) = mesh
@@ -136,7 +184,9 @@ pub(super) async fn run<S: Service>(
         service,
         state,
         senders,
+        limits,
         admitted: Rc::new(Semaphore::new(MAX_CALLS_PER_CORE)),
+        replies: CoreReplyBudget::new(limits.core_reply_bytes),
         running: Cell::new(0),
     });
 
@@ -182,10 +232,20 @@ pub(super) async fn run<S: Service>(
             Ok(p) => p,
             Err(_) => continue,
         };
+        let Some(guard) = stop.try_connection_opened(limits.max_connections) else {
+            REFUSED_CONNECTIONS.warn(|| {
+                format!(
+                    "core {id}: refused a connection from {peer}: {} connections are open \
+                     (--max-connections)",
+                    limits.max_connections
+                )
+            });
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         info!("core {id}: connection from {peer}");
         let (core, stop) = (core.clone(), stop.clone());
-        let guard = stop.connection_opened();
         glommio::spawn_local(async move {
             let outcome = conn::serve_connection(stream, peer, core, stop).await;
             drop(guard);
@@ -200,12 +260,25 @@ pub(super) async fn run<S: Service>(
         .detach();
     }
     // Stop: connections notice the signal themselves. Wait until every core's connections are
-    // closed, because their in-flight calls may still be forwarded to this core.
-    while stop.open_connections() > 0 {
-        glommio::timer::sleep(Duration::from_millis(10)).await;
+    // closed, because their in-flight calls may still be forwarded to this core, and let
+    // forwarded calls still running here finish; both only until the drain deadline, after which
+    // the executor goes away with whatever is left.
+    let drained = Box::pin(async {
+        while stop.open_connections() > 0 {
+            glommio::timer::sleep(Duration::from_millis(10)).await;
+        }
+        core.drain().await;
+    });
+    if let Either::Right(_) =
+        select(drained, Box::pin(stop.drain_deadline(limits.drain_timeout))).await
+    {
+        warn!(
+            "core {id}: drain took longer than {:?}: closing {} connections and {} calls",
+            limits.drain_timeout,
+            stop.open_connections(),
+            core.running.get()
+        );
     }
-    // Let forwarded calls still running on this core finish before the executor goes away.
-    core.drain().await;
     core.service.stop_core(&core.state, id);
     Ok(())
 }

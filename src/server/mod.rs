@@ -12,8 +12,10 @@
 //! over a glommio channel mesh and its encoded reply comes back the same way; the owner core
 //! therefore sees every call about what it owns, which lets services keep per-core state (a
 //! chunk cache) coherent without locks.
+mod budget;
 mod conn;
 mod core;
+mod limits;
 mod service;
 mod shutdown;
 
@@ -28,8 +30,9 @@ use thiserror::Error;
 
 pub use self::core::{owner_core, MAX_CALLS_PER_CORE};
 pub use conn::MAX_CALLS_IN_FLIGHT;
+pub use limits::{Limits, DEFAULT_MAX_CONNECTIONS};
 pub use service::Service;
-pub use shutdown::{stop_on_signals, StopSignal};
+pub use shutdown::{handle_signals, StopSignal};
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -52,13 +55,15 @@ pub fn check_listen(listen: SocketAddr) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Serves `service` on `listen` with `cores` executors until `stop` is triggered (or an
-/// executor fails), then lets every connection finish its calls and returns.
+/// Serves `service` on `listen` with `cores` executors within `limits` until `stop` is
+/// triggered (or an executor fails), then lets every connection finish its calls (for
+/// `limits.drain_timeout` at most) and returns.
 pub fn serve<S: Service>(
     listen: SocketAddr,
     cores: usize,
     service: Arc<S>,
     stop: StopSignal,
+    limits: Limits,
 ) -> Result<(), ServeError> {
     check_listen(listen)?;
     let mesh = MeshBuilder::full(cores, 1024);
@@ -68,7 +73,7 @@ pub fn serve<S: Service>(
             .name("slatenfs-core")
             .on_all_shards(move || {
                 let (service, stop, mesh) = (service.clone(), stop.clone(), mesh.clone());
-                async move { self::core::run(listen, service, mesh, stop).await }
+                async move { self::core::run(listen, service, mesh, stop, limits).await }
             })
             .map_err(|e| ServeError::Runtime(e.to_string()))?
     };

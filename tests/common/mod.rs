@@ -5,6 +5,7 @@
 
 pub mod fs;
 pub mod server;
+pub mod wire;
 
 use std::future::Future;
 
