@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("store_get_direct_on_runtime", |b| {
         b.iter_custom(|iters| {
-            let db = fs.store().db();
+            let db = fs.store().db().expect("a writable store");
             let key = InodeKey(1).encode();
             block_on(fs.store().run(async move {
                 let t = std::time::Instant::now();

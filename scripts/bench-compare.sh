@@ -105,7 +105,7 @@ start_slatenfs() {
         inst=$((inst + 1))
         phase=
         SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=${CACHE_SIZE_GB:-4} RUST_LOG=warn,slatenfs::server=info \
-            "$BIN" serve --listen "127.0.0.1:$SPORT" --storage "file://$work/data" $SLATENFS_ARGS \
+            "$BIN" serve --listen "127.0.0.1:$SPORT" --storage "file://$work/data" --rpcbind off $SLATENFS_ARGS \
             >"$work/slatenfs.$inst.log" 2>&1 &
         spid=$!
         if wait_port "$SPORT" "$spid" && sleep 1 && kill -0 "$spid" 2>/dev/null; then

@@ -12,6 +12,10 @@ dpkg -s libnfs-dev >/dev/null 2>&1 || need_apt+=(libnfs-dev)
 have gcc || need_apt+=(gcc)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(libc6-dev)
 have curl || need_apt+=(curl)
+# The lock tests: rpcbind and rpc.statd/sm-notify for the guest client, rpcinfo, sqlite3.
+have rpcbind || need_apt+=(rpcbind)
+have rpc.statd || need_apt+=(nfs-common)
+have sqlite3 || need_apt+=(sqlite3)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "install-deps: apt-get install ${need_apt[*]}"

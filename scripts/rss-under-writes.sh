@@ -32,7 +32,7 @@ trap cleanup EXIT
 
 SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=${CACHE_SIZE_GB:-4} \
     RUST_LOG=warn,slatenfs::server=info \
-    "$BIN" serve --listen "127.0.0.1:$PORT" --storage "file://$work/data" >"$work/slatenfs.log" 2>&1 &
+    "$BIN" serve --listen "127.0.0.1:$PORT" --storage "file://$work/data" --rpcbind off >"$work/slatenfs.log" 2>&1 &
 spid=$!
 for _ in $(seq 1 300); do
     (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break

@@ -1,21 +1,26 @@
 //! The composition root of `slatenfs serve`: the one place that opens the store, the filesystem
-//! and the caches, splits the cache budget between them, and hands the NFS service to the
+//! and the caches, splits the cache budget between them, starts the lock manager, decides what
+//! listens where (the NFS port over TCP and UDP, port 111), and hands the service to the
 //! runtime.
+mod locking;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use futures::executor::block_on;
-use log::{info, warn};
+use log::{error, info, warn};
 use thiserror::Error;
 
 use crate::config::ServeConfig;
 use crate::datapath::DataPathConfig;
 use crate::exports::{ExportTable, RuleSources, SharedExports};
 use crate::fs::{Fs, FsOptions};
+use crate::instance_lock::InstanceLock;
 use crate::nfs::NfsService;
-use crate::server::{self, ServeError, StopSignal};
-use crate::store::{preflight, StorageUrl, Store, StoreConfig};
+use crate::server::{self, Listener, ServeError, StopSignal, Transport};
+use crate::store::fault::FaultInjector;
+use crate::store::{preflight, StorageUrl, Store, StoreConfig, StoreError};
 
 /// Why `slatenfs serve` stopped with an error.
 #[derive(Debug, Error)]
@@ -32,6 +37,30 @@ pub enum AppError {
     Config(String),
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// The server lost the storage while serving: another server fenced it, or the store
+    /// failed for good.
+    #[error("stopped serving: {0}")]
+    StoreLost(String),
+}
+
+/// Exit status when another server fenced this one: a supervisor may choose not to restart
+/// it (systemd `RestartPreventExitStatus=3`), since the storage has a new owner.
+pub const EXIT_FENCED: u8 = 3;
+
+impl AppError {
+    /// Whether the error was logged when it happened (the loss of the store: one line), so
+    /// the exit need not say it again.
+    pub fn already_logged(&self) -> bool {
+        matches!(self, AppError::StoreLost(_))
+    }
+
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::StoreLost(why) if why.starts_with("fenced") => EXIT_FENCED,
+            _ => 1,
+        }
+    }
 }
 
 /// Fraction of `SLATEDB_CACHE_SIZE_GB` given to the per-core chunk caches; SlateDB's own
@@ -74,15 +103,41 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
         .map_err(|e| AppError::Config(e.to_string()))?;
     fit_connections_to_fd_limit(&mut config)?;
     check_cache_dir(&config.cache_dir)?;
+    // Held until the process ends: one server per cache directory, and `slatenfs fsck` sees
+    // that a server runs.
+    let _instance = InstanceLock::acquire(&config.cache_dir).map_err(|e| {
+        AppError::Config(format!(
+            "SLATEDB_CACHE_DIR {}: {e}; give each server its own cache directory",
+            config.cache_dir.display()
+        ))
+    })?;
     // Before the store is opened: opening it fences any other writer of the same storage.
-    server::check_listen(config.listen)?;
+    server::check_listen(config.listen, Transport::Tcp)?;
+    let portmapper = if config.lock_manager {
+        // NLM and NSM are served over UDP on the NFS port too.
+        server::check_listen(config.listen, Transport::Udp)?;
+        Some(locking::port_111(&config)?)
+    } else {
+        None
+    };
     preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
 
     let budget = CacheBudget::split(&config);
+    let faults = config.faults.clone().map(|schedule| {
+        warn!(
+            "OBJECT-STORE FAULT INJECTION IS ON (--inject-faults): this server fails and delays \
+             storage requests on purpose ({schedule:?}); it is a test setting, never use it \
+             with data you care about"
+        );
+        FaultInjector::new(schedule)
+    });
     let store_config = StoreConfig {
         s3: config.s3.clone(),
         cache_dir: (budget.object_store_cache > 0).then(|| config.cache_dir.join("slatedb")),
         cache_max_bytes: Some(budget.object_store_cache as usize),
+        object_store_timeout: config.object_store_timeout,
+        wait_limit: config.wait_limit,
+        faults: faults.clone(),
         ..StoreConfig::new(config.storage.clone())
     };
     // The store runs on its own tokio runtime; its futures can be awaited from any executor.
@@ -102,23 +157,59 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
     };
     log_exports(&table);
     let exports: SharedExports = Arc::new(ArcSwap::from_pointee(table));
-    let service = Arc::new(
-        NfsService::new(fs.clone(), config.listen.port(), data_paths)
-            .with_exports(exports.clone())
-            .panic_on_name(config.test_panic_on_name.clone().map(String::into_bytes)),
-    );
-
+    let service = NfsService::new(fs.clone(), config.listen.port(), data_paths)
+        .with_exports(exports.clone())
+        .panic_on_name(config.test_panic_on_name.clone().map(String::into_bytes));
     let stop = StopSignal::new();
+    let locking = match portmapper {
+        Some(p) => Some(locking::start(&config, &store, p, &stop)?),
+        None => {
+            info!("no lock manager (--no-lock-manager): clients must mount with nolock");
+            None
+        }
+    };
+    let service = Arc::new(match &locking {
+        Some(l) => service.with_lock_manager(l.manager.clone(), config.listen.port()),
+        None => service,
+    });
+    let mut listeners = vec![Listener {
+        addr: config.listen,
+        transport: Transport::Tcp,
+        programs: service.connection_config(),
+    }];
+    if let Some(l) = &locking {
+        listeners.extend(l.listeners(config.listen, &service));
+    }
+
     let (sources, anon) = (config.exports.clone(), (config.anon_uid, config.anon_gid));
     server::handle_signals(stop.clone(), move || {
         reload_exports(&exports, &sources, anon)
     })
     .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    let loss = watch_for_loss(&store, &config.storage, stop.clone())?;
     info!(
-        "serving NFSv3 + MOUNTv3 on {}; storage {:?}",
-        config.listen, config.storage
+        "serving NFSv3 + MOUNTv3{} on {}; storage {:?}",
+        if locking.is_some() {
+            " + NLMv4 + NSM"
+        } else {
+            ""
+        },
+        config.listen,
+        config.storage
     );
-    let served = server::serve(config.listen, config.cores, service, stop, config.limits);
+    let served = server::serve(listeners, config.cores, service, stop.clone(), config.limits);
+    stop.trigger();
+    if let Some(l) = locking {
+        l.stop();
+    }
+    let lost = loss.join().ok().flatten();
+    if let Some(f) = &faults {
+        info!("fault injection: {}", f.stats());
+    }
+    if let Some(why) = lost {
+        log_totals(&fs, &store);
+        return Err(AppError::StoreLost(why));
+    }
 
     info!("flushing storage");
     block_on(fs.close()).map_err(|e| AppError::Storage(e.to_string()))?;
@@ -203,6 +294,39 @@ fn raise_fd_limit() -> Option<u64> {
         }
     }
     Some(lim.rlim_cur)
+}
+
+/// Watches `store` while the server runs: when it is lost (another server opened the storage
+/// and fenced this one, or the store failed for good) logs one line and stops the server.
+/// Calls are already refused from the moment of the loss (see `NfsService`); this only ends
+/// the process. Returns the reason, if the store was lost before `stop`.
+fn watch_for_loss(
+    store: &Store,
+    storage: &StorageUrl,
+    stop: StopSignal,
+) -> Result<std::thread::JoinHandle<Option<String>>, AppError> {
+    let (store, storage) = (store.clone(), storage.clone());
+    std::thread::Builder::new()
+        .name("slatenfs-fence".into())
+        .spawn(move || {
+            while !stop.is_stopped() {
+                if let Some(reason) = store.lost() {
+                    let why = match reason {
+                        StoreError::Fenced => format!(
+                            "fenced: another slatenfs server opened {storage}; this one no longer \
+                             owns it and stops serving now"
+                        ),
+                        other => format!("the store of {storage} failed: {other}"),
+                    };
+                    error!("{why}");
+                    stop.trigger();
+                    return Some(why);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            None
+        })
+        .map_err(|e| AppError::Config(format!("cannot start the fencing watcher: {e}")))
 }
 
 /// What the store and caches did during the run, for the log (and write-amplification

@@ -13,6 +13,9 @@ use thiserror::Error;
 
 use crate::exports::RuleSources;
 use crate::server::{Limits, DEFAULT_MAX_CONNECTIONS};
+use crate::store::backend::DEFAULT_S3_RETRIES;
+use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_WAIT_LIMIT};
+use crate::store::fault::FaultSchedule;
 use crate::store::{S3Settings, StorageUrl};
 
 /// Everything `slatenfs serve` needs, validated.
@@ -34,7 +37,36 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Test hook: calls about this name panic (`--test-panic-on-name`, hidden).
     pub test_panic_on_name: Option<String>,
+    /// Longest one object-store call may take (`--object-store-timeout`).
+    pub object_store_timeout: Duration,
+    /// Longest a client call waits for the object store before JUKEBOX (`--store-wait`).
+    pub wait_limit: Duration,
+    /// Object-store faults to inject (hidden `--inject-faults`; tests only).
+    pub faults: Option<FaultSchedule>,
+    /// Serve NLM and NSM (file locking); `--no-lock-manager` turns it off.
+    pub lock_manager: bool,
+    /// After a restart, only lock reclaims are granted for this long.
+    pub grace_period: Duration,
+    /// What to do about port 111, where clients look for the lock manager.
+    pub rpcbind: RpcbindMode,
 }
+
+/// What `slatenfs serve` does about port 111 (`--rpcbind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcbindMode {
+    /// Serve portmap/rpcbind on 111 when it can be bound, else register with the system's
+    /// rpcbind, else warn.
+    Auto,
+    /// Serve portmap/rpcbind on 111 or fail to start.
+    Own,
+    /// Register with the system's rpcbind or fail to start.
+    System,
+    /// Neither: clients must be told where NLM is some other way.
+    Off,
+}
+
+/// Default grace period: Linux's.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(45);
 
 /// The raw inputs from the command line; `None` means "not given", so the environment applies.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +90,13 @@ pub struct ServeFlags {
     pub write_timeout: Option<u64>,
     pub drain_timeout: Option<u64>,
     pub test_panic_on_name: Option<String>,
+    pub object_store_timeout: Option<String>,
+    pub object_store_retries: Option<String>,
+    pub wait_limit: Option<String>,
+    pub inject_faults: Option<String>,
+    pub no_lock_manager: bool,
+    pub grace_period: Option<String>,
+    pub rpcbind: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -90,6 +129,22 @@ pub enum ConfigError {
         example: u64,
         got: u64,
     },
+    #[error("{name} must be a positive number of seconds, e.g. {name}={example} (got {got:?})")]
+    BadSeconds {
+        name: &'static str,
+        example: &'static str,
+        got: String,
+    },
+    #[error("SLATENFS_OBJECT_STORE_RETRIES must be a whole number from 0 to 100, e.g. SLATENFS_OBJECT_STORE_RETRIES=3 (got {0:?})")]
+    BadRetries(String),
+    #[error("--inject-faults: {0}")]
+    BadFaults(String),
+    #[error(
+        "--grace-period must be a whole number of seconds, e.g. --grace-period 45 (got {0:?})"
+    )]
+    BadGracePeriod(String),
+    #[error("--rpcbind must be auto, own, system or off (got {0:?})")]
+    BadRpcbind(String),
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -148,6 +203,7 @@ impl ServeConfig {
             access_key: get("AWS_ACCESS_KEY_ID"),
             secret: get("AWS_SECRET_ACCESS_KEY"),
             allow_http,
+            ..S3Settings::default()
         };
 
         // S3 is chosen by configuring it: an endpoint or credentials. Otherwise the embedded
@@ -192,6 +248,68 @@ impl ServeConfig {
                 flags.drain_timeout,
             ],
         )?;
+        let seconds =
+            |flag: Option<String>, name: &'static str, example: &'static str, default| match flag
+                .or_else(|| get(name))
+            {
+                None => Ok(default),
+                Some(text) => match text.trim().parse::<f64>() {
+                    Ok(v) if v.is_finite() && v > 0.0 && v < 1e6 => Ok(Duration::from_secs_f64(v)),
+                    _ => Err(ConfigError::BadSeconds {
+                        name,
+                        example,
+                        got: text,
+                    }),
+                },
+            };
+        let object_store_timeout = seconds(
+            flags.object_store_timeout,
+            "SLATENFS_OBJECT_STORE_TIMEOUT",
+            "30",
+            DEFAULT_OBJECT_STORE_TIMEOUT,
+        )?;
+        let wait_limit = seconds(
+            flags.wait_limit,
+            "SLATENFS_STORE_WAIT",
+            "15",
+            DEFAULT_WAIT_LIMIT,
+        )?;
+        let retries = match flags
+            .object_store_retries
+            .or_else(|| get("SLATENFS_OBJECT_STORE_RETRIES"))
+        {
+            None => DEFAULT_S3_RETRIES,
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if n <= 100 => n,
+                _ => return Err(ConfigError::BadRetries(text)),
+            },
+        };
+        let s3 = S3Settings {
+            timeout: object_store_timeout,
+            retries,
+            ..s3
+        };
+        let faults = flags
+            .inject_faults
+            .map(|spec| {
+                spec.parse::<FaultSchedule>()
+                    .map_err(ConfigError::BadFaults)
+            })
+            .transpose()?;
+        let grace_period = match flags.grace_period.or_else(|| get("SLATENFS_GRACE_PERIOD")) {
+            None => DEFAULT_GRACE_PERIOD,
+            Some(text) => match text.trim().parse::<u64>() {
+                Ok(secs) if secs <= 3600 => Duration::from_secs(secs),
+                _ => return Err(ConfigError::BadGracePeriod(text)),
+            },
+        };
+        let rpcbind = match flags.rpcbind.as_deref().map(str::trim) {
+            None | Some("auto") => RpcbindMode::Auto,
+            Some("own") => RpcbindMode::Own,
+            Some("system") => RpcbindMode::System,
+            Some("off") => RpcbindMode::Off,
+            Some(other) => return Err(ConfigError::BadRpcbind(other.to_string())),
+        };
 
         let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
         Ok(ServeConfig {
@@ -213,6 +331,12 @@ impl ServeConfig {
             exports,
             limits,
             test_panic_on_name: flags.test_panic_on_name,
+            object_store_timeout,
+            wait_limit,
+            faults,
+            lock_manager: !flags.no_lock_manager,
+            grace_period,
+            rpcbind,
         })
     }
 }
@@ -338,6 +462,60 @@ mod tests {
         );
         assert!(!c.s3.allow_http);
         assert_eq!((c.anon_uid, c.anon_gid), (65534, 65534));
+        assert_eq!(c.object_store_timeout, DEFAULT_OBJECT_STORE_TIMEOUT);
+        assert_eq!(c.s3.timeout, DEFAULT_OBJECT_STORE_TIMEOUT);
+        assert_eq!(c.wait_limit, DEFAULT_WAIT_LIMIT);
+        assert!(c.faults.is_none());
+        let mut pairs = BASE.to_vec();
+        pairs.extend([
+            ("SLATENFS_OBJECT_STORE_TIMEOUT", "2.5"),
+            ("SLATENFS_OBJECT_STORE_RETRIES", "0"),
+            ("SLATENFS_STORE_WAIT", "4"),
+        ]);
+        let c = resolve(ServeFlags::default(), &pairs).unwrap();
+        assert_eq!(c.s3.timeout, Duration::from_millis(2500));
+        assert_eq!(c.s3.retries, 0);
+        assert_eq!(c.wait_limit, Duration::from_secs(4));
+        assert!(c.lock_manager);
+        assert_eq!(c.grace_period, Duration::from_secs(45));
+        assert_eq!(c.rpcbind, RpcbindMode::Auto);
+    }
+
+    #[test]
+    fn lock_manager_settings() {
+        let flags = ServeFlags {
+            no_lock_manager: true,
+            grace_period: Some("10".into()),
+            rpcbind: Some("off".into()),
+            ..Default::default()
+        };
+        let c = resolve(flags, &BASE).unwrap();
+        assert!(!c.lock_manager);
+        assert_eq!(c.grace_period, Duration::from_secs(10));
+        assert_eq!(c.rpcbind, RpcbindMode::Off);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_GRACE_PERIOD", "0"));
+        assert_eq!(
+            resolve(ServeFlags::default(), &pairs).unwrap().grace_period,
+            Duration::ZERO
+        );
+        for bad in ["-1", "1.5", "forever", "3601"] {
+            let flags = ServeFlags {
+                grace_period: Some(bad.into()),
+                ..Default::default()
+            };
+            let e = resolve(flags, &BASE).unwrap_err();
+            assert_eq!(e, ConfigError::BadGracePeriod(bad.into()));
+            assert!(e.to_string().starts_with("--grace-period"));
+        }
+        let flags = ServeFlags {
+            rpcbind: Some("maybe".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(flags, &BASE).unwrap_err(),
+            ConfigError::BadRpcbind("maybe".into())
+        );
     }
 
     #[test]
@@ -447,6 +625,24 @@ mod tests {
             ),
             "{e}"
         );
+        for (name, bad) in [
+            ("SLATENFS_OBJECT_STORE_TIMEOUT", "0"),
+            ("SLATENFS_STORE_WAIT", "soon"),
+            ("SLATENFS_OBJECT_STORE_RETRIES", "-1"),
+        ] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((name, bad));
+            let e = resolve(ServeFlags::default(), &pairs).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+        let flags = ServeFlags {
+            inject_faults: Some("get:melt@1".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            resolve(flags, &BASE),
+            Err(ConfigError::BadFaults(_))
+        ));
         for e in [
             ConfigError::MissingCacheDir,
             ConfigError::BadStorage("x".into()),

@@ -8,19 +8,27 @@
 //! - [`cache`]: the per-core local chunk cache (io_uring, O_DIRECT files).
 //! - [`datapath`]: one core's reads and writes of file data through its chunk cache.
 //! - [`exports`]: export rules (exports(5)): who may mount what, with which options.
-//! - [`nfs`]: maps decoded NFSv3, MOUNT and portmap calls to filesystem and data-path calls.
+//! - [`lockmgr`]: the network lock manager (NLM) and status monitor (NSM): byte-range locks
+//!   in memory, the clients to notify after a restart in the store.
+//! - [`nfs`]: maps decoded NFSv3, MOUNT, portmap/rpcbind, NLM and NSM calls to filesystem,
+//!   data-path and lock-manager calls.
 //! - [`server`]: the thread-per-core runtime that moves bytes and messages for a service.
 //! - [`app`]: the composition root of `slatenfs serve`, wiring the parts above together.
+//! - [`check`]: `slatenfs fsck`, the consistency check (and repair) for operators.
+//! - [`instance_lock`]: one process per cache directory; how `fsck` knows a server runs.
 //! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
 //! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
 //! - [`rate_limited_log`]: log lines that a flood of refusals cannot turn into a flood.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod app;
 pub mod cache;
+pub mod check;
 pub mod config;
 pub mod datapath;
 pub mod exports;
 pub mod fs;
+pub mod instance_lock;
+pub mod lockmgr;
 pub mod netclient;
 pub mod nfs;
 pub mod proto;

@@ -21,9 +21,43 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3 and portmap v2 on one TCP port).
+    /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3, portmap/rpcbind and the NLM/NSM lock
+    /// manager on one port).
     #[command(after_help = ENV_HELP)]
     Serve(ServeArgs),
+    /// Check the filesystem's consistency offline, with the storage and cache settings of
+    /// `serve`; prints a summary and exits 0 if consistent, 1 if not, 2 if it could not run.
+    #[command(after_help = FSCK_HELP)]
+    Fsck(FsckArgs),
+}
+
+const FSCK_HELP: &str = "\
+Reads a read-only view of the latest durable state: nothing is written, no server is fenced.
+It refuses to run while a server uses the same cache directory (unless --force).
+--repair opens the storage as its writer instead (a server still using it is fenced and
+stops), fixes what can be fixed safely, each fix one atomic batch, and says what it did:
+leftover reclaim, dangling entries and cookie records, orphan inodes (named in /lost+found),
+link counts and '..' pointers, chunks of no live file.
+
+The environment is read as by `slatenfs serve` (SLATEDB_CACHE_DIR, SLATENFS_STORAGE, AWS_*).";
+
+#[derive(clap::Args, Debug)]
+struct FsckArgs {
+    /// Object storage, as for serve
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// Local cache directory of the server [env: SLATEDB_CACHE_DIR]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Local cache budget in GiB, as for serve [env: SLATEDB_CACHE_SIZE_GB] [default: 1]
+    #[arg(long, value_name = "GIB")]
+    cache_size_gb: Option<String>,
+    /// Run even while a server uses the cache directory
+    #[arg(long)]
+    force: bool,
+    /// Fix what can be fixed safely (opens the storage as its writer)
+    #[arg(long)]
+    repair: bool,
 }
 
 const ENV_HELP: &str = "\
@@ -37,6 +71,9 @@ Environment (flags win over variables):
   AWS_SECRET_ACCESS_KEY   S3 secret key
   AWS_DEFAULT_REGION      region (default: us-east-1)
   AWS_ALLOW_HTTP          true to allow plain-http endpoints (default: false)
+  SLATENFS_OBJECT_STORE_TIMEOUT, SLATENFS_OBJECT_STORE_RETRIES, SLATENFS_STORE_WAIT
+                          same as the flags of the same names
+  SLATENFS_GRACE_PERIOD   same as --grace-period
   SLATENFS_EXPORTS        same as --exports
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
 
@@ -47,9 +84,13 @@ may mount, rw,no_root_squash,insecure. SIGHUP re-reads --exports.
   --export '/ 192.168.1.0/24(rw)'                 one subnet read-write, root squashed
   --export '/ 192.168.1.0/24(rw) 192.168.2.9(ro)' and one host read-only
 
-Mount from Linux:
+Exit status: 0 after SIGINT/SIGTERM, 2 for a configuration error, 3 when another server
+opened the same storage and fenced this one, 1 for any other failure.
+
+Mount from Linux (fcntl/flock locks are shared by all clients through NLM, which the client
+finds on port 111; see --rpcbind):
   mount -t nfs -o vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt
-Mount from macOS:
+Mount from macOS (locks local to the client):
   mount -t nfs -o nolocks,vers=3,tcp,port=2049,mountport=2049,soft 127.0.0.1:/ /mnt";
 
 #[derive(clap::Args, Debug)]
@@ -103,6 +144,28 @@ struct ServeArgs {
     /// Test hook: calls about this file name panic inside the call
     #[arg(long, value_name = "NAME", hide = true)]
     test_panic_on_name: Option<String>,
+    /// Longest one object-store call may take, in seconds; SlateDB retries a call that fails [env: SLATENFS_OBJECT_STORE_TIMEOUT] [default: 30]
+    #[arg(long, value_name = "SECS")]
+    object_store_timeout: Option<String>,
+    /// Retries of one S3 request by the S3 client [env: SLATENFS_OBJECT_STORE_RETRIES] [default: 3]
+    #[arg(long, value_name = "N")]
+    object_store_retries: Option<String>,
+    /// Longest a client call waits for the object store before it is answered NFS3ERR_JUKEBOX (try again later), in seconds [env: SLATENFS_STORE_WAIT] [default: 15]
+    #[arg(long, value_name = "SECS")]
+    store_wait: Option<String>,
+    /// TESTS ONLY: inject object-store faults (see src/store/fault.rs for the syntax)
+    #[arg(long, value_name = "SPEC", hide = true)]
+    inject_faults: Option<String>,
+    /// Do not serve the NLM lock manager and NSM status monitor (clients then mount with nolock)
+    #[arg(long)]
+    no_lock_manager: bool,
+    /// After a restart, only lock reclaims are granted for this many seconds [default: 45]
+    #[arg(long, value_name = "SECONDS")]
+    grace_period: Option<String>,
+    /// Port 111, where clients find the lock manager: auto (serve portmap/rpcbind there if it
+    /// can be bound, else register with the system's rpcbind), own, system or off [default: auto]
+    #[arg(long, value_name = "MODE")]
+    rpcbind: Option<String>,
 }
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
@@ -134,7 +197,48 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Fsck(args) => fsck(args),
     }
+}
+
+fn fsck(args: FsckArgs) -> ExitCode {
+    let flags = ServeFlags {
+        storage: args.storage,
+        cache_dir: args.cache_dir,
+        // The size only matters to a server; fsck takes the operator's setting if there is one.
+        cache_size_gb: args.cache_size_gb.or_else(|| Some("1".into())),
+        ..ServeFlags::default()
+    };
+    let config = match resolve(flags) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let mode = slatenfs::check::FsckMode {
+        force: args.force,
+        repair: args.repair,
+    };
+    let outcome = slatenfs::check::run(&config, mode);
+    if outcome.status == 2 {
+        eprint!("slatenfs fsck: {}", outcome.text);
+        if !outcome.text.ends_with('\n') {
+            eprintln!();
+        }
+    } else {
+        print!("{}", outcome.text);
+    }
+    ExitCode::from(outcome.status)
+}
+
+/// The settings from `flags` and the environment; a mistake is printed (one line) and becomes
+/// exit status 2.
+fn resolve(flags: ServeFlags) -> Result<ServeConfig, ExitCode> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    ServeConfig::resolve(flags, &env, &cwd, cores).map_err(|e| {
+        eprintln!("slatenfs: {e}");
+        ExitCode::from(2)
+    })
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
@@ -155,22 +259,25 @@ fn serve(args: ServeArgs) -> ExitCode {
         write_timeout: args.write_timeout,
         drain_timeout: args.drain_timeout,
         test_panic_on_name: args.test_panic_on_name,
+        object_store_timeout: args.object_store_timeout,
+        object_store_retries: args.object_store_retries,
+        wait_limit: args.store_wait,
+        inject_faults: args.inject_faults,
+        no_lock_manager: args.no_lock_manager,
+        grace_period: args.grace_period,
+        rpcbind: args.rpcbind,
     };
-    let env: HashMap<String, String> = std::env::vars().collect();
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let config = match ServeConfig::resolve(flags, &env, &cwd, cores) {
+    let config = match resolve(flags) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("slatenfs: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     match slatenfs::app::serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("slatenfs: {e}");
-            ExitCode::FAILURE
+            if !e.already_logged() {
+                eprintln!("slatenfs: {e}");
+            }
+            ExitCode::from(e.exit_code())
         }
     }
 }

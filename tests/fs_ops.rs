@@ -1288,3 +1288,174 @@ async fn format_2_superblock_gains_a_handle_secret() {
     assert_eq!(fs.handle_secret(), &secret, "the secret survives restarts");
     assert_clean(&fs).await;
 }
+
+/// A read-only filesystem over the storage a writer serves: it sees what the writer committed
+/// (durable metadata, FILE_SYNC data, committed UNSTABLE data) without fencing the writer, every
+/// change fails with ROFS before doing anything, and a checkpoint view stays where it was taken.
+#[tokio::test]
+async fn read_only_fs_sees_the_writers_committed_data() {
+    use slatenfs::store::ReadOnlyView;
+    let dir = tempfile::tempdir().unwrap();
+    let url = StorageUrl::File(dir.path().to_path_buf());
+    let writer = open_file_fs(dir.path()).await;
+    let d = mkdir(&writer, writer.root(), "d").await;
+    let synced = mkfile(&writer, d, "synced").await;
+    write_at(
+        &writer,
+        synced,
+        0,
+        Bytes::from_static(b"file-sync"),
+        StableHow::FileSync,
+    )
+    .await;
+    let committed = mkfile(&writer, d, "committed").await;
+    let data = Bytes::from(vec![7u8; 200_000]);
+    write_at(&writer, committed, 0, data.clone(), StableHow::Unstable).await;
+    writer.commit(&root(), committed, 0, 0).await.unwrap();
+
+    let store = Store::open_read_only(StoreConfig::new(url.clone()), ReadOnlyView::Latest)
+        .await
+        .unwrap();
+    assert!(store.is_read_only());
+    let ro = Fs::open(store, FsOptions::default()).await.unwrap();
+    assert!(ro.is_read_only());
+    assert_eq!(ro.fsid(), writer.fsid());
+    assert_eq!(ro.lookup(&root(), ro.root(), b"d").await.unwrap().ino, d);
+    assert_eq!(
+        &ro.read(&root(), synced, 0, 100).await.unwrap().data[..],
+        b"file-sync"
+    );
+    assert_eq!(
+        ro.read(&root(), committed, 0, 300_000).await.unwrap().data,
+        data
+    );
+    assert_clean(&ro).await;
+
+    // Every change is refused up front.
+    let cred = root();
+    let how = CreateHow::Unchecked(SetAttr::default());
+    assert!(matches!(
+        ro.create(&cred, d, b"x", &how).await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        ro.mkdir(&cred, d, b"x", &SetAttr::default()).await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        ro.remove(&cred, d, b"synced").await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        ro.rename(&cred, d, b"synced", d, b"y").await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        ro.link(&cred, synced, d, b"z").await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        ro.write(
+            &cred,
+            synced,
+            0,
+            Bytes::from_static(b"q"),
+            StableHow::FileSync
+        )
+        .await,
+        Err(FsError::RoFs)
+    ));
+    let sa = SetAttr {
+        size: Some(0),
+        ..SetAttr::default()
+    };
+    assert!(matches!(
+        ro.setattr(&cred, synced, &sa, None).await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(ro.commit(&cred, synced, 0, 0).await, Err(FsError::RoFs)));
+    assert!(matches!(ro.reclaim_pending().await, Err(FsError::RoFs)));
+    // ...and the writer was not fenced by the reader: it goes on writing.
+    let after = mkfile(&writer, d, "after").await;
+    write_at(
+        &writer,
+        after,
+        0,
+        Bytes::from_static(b"later"),
+        StableHow::FileSync,
+    )
+    .await;
+    assert_eq!(
+        &ro.read(&root(), synced, 0, 100).await.unwrap().data[..],
+        b"file-sync",
+        "the reader still reads"
+    );
+    ro.close().await.unwrap();
+
+    // A checkpoint view shows the state of its checkpoint, not what the writer did after.
+    let db = writer.store().db().unwrap();
+    let checkpoint = writer
+        .store()
+        .run(async move {
+            db.create_checkpoint(
+                slatedb::config::CheckpointScope::All,
+                &slatedb::config::CheckpointOptions::default(),
+            )
+            .await
+            .map_err(slatenfs::store::StoreError::from)
+        })
+        .await
+        .unwrap();
+    let late = mkfile(&writer, d, "after-checkpoint").await;
+    let store = Store::open_read_only(
+        StoreConfig::new(url.clone()),
+        ReadOnlyView::Checkpoint(checkpoint.id),
+    )
+    .await
+    .unwrap();
+    let pinned = Fs::open(store, FsOptions::default()).await.unwrap();
+    assert_eq!(
+        pinned.lookup(&root(), d, b"after").await.unwrap().ino,
+        after
+    );
+    assert!(matches!(
+        pinned.lookup(&root(), d, b"after-checkpoint").await,
+        Err(FsError::NoEnt)
+    ));
+    assert_eq!(
+        writer
+            .lookup(&root(), d, b"after-checkpoint")
+            .await
+            .unwrap()
+            .ino,
+        late
+    );
+    assert_clean(&pinned).await;
+    pinned.close().await.unwrap();
+    writer.close().await.unwrap();
+}
+
+/// A read-only store over storage that holds no filesystem does not format it.
+#[tokio::test]
+async fn read_only_open_of_an_empty_store_formats_nothing() {
+    use slatenfs::store::ReadOnlyView;
+    let dir = tempfile::tempdir().unwrap();
+    let url = StorageUrl::File(dir.path().to_path_buf());
+    // A database without a filesystem in it.
+    let store = Store::open(StoreConfig::new(url.clone())).await.unwrap();
+    store.close().await.unwrap();
+    let ro = Store::open_read_only(StoreConfig::new(url), ReadOnlyView::Latest)
+        .await
+        .unwrap();
+    let mut b = slatenfs::store::StoreBatch::new();
+    b.put(Bytes::from_static(b"k"), Bytes::from_static(b"v"));
+    assert!(matches!(
+        ro.write(b, slatenfs::store::Durability::Durable).await,
+        Err(slatenfs::store::StoreError::ReadOnly)
+    ));
+    assert!(matches!(
+        Fs::open(ro.clone(), FsOptions::default()).await,
+        Err(FsError::Io(_))
+    ));
+    assert_eq!(ro.get(Bytes::from_static(b"S")).await.unwrap(), None);
+}

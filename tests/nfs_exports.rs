@@ -7,7 +7,7 @@ mod common;
 use std::panic::AssertUnwindSafe;
 
 use common::fs::{new_fs, open_file_fs};
-use common::wire::{root, sys, sys_groups, Wire};
+use common::wire::{peer, root, sys, sys_groups, Wire};
 use futures::executor::block_on;
 use futures::FutureExt;
 use slatenfs::nfs::handle::HANDLE_LEN;
@@ -19,10 +19,6 @@ use slatenfs::proto::rpc::ReplyStatus;
 use slatenfs::server::Service;
 
 const ANON: u32 = 65534;
-
-fn peer(s: &str) -> std::net::SocketAddr {
-    s.parse().unwrap()
-}
 
 fn dirop<'a>(dir: &'a [u8], name: &'a [u8]) -> Diropargs3<'a> {
     Diropargs3 {

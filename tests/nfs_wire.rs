@@ -6,12 +6,13 @@
 mod common;
 
 use common::client_output;
+use bytes::Bytes;
 use common::wire::{root, sys, Raw, Wire};
 use futures::executor::block_on;
-use slatenfs::proto::auth::Credential;
 use slatenfs::proto::mount::{MountCall, MountReply, Mountres3, Mountstat3};
 use slatenfs::proto::nfs3::*;
 use slatenfs::proto::portmap::{Mapping, PortmapCall, PortmapReply, IPPROTO_TCP};
+use slatenfs::proto::auth::Credential;
 use slatenfs::proto::rpc::ReplyStatus;
 use slatenfs::proto::xdr::{XdrEncode, XdrSink};
 
@@ -756,5 +757,144 @@ fn setattr_guard_and_fsinfo_advertise_large_transfers() {
             panic!()
         };
         assert!(s.tbytes >= s.fbytes && s.fbytes >= s.abytes);
+    });
+}
+
+/// A change the object store does not confirm durable in time is answered JUKEBOX, never
+/// success. The client's retry (a new xid, the same arguments) is not run again: JUKEBOX while
+/// the store is still out, then success without attributes once the change is durable. So a
+/// REMOVE retried after a JUKEBOX succeeds instead of finding its name gone (NOENT), and a
+/// MKDIR instead of finding its directory there (EXIST).
+#[test]
+fn a_change_not_confirmed_durable_is_answered_jukebox_and_its_retry_is_not_run_again() {
+    use slatenfs::store::fault::{FaultInjector, FaultSchedule};
+    use slatenfs::store::{StorageUrl, Store, StoreConfig};
+    use std::sync::Arc;
+    use std::time::Duration;
+    block_on(async {
+        let memory: Arc<dyn object_store::ObjectStore> =
+            Arc::new(object_store::memory::InMemory::new());
+        let faults = FaultInjector::new(FaultSchedule::new(1));
+        let config = StoreConfig {
+            wait_limit: Duration::from_secs(1),
+            object_store_timeout: Duration::from_secs(1),
+            ..StoreConfig::new(StorageUrl::Memory)
+        };
+        let store = Store::open_with_object_store(faults.wrap(memory), config)
+            .await
+            .unwrap();
+        let fs = slatenfs::fs::Fs::open(store, Default::default())
+            .await
+            .unwrap();
+        let mut w = Wire::serving(fs).await;
+        let top = w.root_fh().await;
+        w.create(&root(), &top, b"gone").await.unwrap();
+
+        let remove = Nfs3Call::Remove(Remove3Args {
+            object: Diropargs3 {
+                dir: NfsFh3(&top),
+                name: b"gone",
+            },
+        });
+        let mkdir = Nfs3Call::Mkdir(Mkdir3Args {
+            where_: Diropargs3 {
+                dir: NfsFh3(&top),
+                name: b"made",
+            },
+            attributes: Sattr3::default(),
+        });
+        for call in [remove, mkdir] {
+            faults.set_outage(true);
+            let b = w.nfs(&root(), call).await;
+            let status = Nfs3Reply::decode(call.proc_num(), &b).unwrap().status();
+            assert_eq!(
+                status,
+                Nfsstat3::Jukebox,
+                "{} during the outage",
+                call.name()
+            );
+            // Retried while the store is still out: not run again (which would say NOENT or
+            // EXIST now that the change is in memory), JUKEBOX again.
+            let b = w.nfs(&root(), call).await;
+            let status = Nfs3Reply::decode(call.proc_num(), &b).unwrap().status();
+            assert_eq!(
+                status,
+                Nfsstat3::Jukebox,
+                "{} retried during the outage",
+                call.name()
+            );
+            faults.set_outage(false);
+            // Each retry waits up to the wait limit for the change to become durable.
+            let mut reply = Bytes::new();
+            for _ in 0..60 {
+                reply = w.nfs(&root(), call).await;
+                let status = Nfs3Reply::decode(call.proc_num(), &reply).unwrap().status();
+                if status != Nfsstat3::Jukebox {
+                    break;
+                }
+            }
+            match Nfs3Reply::decode(call.proc_num(), &reply).unwrap() {
+                Nfs3Reply::Remove(Nfs3Res::Ok(_)) => {}
+                // Success without the new directory's handle: the client looks it up.
+                Nfs3Reply::Mkdir(Nfs3Res::Ok(ok)) => assert!(ok.obj.is_none()),
+                other => panic!("{} retried after the outage: {other:?}", call.name()),
+            }
+        }
+        // The changes happened once: the name is gone, the directory is there.
+        let lookup = |name: &'static [u8]| {
+            Nfs3Call::Lookup(Lookup3Args {
+                what: Diropargs3 {
+                    dir: NfsFh3(&top),
+                    name,
+                },
+            })
+        };
+        let b = w.nfs(&root(), lookup(b"gone")).await;
+        let st = Nfs3Reply::decode(proc3::LOOKUP, &b).unwrap().status();
+        assert_eq!(st, Nfsstat3::Noent);
+        let b = w.nfs(&root(), lookup(b"made")).await;
+        let st = Nfs3Reply::decode(proc3::LOOKUP, &b).unwrap().status();
+        assert_eq!(st, Nfsstat3::Ok);
+        // A new call with the same arguments, once the retry was answered, runs as usual.
+        let b = w.nfs(&root(), remove).await;
+        let st = Nfs3Reply::decode(proc3::REMOVE, &b).unwrap().status();
+        assert_eq!(st, Nfsstat3::Noent);
+        assert!(w.service.fs().fsck().await.unwrap().is_clean());
+    });
+}
+
+/// Once another server opened the storage (fencing this one), nothing is answered, not even
+/// what the caches hold: the storage has a new owner, and they may be out of date.
+#[test]
+fn a_fenced_server_answers_nothing_not_even_from_its_caches() {
+    use slatenfs::store::{StorageUrl, Store, StoreConfig};
+    block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let url = StorageUrl::File(dir.path().to_path_buf());
+        let store = Store::open(StoreConfig::new(url.clone())).await.unwrap();
+        let fs = slatenfs::fs::Fs::open(store, Default::default())
+            .await
+            .unwrap();
+        let mut w = Wire::serving(fs).await;
+        let top = w.root_fh().await;
+        let fh = w.create(&root(), &top, b"f").await.unwrap();
+        assert!(w.getattr(&fh).await.is_ok());
+
+        let second = Store::open(StoreConfig::new(url)).await.unwrap();
+        let start = std::time::Instant::now();
+        while !w.service.fs().store().is_lost() {
+            assert!(start.elapsed().as_secs() < 60, "not fenced within a minute");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // GETATTR of a cached inode: no reply at all.
+        let args = Getattr3Args {
+            object: NfsFh3(&fh),
+        };
+        w.client
+            .send_call(NFS_PROGRAM, NFS_V3, proc3::GETATTR, &root(), &args)
+            .unwrap();
+        let bytes = client_output(&mut w.client);
+        assert!(w.serve(&bytes).await.is_empty(), "a fenced server answered");
+        second.close().await.unwrap();
     });
 }

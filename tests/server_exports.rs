@@ -70,7 +70,7 @@ fn rules_apply_per_client_over_tcp_and_reload_on_sighup() {
     let rules = dir.path().join("exports");
     std::fs::write(&rules, RULES).unwrap();
     let log = dir.path().join("server.log");
-    let mut server = Server::start(&ServeOptions {
+    let server = Server::start(&ServeOptions {
         args: vec!["--exports".into(), rules.display().to_string()],
         log: Some(log.clone()),
         rust_log: "info".into(),

@@ -222,7 +222,8 @@ fn idle_stalled_and_non_reading_clients_are_cut_off() {
 
     // Others are served all along.
     let mut c = server.connect(b"after", Duration::from_secs(30));
-    assert!(c.getattr(&c.mount(b"/").unwrap()).is_ok());
+    let fh = c.mount(b"/").unwrap();
+    assert!(c.getattr(&fh).is_ok());
     assert!(server.stop(PATIENCE).is_some_and(|s| s.success()));
 }
 
@@ -344,9 +345,10 @@ fn shutdown_drains_for_a_bounded_time() {
     let log = dir.path().join("server.log");
     let mut server = start(&["--drain-timeout", "2", "--write-timeout", "600"], &log);
     let read_call = big_file_read(&server);
+    let addr = server.addr();
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let t = s.spawn(|| flood(server.addr(), &read_call, &stop));
+        let t = s.spawn(|| flood(addr, &read_call, &stop));
         // Until the server holds replies it cannot send (its budget is full).
         std::thread::sleep(Duration::from_secs(2));
         server.signal("TERM");
@@ -367,9 +369,10 @@ fn a_second_signal_exits_at_once() {
     let log = dir.path().join("server.log");
     let mut server = start(&["--drain-timeout", "600", "--write-timeout", "600"], &log);
     let read_call = big_file_read(&server);
+    let addr = server.addr();
     let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let t = s.spawn(|| flood(server.addr(), &read_call, &stop));
+        let t = s.spawn(|| flood(addr, &read_call, &stop));
         std::thread::sleep(Duration::from_secs(2));
         server.signal("TERM");
         assert!(

@@ -46,6 +46,8 @@ impl Server {
                 .arg("--storage")
                 .arg(format!("file://{}", data.display()))
                 .args(["--cores", &cores.to_string()])
+                // Port 111 of the host is not a benchmark's to take.
+                .args(["--rpcbind", "off"])
                 .env("SLATEDB_CACHE_DIR", &cache)
                 .env("SLATEDB_CACHE_SIZE_GB", "1")
                 .env("RUST_LOG", "warn")

@@ -18,7 +18,7 @@ use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use super::write_pipeline::WritePipeline;
 use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
-use crate::store::{Applied, Durability, LaneId, Store, StoreBatch, Submitted};
+use crate::store::{Applied, Durability, LaneId, Store, StoreBatch, StoreError, Submitted};
 
 pub(crate) struct FsInner {
     pub(crate) store: Store,
@@ -105,9 +105,19 @@ pub(crate) fn check_name(name: &[u8]) -> FsResult<NameKind> {
 impl Fs {
     /// Opens the filesystem in `store`, formatting it (superblock and root directory) on first
     /// use. Pending reclaim work is processed before returning.
+    ///
+    /// On a read-only store ([`Store::open_read_only`]) nothing is formatted or reclaimed: the
+    /// storage must hold a filesystem, and every operation that would change it fails with
+    /// [`FsError::RoFs`] before doing anything.
     pub async fn open(store: Store, opts: FsOptions) -> FsResult<Fs> {
+        let read_only = store.is_read_only();
         let sb = match store.get(SuperblockKey.encode()).await? {
             Some(v) => Superblock::decode(&v)?,
+            None if read_only => {
+                return Err(FsError::Io(
+                    "the storage holds no slatenfs filesystem (no superblock)".into(),
+                ))
+            }
             None => Self::format(&store, &opts).await?,
         };
         let (sb, handle_secret) = match sb.handle_secret {
@@ -132,8 +142,26 @@ impl Fs {
                 handle_secret,
             }),
         };
-        fs.reclaim_pending().await?;
+        if !read_only {
+            fs.reclaim_pending().await?;
+        }
         Ok(fs)
+    }
+
+    /// Whether this filesystem is served from a read-only store.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.store.is_read_only()
+    }
+
+    /// The first thing every changing operation checks: `RoFs` on a read-only filesystem;
+    /// while the object store stalls, `Unavailable` (JUKEBOX: nothing is started that could not
+    /// be made durable); once the store is lost (fenced), why.
+    pub(crate) fn check_writable(&self) -> FsResult<()> {
+        match self.inner.store.check_available() {
+            Ok(()) => Ok(()),
+            Err(StoreError::ReadOnly) => Err(FsError::RoFs),
+            Err(e) => Err(FsError::Store(e)),
+        }
     }
 
     async fn format(store: &Store, opts: &FsOptions) -> FsResult<Superblock> {
@@ -489,8 +517,17 @@ impl Fs {
             let mut b = StoreBatch::new();
             b.put(key, Bytes::copy_from_slice(&end.to_be_bytes()));
             // Ordered before any use of the ids in the WAL, so durability of later writes
-            // implies durability of the reservation; wait anyway (rare).
-            self.inner.store.write(b, Durability::Durable).await?;
+            // implies durability of the reservation; wait anyway (rare). If the wait gives up,
+            // the operation that needed an id has changed nothing yet: it is unavailable, not
+            // "applied but not yet durable".
+            self.inner
+                .store
+                .write(b, Durability::Durable)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotYetDurable(_) => StoreError::Unavailable(e.to_string()),
+                    e => e,
+                })?;
             *a = (next, end);
         }
         let id = a.0;
@@ -511,6 +548,7 @@ impl Fs {
         sa: &SetAttr,
         guard: Option<Timestamp>,
     ) -> FsResult<Wcc> {
+        self.check_writable()?;
         let _l = self.lock_inodes(&[ino.0]).await;
         let mut node = self.load(ino).await?;
         let before = self.attr_of(&node).wcc();
@@ -706,6 +744,7 @@ impl Fs {
 
     /// Persists the approximate usage counters into the superblock.
     pub async fn persist_usage(&self) -> FsResult<()> {
+        self.check_writable()?;
         let sb = Superblock {
             format: FORMAT_VERSION,
             fsid: self.inner.fsid,
@@ -723,6 +762,10 @@ impl Fs {
     /// Waits for background reclaim to finish (it is durable and resumable, but closing the
     /// store under it makes it fail noisily), persists usage, flushes and closes the store.
     pub async fn close(&self) -> FsResult<()> {
+        if self.is_read_only() {
+            self.inner.store.close().await?;
+            return Ok(());
+        }
         // Bounded: a reclaim that takes longer resumes from its `R` keys at the next open.
         for _ in 0..3000 {
             if !self.inner.reclaim_running.load(Ordering::Acquire) {

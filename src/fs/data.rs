@@ -204,6 +204,7 @@ impl Fs {
         data: Bytes,
         stable: StableHow,
     ) -> FsResult<WriteOk> {
+        self.check_writable()?;
         let lane = self.inner.store.lane();
         let _l = self.inner.locks.lock(&[ino.0]).await;
         // WRITEs queued on this lane and not yet applied: build on the newest (and queue behind
@@ -314,6 +315,7 @@ impl Fs {
         offset: u64,
         count: u32,
     ) -> FsResult<CommitOk> {
+        self.check_writable()?;
         let _ = (offset, count);
         let node = self.load(ino).await?;
         // As Linux's nfsd: COMMIT opens the file for writing (with the owner override of WRITE).

@@ -138,6 +138,7 @@ impl Fs {
         name: &[u8],
         how: &CreateHow,
     ) -> FsResult<CreateOk> {
+        self.check_writable()?;
         let (sa, if_exists) = match how {
             CreateHow::Unchecked(sa) => (sa, IfExists::OpenRegularFile),
             CreateHow::Guarded(sa) => (sa, IfExists::Fail),
@@ -171,6 +172,7 @@ impl Fs {
         name: &[u8],
         sa: &SetAttr,
     ) -> FsResult<CreateOk> {
+        self.check_writable()?;
         self.create_object(
             cred,
             dir,
@@ -196,6 +198,7 @@ impl Fs {
         target: &[u8],
         sa: &SetAttr,
     ) -> FsResult<CreateOk> {
+        self.check_writable()?;
         if target.is_empty() {
             return Err(FsError::Inval);
         }
@@ -233,6 +236,7 @@ impl Fs {
         kind: SpecialKind,
         sa: &SetAttr,
     ) -> FsResult<CreateOk> {
+        self.check_writable()?;
         let (ftype, rdev) = match kind {
             SpecialKind::Char(a, b) => (FileType::CharDevice, (a, b)),
             SpecialKind::Block(a, b) => (FileType::BlockDevice, (a, b)),
@@ -439,6 +443,7 @@ impl Fs {
 
     /// REMOVE of a non-directory.
     pub async fn remove(&self, cred: &Credentials, dir: InodeId, name: &[u8]) -> FsResult<Wcc> {
+        self.check_writable()?;
         if check_name(name)? != NameKind::Normal {
             return Err(FsError::Inval);
         }
@@ -474,6 +479,7 @@ impl Fs {
 
     /// RMDIR of an empty directory.
     pub async fn rmdir(&self, cred: &Credentials, dir: InodeId, name: &[u8]) -> FsResult<Wcc> {
+        self.check_writable()?;
         match check_name(name)? {
             NameKind::Dot => return Err(FsError::Inval),
             NameKind::DotDot => return Err(FsError::NotEmpty),
@@ -518,6 +524,7 @@ impl Fs {
         dir: InodeId,
         name: &[u8],
     ) -> FsResult<LinkOk> {
+        self.check_writable()?;
         if check_name(name)? != NameKind::Normal {
             return Err(FsError::Exist);
         }
@@ -576,6 +583,7 @@ impl Fs {
         to_dir: InodeId,
         to_name: &[u8],
     ) -> FsResult<RenameOk> {
+        self.check_writable()?;
         if check_name(from_name)? != NameKind::Normal || check_name(to_name)? != NameKind::Normal {
             return Err(FsError::Inval);
         }

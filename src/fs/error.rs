@@ -97,7 +97,27 @@ pub enum FsError {
 impl FsError {
     /// Whether the adapter should answer NFS3ERR_IO.
     pub fn is_io(&self) -> bool {
-        matches!(self, FsError::Io(_) | FsError::Store(_))
+        matches!(self, FsError::Io(_) | FsError::Store(_)) && !self.is_retry_later()
+    }
+
+    /// Whether the object store did not answer in time (NFS3ERR_JUKEBOX: try again later):
+    /// nothing was done ([`StoreError::Unavailable`]), or the change was made and is not yet
+    /// confirmed durable ([`StoreError::NotYetDurable`]).
+    pub fn is_retry_later(&self) -> bool {
+        matches!(
+            self,
+            FsError::Jukebox
+                | FsError::Store(StoreError::Unavailable(_) | StoreError::NotYetDurable(_))
+        )
+    }
+
+    /// The write a changing operation made and could not confirm durable in time, if that
+    /// is why it failed.
+    pub fn not_yet_durable(&self) -> Option<crate::store::WriteTicket> {
+        match self {
+            FsError::Store(StoreError::NotYetDurable(t)) => Some(*t),
+            _ => None,
+        }
     }
 }
 

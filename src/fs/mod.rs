@@ -45,6 +45,7 @@ mod object;
 mod options;
 pub mod perm;
 pub mod reclaim;
+pub mod repair;
 pub mod types;
 mod write_pipeline;
 
@@ -52,7 +53,8 @@ pub use self::core::Fs;
 pub use data::{assemble_range, ReadPlan, MAX_IO};
 pub use dir_cache::DirCacheStats;
 pub use error::{FsError, FsResult};
-pub use fsck::FsckReport;
+pub use fsck::{FsckReport, Problem};
 pub use inode_cache::InodeCacheStats;
 pub use options::FsOptions;
+pub use repair::RepairReport;
 pub use types::*;

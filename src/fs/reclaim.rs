@@ -25,6 +25,7 @@ impl Fs {
     /// Processes the whole reclaim queue. Safe to call at any time, from any executor, and
     /// concurrently with other operations. Also persists the approximate usage counters.
     pub async fn reclaim_pending(&self) -> FsResult<usize> {
+        self.check_writable()?;
         let mut done = 0;
         loop {
             let rows = self.inner.store.scan(ReclaimKey::all(), PAGE).await?;

@@ -1,4 +1,4 @@
-//! A blocking NFSv3 / MOUNT client over `std::net::TcpStream`, built on the sans-IO
+//! A blocking NFSv3 / MOUNT (and NLM, NSM, portmap) client over `std::net::TcpStream`, built on the sans-IO
 //! [`ClientConnection`]: for the load generator (`slatenfs-bench`), tools and tests.
 //!
 //! Two ways to use a [`Connection`]:
@@ -16,6 +16,7 @@
 //! unless both requests and replies are large (not a pattern of any benchmark workload).
 
 mod error;
+mod nlm;
 mod request;
 
 use std::collections::VecDeque;
@@ -27,6 +28,7 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 
 pub use error::ClientError;
+pub use nlm::Holder;
 pub use request::{accepted, decode_nfs, ok_arm, proc_name, wrong_reply, Request};
 
 use crate::proto::auth::{AuthSys, Credential};
@@ -322,12 +324,25 @@ impl Connection {
         }
     }
 
-    fn made(procedure: &'static str, res: Create3Res<'_>) -> Result<Vec<u8>, ClientError> {
-        match ok_arm(procedure, res)?.obj {
-            Some(fh) => Ok(fh.0.to_vec()),
-            None => Err(ClientError::Protocol(format!(
-                "{procedure} succeeded without a file handle"
-            ))),
+    /// The handle of what CREATE or MKDIR made: from the reply, or looked up when the server
+    /// left it out (RFC 1813 lets it; a retried call answered from what was done before is
+    /// answered without one).
+    fn made(
+        &mut self,
+        procedure: u32,
+        body: &Bytes,
+        dir: &[u8],
+        name: &[u8],
+    ) -> Result<Vec<u8>, ClientError> {
+        let handle = match decode_nfs(procedure, body)? {
+            Nfs3Reply::Create(r) | Nfs3Reply::Mkdir(r) => {
+                ok_arm(proc_name(procedure), r)?.obj.map(|fh| fh.0.to_vec())
+            }
+            _ => return Err(wrong_reply(proc_name(procedure))),
+        };
+        match handle {
+            Some(fh) => Ok(fh),
+            None => Ok(self.lookup(dir, name)?.0),
         }
     }
 
@@ -345,10 +360,7 @@ impl Connection {
             mode,
             guarded,
         })?;
-        match decode_nfs(proc3::CREATE, &body)? {
-            Nfs3Reply::Create(r) => Self::made("CREATE", r),
-            _ => Err(wrong_reply("CREATE")),
-        }
+        self.made(proc3::CREATE, &body, dir, name)
     }
 
     /// MKDIR: the new directory's handle.
@@ -358,10 +370,7 @@ impl Connection {
             name: Bytes::copy_from_slice(name),
             mode,
         })?;
-        match decode_nfs(proc3::MKDIR, &body)? {
-            Nfs3Reply::Mkdir(r) => Self::made("MKDIR", r),
-            _ => Err(wrong_reply("MKDIR")),
-        }
+        self.made(proc3::MKDIR, &body, dir, name)
     }
 
     /// The directory `name` in `dir`, made if missing (an existing one is reused).
@@ -478,6 +487,19 @@ impl Connection {
         match decode_nfs(proc3::RENAME, &body)? {
             Nfs3Reply::Rename(r) => ok_arm("RENAME", r).map(|_| ()),
             _ => Err(wrong_reply("RENAME")),
+        }
+    }
+
+    /// LINK: `name` in `dir` becomes another name of `fh`.
+    pub fn link(&mut self, fh: &[u8], dir: &[u8], name: &[u8]) -> Result<(), ClientError> {
+        let body = self.call(&Request::Link {
+            fh: Bytes::copy_from_slice(fh),
+            dir: Bytes::copy_from_slice(dir),
+            name: Bytes::copy_from_slice(name),
+        })?;
+        match decode_nfs(proc3::LINK, &body)? {
+            Nfs3Reply::Link(r) => ok_arm("LINK", r).map(|_| ()),
+            _ => Err(wrong_reply("LINK")),
         }
     }
 

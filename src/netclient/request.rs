@@ -63,6 +63,12 @@ pub enum Request {
         to_dir: Bytes,
         to: Bytes,
     },
+    /// LINK: a new name `name` in `dir` for `fh`.
+    Link {
+        fh: Bytes,
+        dir: Bytes,
+        name: Bytes,
+    },
     Readdirplus {
         dir: Bytes,
         cookie: u64,
@@ -90,6 +96,7 @@ impl Request {
             Request::Remove { .. } => proc3::REMOVE,
             Request::Rmdir { .. } => proc3::RMDIR,
             Request::Rename { .. } => proc3::RENAME,
+            Request::Link { .. } => proc3::LINK,
             Request::Readdirplus { .. } => proc3::READDIRPLUS,
             Request::Fsinfo { .. } => proc3::FSINFO,
         }
@@ -215,6 +222,13 @@ impl XdrEncode for Request {
                 to: Diropargs3 {
                     dir: NfsFh3(to_dir),
                     name: to,
+                },
+            }),
+            Request::Link { fh, dir, name } => Nfs3Call::Link(Link3Args {
+                file: NfsFh3(fh),
+                link: Diropargs3 {
+                    dir: NfsFh3(dir),
+                    name,
                 },
             }),
             Request::Readdirplus {

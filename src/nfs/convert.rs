@@ -10,12 +10,15 @@ use crate::proto::auth::Credential;
 use crate::proto::nfs3::{
     self as wire, Createhow3, Fattr3, Ftype3, Nfsstat3, Nfstime3, Sattr3, Specdata3, WccData,
 };
+use crate::store::StoreError;
 
 /// The wire status of a filesystem error.
 pub fn status(e: &FsError) -> Nfsstat3 {
     match e {
         FsError::Perm => Nfsstat3::Perm,
         FsError::NoEnt => Nfsstat3::Noent,
+        FsError::Store(StoreError::ReadOnly) => Nfsstat3::Rofs,
+        e if e.is_retry_later() => Nfsstat3::Jukebox,
         FsError::Io(_) | FsError::Store(_) => Nfsstat3::Io,
         FsError::NxIo => Nfsstat3::Nxio,
         FsError::Access => Nfsstat3::Acces,

@@ -11,6 +11,16 @@
 //!
 //! Bounded: at most `capacity` entries, evicted oldest first. Shared by all cores; the lock is
 //! taken only for non-idempotent calls, and held for a hash-map operation, never across an await.
+//!
+//! **Changes not yet confirmed durable.** A changing call whose write was applied but not
+//! confirmed durable in time is answered JUKEBOX ("try again later"; see
+//! `store::durability`). The client then sends the call again *with a new xid*, which the
+//! table above cannot match, and running it again would turn a REMOVE that happened into
+//! NOENT, a MKDIR into EXIST. So such calls are also remembered by client, procedure and
+//! arguments ([`RetryKey`]) with the write they made: a call that matches is not run again but
+//! waits for that write, and is answered success (without attributes) once it is durable, or
+//! JUKEBOX again. Only the client's own retry sends the same arguments from the same address
+//! while it waits for an answer.
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
@@ -19,6 +29,7 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 
 use crate::sharded::Sharded;
+use crate::store::WriteTicket;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DrcKey {
@@ -39,6 +50,32 @@ impl DrcKey {
             args_digest: h.finish(),
         }
     }
+}
+
+impl DrcKey {
+    /// What a retry of this call with a new xid has in common with it.
+    pub fn retry_key(&self) -> RetryKey {
+        RetryKey {
+            client: self.client,
+            procedure: self.procedure,
+            args_digest: self.args_digest,
+        }
+    }
+}
+
+/// A changing call, without its xid (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RetryKey {
+    client: SocketAddr,
+    procedure: u32,
+    args_digest: u64,
+}
+
+/// Calls answered JUKEBOX whose write was not yet confirmed durable, oldest first.
+#[derive(Default)]
+struct Unconfirmed {
+    writes: HashMap<RetryKey, WriteTicket>,
+    order: VecDeque<RetryKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +100,9 @@ const SHARDS: usize = 16;
 pub struct DuplicateRequestCache {
     shards: Sharded<Mutex<Replies>>,
     capacity_per_shard: usize,
+    /// Only used while the object store does not confirm writes: one lock is enough.
+    unconfirmed: Mutex<Unconfirmed>,
+    capacity: usize,
 }
 
 /// One part of the cache: its calls, and their order for eviction.
@@ -77,6 +117,37 @@ impl DuplicateRequestCache {
         Self {
             shards: Sharded::with_default(SHARDS),
             capacity_per_shard: capacity.div_ceil(SHARDS).max(1),
+            unconfirmed: Mutex::new(Unconfirmed::default()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Remembers that the call `key` made `write`, not yet confirmed durable.
+    pub fn note_unconfirmed(&self, key: RetryKey, write: WriteTicket) {
+        let mut u = self.unconfirmed.lock();
+        while u.order.len() >= self.capacity {
+            match u.order.pop_front() {
+                Some(old) => {
+                    u.writes.remove(&old);
+                }
+                None => break,
+            }
+        }
+        if u.writes.insert(key, write).is_none() {
+            u.order.push_back(key);
+        }
+    }
+
+    /// The write a call like `key` made and is waiting for, if any.
+    pub fn unconfirmed(&self, key: &RetryKey) -> Option<WriteTicket> {
+        self.unconfirmed.lock().writes.get(key).copied()
+    }
+
+    /// Forgets the call `key` (its write is durable and its retry answered).
+    pub fn forget_unconfirmed(&self, key: &RetryKey) {
+        let mut u = self.unconfirmed.lock();
+        if u.writes.remove(key).is_some() {
+            u.order.retain(|k| k != key);
         }
     }
 
@@ -216,6 +287,29 @@ mod tests {
             drc.begin_guarded(key(9, b"x")).err(),
             Some(DrcLookup::Replay(vec![Bytes::from_static(b"r")]))
         );
+    }
+
+    #[test]
+    fn unconfirmed_calls_are_found_by_a_retry_with_another_xid() {
+        let drc = DuplicateRequestCache::new(4);
+        let first = key(1, b"mkdir a");
+        drc.note_unconfirmed(first.retry_key(), WriteTicket(9));
+        assert_eq!(
+            drc.unconfirmed(&key(2, b"mkdir a").retry_key()),
+            Some(WriteTicket(9))
+        );
+        assert_eq!(drc.unconfirmed(&key(2, b"mkdir b").retry_key()), None);
+        let other_client = DrcKey::new("10.0.0.2:700".parse().unwrap(), 2, 8, b"mkdir a");
+        assert_eq!(drc.unconfirmed(&other_client.retry_key()), None);
+        drc.forget_unconfirmed(&first.retry_key());
+        assert_eq!(drc.unconfirmed(&first.retry_key()), None);
+        for i in 0..100u32 {
+            drc.note_unconfirmed(
+                key(i, &i.to_be_bytes()).retry_key(),
+                WriteTicket(u64::from(i)),
+            );
+        }
+        assert!(drc.unconfirmed.lock().writes.len() <= 4);
     }
 
     #[test]

@@ -1,16 +1,20 @@
 //! The NFS service: decoded RPC calls in, encoded procedure results out.
 //!
-//! [`NfsService`] is shared by all cores (it holds the filesystem, the duplicate-request cache
-//! and the mount table, all `Sync`); each core's state is its [`DataPath`] (its chunk cache).
-//! The runtime asks [`Service::route`] which inode a call is about, runs [`Service::handle`]
-//! on that inode's owner core, and writes the reply it gets back to the connection. Nothing
-//! here knows about sockets or executors.
+//! [`NfsService`] is shared by all cores (it holds the filesystem, the duplicate-request cache,
+//! the mount table and the lock manager, all `Sync`); each core's state is its [`DataPath`]
+//! (its chunk cache). The runtime asks [`Service::route`] which inode a call is about (an NFS
+//! call's first handle, an NLM call's file), runs [`Service::handle`] on that inode's owner
+//! core, and writes the reply it gets back to the connection. Nothing here knows about sockets
+//! or executors.
 mod admission;
 pub mod convert;
 pub mod drc;
 pub mod handle;
 mod mount;
 mod nfs3;
+mod nlm;
+mod portmap;
+mod status_monitor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,15 +24,20 @@ use arc_swap::ArcSwap;
 use crate::datapath::{DataPath, DataPathConfig};
 use crate::exports::{ExportTable, SharedExports};
 use crate::fs::{Fs, MAX_IO};
+use crate::lockmgr::{parse_grant_cookie, LockManager};
 use crate::proto::connection::{Call, CallReply, ServerConfig};
 use crate::proto::mount::MountCall;
 use crate::proto::nfs3::{
-    Nfs3Call, NfsFh3, MOUNT3_MAX_PROC, MOUNT_PROGRAM, MOUNT_V3, NFS3_MAX_PROC, NFS_PROGRAM, NFS_V3,
-    PORTMAP2_MAX_PROC, PORTMAP_PROGRAM, PORTMAP_V2,
+    Nfs3Call, NfsFh3, Nfsstat3, MOUNT3_MAX_PROC, MOUNT_PROGRAM, MOUNT_V3, NFS3_MAX_PROC,
+    NFS_PROGRAM, NFS_V3, PORTMAP2_MAX_PROC, PORTMAP_PORT, PORTMAP_PROGRAM, PORTMAP_V2,
 };
-use crate::proto::portmap::{PortmapCall, PortmapTable};
-use crate::proto::xdr::{DecodeError, XdrDecode, XdrEncode, XdrSink};
-use crate::server::Service;
+use crate::proto::nlm4::{self, Nlm4Call};
+use crate::proto::nsm;
+use crate::proto::portmap::{Mapping, PortmapTable, IPPROTO_TCP, IPPROTO_UDP};
+use crate::proto::rpcbind::{RPCB3_MAX_PROC, RPCB4_MAX_PROC, VERSION3, VERSION4};
+use crate::proto::xdr::{DecodeError, XdrDecode, XdrSink};
+use crate::server::{Peer, Service};
+use crate::store::{StoreError, WriteTicket};
 
 use admission::Refusal;
 use drc::{DrcKey, DrcLookup, DuplicateRequestCache};
@@ -41,7 +50,10 @@ pub const DRC_CAPACITY: usize = 16_384;
 /// What the runtime reserves for the reply of a call that is not a READ or a listing.
 const SMALL_REPLY: usize = 4 << 10;
 
-/// The NFS, MOUNT and portmap services of one server.
+/// Largest datagram record accepted (the UDP payload limit).
+pub const MAX_DATAGRAM_RECORD: usize = 64 << 10;
+
+/// The NFS, MOUNT, portmap/rpcbind, NLM and NSM services of one server.
 pub struct NfsService {
     fs: Fs,
     codec: HandleCodec,
@@ -49,17 +61,36 @@ pub struct NfsService {
     drc: DuplicateRequestCache,
     mounts: mount::MountTable,
     portmap: PortmapTable,
+    /// Programs of the NFS port (TCP).
     config: Arc<ServerConfig>,
     data_paths: DataPathConfig,
+    /// `None`: no lock manager (`--no-lock-manager`); NLM and NSM are not served.
+    locks: Option<Arc<LockManager>>,
     /// Test hook: a LOOKUP, CREATE, MKDIR or REMOVE of this name panics (see
     /// [`NfsService::panic_on_name`]).
     panic_on_name: Option<Vec<u8>>,
 }
 
+/// Portmap v2 and rpcbind v3 and v4.
+fn with_rpcbind(config: ServerConfig) -> ServerConfig {
+    config
+        .program(PORTMAP_PROGRAM, PORTMAP_V2, PORTMAP_V2, PORTMAP2_MAX_PROC)
+        .program(PORTMAP_PROGRAM, VERSION3, VERSION3, RPCB3_MAX_PROC)
+        .program(PORTMAP_PROGRAM, VERSION4, VERSION4, RPCB4_MAX_PROC)
+}
+
+/// NLM v4 and NSM v1.
+fn with_lock_programs(config: ServerConfig) -> ServerConfig {
+    config
+        .program(nlm4::PROGRAM, nlm4::VERSION, nlm4::VERSION, nlm4::MAX_PROC)
+        .program(nsm::PROGRAM, nsm::VERSION, nsm::VERSION, nsm::MAX_PROC)
+}
+
 impl NfsService {
-    /// Serves `fs` to loopback clients only ([`ExportTable::without_rules`]) until
-    /// [`NfsService::with_exports`] gives it rules; `port` is the TCP port NFS and MOUNT are
-    /// both on (for portmap GETPORT); each core's data path is opened with `data_paths`.
+    /// Serves `fs` without a lock manager, to loopback clients only
+    /// ([`ExportTable::without_rules`]) until [`NfsService::with_exports`] gives it rules;
+    /// `port` is the TCP port NFS and MOUNT are both on (for portmap GETPORT); each core's data
+    /// path is opened with `data_paths`.
     pub fn new(fs: Fs, port: u16, data_paths: DataPathConfig) -> Self {
         let config = ServerConfig::new(MAX_RECORD_SIZE)
             .program(NFS_PROGRAM, NFS_V3, NFS_V3, NFS3_MAX_PROC)
@@ -79,6 +110,7 @@ impl NfsService {
             portmap: PortmapTable::for_gateway(port, port),
             config: Arc::new(config),
             data_paths,
+            locks: None,
             panic_on_name: None,
         }
     }
@@ -97,6 +129,46 @@ impl NfsService {
         self
     }
 
+    /// Serves `locks` too: NLM and NSM on the NFS port (TCP) and on `udp_port` (UDP), and
+    /// rpcbind v3/v4 besides portmap v2, with the registrations to match.
+    pub fn with_lock_manager(mut self, locks: Arc<LockManager>, udp_port: u16) -> Self {
+        let tcp_port = self.portmap.getport(&Mapping {
+            prog: NFS_PROGRAM,
+            vers: NFS_V3,
+            prot: IPPROTO_TCP,
+            port: 0,
+        });
+        let config = ServerConfig::new(MAX_RECORD_SIZE)
+            .program(NFS_PROGRAM, NFS_V3, NFS_V3, NFS3_MAX_PROC)
+            .program(MOUNT_PROGRAM, MOUNT_V3, MOUNT_V3, MOUNT3_MAX_PROC);
+        self.config = Arc::new(with_lock_programs(with_rpcbind(config)));
+        for (prog, vers, prot, port) in [
+            (PORTMAP_PROGRAM, VERSION3, IPPROTO_TCP, PORTMAP_PORT),
+            (PORTMAP_PROGRAM, VERSION4, IPPROTO_TCP, PORTMAP_PORT),
+            (PORTMAP_PROGRAM, PORTMAP_V2, IPPROTO_UDP, PORTMAP_PORT),
+            (PORTMAP_PROGRAM, VERSION3, IPPROTO_UDP, PORTMAP_PORT),
+            (PORTMAP_PROGRAM, VERSION4, IPPROTO_UDP, PORTMAP_PORT),
+            (nlm4::PROGRAM, nlm4::VERSION, IPPROTO_TCP, tcp_port),
+            (
+                nlm4::PROGRAM,
+                nlm4::VERSION,
+                IPPROTO_UDP,
+                u32::from(udp_port),
+            ),
+            (nsm::PROGRAM, nsm::VERSION, IPPROTO_TCP, tcp_port),
+            (nsm::PROGRAM, nsm::VERSION, IPPROTO_UDP, u32::from(udp_port)),
+        ] {
+            self.portmap.set(Mapping {
+                prog,
+                vers,
+                prot,
+                port,
+            });
+        }
+        self.locks = Some(locks);
+        self
+    }
+
     /// The filesystem served.
     pub fn fs(&self) -> &Fs {
         &self.fs
@@ -105,6 +177,31 @@ impl NfsService {
     /// The export rules in force.
     pub fn exports(&self) -> &SharedExports {
         &self.exports
+    }
+
+    /// The lock manager, if locks are served.
+    pub fn lock_manager(&self) -> Option<&Arc<LockManager>> {
+        self.locks.as_ref()
+    }
+
+    /// The programs of the NFS port over TCP: everything served.
+    pub fn connection_config(&self) -> Arc<ServerConfig> {
+        self.config.clone()
+    }
+
+    /// The programs served over UDP: the ones clients reach by datagram (portmap/rpcbind, and
+    /// the lock manager's NLM and NSM), not NFS or MOUNT.
+    pub fn datagram_config(&self) -> Arc<ServerConfig> {
+        let config = with_rpcbind(ServerConfig::new(MAX_DATAGRAM_RECORD));
+        Arc::new(match self.locks {
+            Some(_) => with_lock_programs(config),
+            None => config,
+        })
+    }
+
+    /// The programs of port 111 (TCP and UDP), when the server owns it: portmap and rpcbind.
+    pub fn portmapper_config(&self) -> Arc<ServerConfig> {
+        Arc::new(with_rpcbind(ServerConfig::new(MAX_DATAGRAM_RECORD)))
     }
 
     async fn handle_mount(&self, call: &Call, peer: SocketAddr) -> CallReply {
@@ -118,17 +215,6 @@ impl NfsService {
             .handle(&self.fs, &self.codec, &table, peer, &args, &mut out)
             .await;
         CallReply::from_sink(out)
-    }
-
-    fn handle_portmap(&self, call: &Call) -> CallReply {
-        match PortmapCall::decode(call.procedure, &call.args) {
-            Ok(args) => {
-                let mut out = XdrSink::with_capacity(256);
-                self.portmap.answer(&args).encode(&mut out);
-                CallReply::from_sink(out)
-            }
-            Err(e) => decode_failure(e),
-        }
     }
 
     async fn handle_nfs(&self, call: &Call, peer: SocketAddr, data: &DataPath) -> CallReply {
@@ -161,8 +247,13 @@ impl NfsService {
                 return CallReply::from_sink(out);
             }
         };
-        let drc_guard = if args.is_non_idempotent() {
-            let key = DrcKey::new(peer, call.xid, call.procedure, &call.args);
+        let drc_key = args
+            .is_non_idempotent()
+            .then(|| DrcKey::new(peer, call.xid, call.procedure, &call.args));
+        let drc_guard = if let Some(key) = drc_key {
+            if let Some(write) = self.drc.unconfirmed(&key.retry_key()) {
+                return self.answer_retry(key, write, call.procedure).await;
+            }
             match self.drc.begin_guarded(key) {
                 Ok(guard) => Some(guard),
                 Err(DrcLookup::Replay(segments)) => {
@@ -180,10 +271,39 @@ impl NfsService {
             }
         }
         let mut out = XdrSink::with_capacity(512);
-        nfs3::dispatch(&ctx, data, &args, &call.args, &mut out).await;
+        let unconfirmed = nfs3::dispatch(&ctx, data, &args, &call.args, &mut out).await;
         let reply = CallReply::from_sink(out);
         if let (Some(guard), CallReply::Results(segments)) = (drc_guard, &reply) {
             guard.complete(segments.clone());
+            if let (Some(key), Some(write)) = (drc_key, unconfirmed) {
+                self.drc.note_unconfirmed(key.retry_key(), write);
+            }
+        }
+        reply
+    }
+
+    /// A retry (new xid) of a changing call that was answered JUKEBOX because its write was
+    /// not confirmed durable in time: not run again; success once that write is durable
+    /// (waiting for it up to the wait limit), JUKEBOX again otherwise (see [`drc`]).
+    async fn answer_retry(&self, key: DrcKey, write: WriteTicket, procedure: u32) -> CallReply {
+        let status = match self.fs.store().durability().wait_durable(write).await {
+            Ok(()) => None,
+            Err(StoreError::NotYetDurable(_) | StoreError::Unavailable(_)) => {
+                Some(Nfsstat3::Jukebox)
+            }
+            Err(e) => {
+                log::error!("a change answered JUKEBOX before is lost: {e}");
+                Some(Nfsstat3::Io)
+            }
+        };
+        let mut out = XdrSink::with_capacity(64);
+        nfs3::encode_without_attributes(procedure, status, &mut out);
+        let reply = CallReply::from_sink(out);
+        if status != Some(Nfsstat3::Jukebox) {
+            self.drc.forget_unconfirmed(&key.retry_key());
+            if let (DrcLookup::New, CallReply::Results(segments)) = (self.drc.begin(key), &reply) {
+                self.drc.complete(key, segments.clone());
+            }
         }
         reply
     }
@@ -203,24 +323,28 @@ fn call_name<'a>(args: &Nfs3Call<'a>) -> Option<&'a [u8]> {
 impl Service for NfsService {
     type Core = DataPath;
 
-    fn connection_config(&self) -> Arc<ServerConfig> {
-        self.config.clone()
-    }
-
     async fn start_core(&self, core: usize) -> DataPath {
         DataPath::open(self.fs.clone(), core, &self.data_paths).await
     }
 
     /// The inode of the first file handle of an NFS call (every NFSv3 argument list starts
     /// with one), read without verifying the handle: the owner core verifies it before doing
-    /// anything. `None` (run anywhere) for MOUNT, portmap, and handles that are not ours (they
-    /// fail the same way on any core).
+    /// anything; of an NLM call's file (GRANTED_RES: the file its cookie names), so that the
+    /// locks and the I/O of a file meet on its core. `None` (run anywhere) for MOUNT, portmap,
+    /// NSM, host-wide NLM calls, and handles that are not ours (they fail the same way on any
+    /// core).
     fn route(&self, call: &Call) -> Option<u64> {
-        if call.prog != NFS_PROGRAM {
-            return None;
+        match call.prog {
+            NFS_PROGRAM => {
+                let (_, fh) = NfsFh3::decode(&call.args).ok()?;
+                HandleCodec::route_key(fh.as_bytes())
+            }
+            nlm4::PROGRAM => match Nlm4Call::decode(call.procedure, &call.args).ok()? {
+                Nlm4Call::GrantedRes(r) => parse_grant_cookie(r.cookie).map(|(ino, _)| ino),
+                args => HandleCodec::route_key(args.file_handle()?),
+            },
+            _ => None,
         }
-        let (_, fh) = NfsFh3::decode(&call.args).ok()?;
-        HandleCodec::route_key(fh.as_bytes())
     }
 
     /// READs and listings reply with up to what they ask for (as capped by the procedures);
@@ -237,11 +361,27 @@ impl Service for NfsService {
         }
     }
 
-    async fn handle(&self, data: &DataPath, call: Call, peer: SocketAddr) -> CallReply {
-        match call.prog {
-            NFS_PROGRAM => self.handle_nfs(&call, peer, data).await,
-            MOUNT_PROGRAM => self.handle_mount(&call, peer).await,
-            PORTMAP_PROGRAM => self.handle_portmap(&call),
+    async fn handle(&self, data: &DataPath, call: Call, peer: Peer) -> CallReply {
+        if self.fs.store().is_lost() {
+            // Fenced by another server (or the store failed): whatever this server still has
+            // cached may be out of date, so nothing is answered from it; the server is
+            // stopping, and clients retry against whoever serves the storage now.
+            return CallReply::Drop;
+        }
+        match (call.prog, &self.locks) {
+            (NFS_PROGRAM, _) => self.handle_nfs(&call, peer.remote, data).await,
+            (MOUNT_PROGRAM, _) => self.handle_mount(&call, peer.remote).await,
+            (PORTMAP_PROGRAM, _) => portmap::handle(&self.portmap, &call, peer),
+            (nlm4::PROGRAM, Some(locks)) => {
+                let table = self.exports.load();
+                let files = nlm::Files {
+                    fs: &self.fs,
+                    codec: &self.codec,
+                    exports: &table,
+                };
+                nlm::handle(locks, files, &call, peer).await
+            }
+            (nsm::PROGRAM, Some(locks)) => status_monitor::handle(locks, &call, peer),
             // The connection only hands out calls of the programs it was configured with.
             _ => CallReply::SystemErr,
         }

@@ -186,7 +186,8 @@ pub enum AutoReply {
 }
 
 impl AutoReply {
-    fn body(self) -> ReplyBody<'static> {
+    /// The reply message's body.
+    pub fn body(self) -> ReplyBody<'static> {
         match self {
             Self::Null => ReplyBody::Success(&Void),
             Self::ProgUnavail => ReplyBody::ProgUnavail,
@@ -241,6 +242,19 @@ pub enum CallReply {
 }
 
 impl CallReply {
+    /// Runs `f` with the reply body this answer stands for; `None` (and `f` not run) for
+    /// [`CallReply::Drop`].
+    pub fn with_body<R>(&self, f: impl FnOnce(ReplyBody<'_>) -> R) -> Option<R> {
+        Some(match self {
+            CallReply::Results(segments) => f(ReplyBody::Success(&EncodedResults(segments))),
+            CallReply::GarbageArgs => f(ReplyBody::GarbageArgs),
+            CallReply::ProcUnavail => f(ReplyBody::ProcUnavail),
+            CallReply::SystemErr => f(ReplyBody::SystemErr),
+            CallReply::AuthError(stat) => f(ReplyBody::AuthError(*stat)),
+            CallReply::Drop => return None,
+        })
+    }
+
     /// SUCCESS with the results encoded in `out`.
     pub fn from_sink(mut out: XdrSink) -> CallReply {
         let mut segments = Vec::with_capacity(2);
@@ -396,15 +410,8 @@ impl ServerConnection {
 
     /// Answers call `xid` with what the application made of it.
     pub fn answer(&mut self, xid: u32, reply: CallReply) {
-        match reply {
-            CallReply::Results(segments) => {
-                self.send_reply(xid, ReplyBody::Success(&EncodedResults(&segments)))
-            }
-            CallReply::GarbageArgs => self.send_reply(xid, ReplyBody::GarbageArgs),
-            CallReply::ProcUnavail => self.send_reply(xid, ReplyBody::ProcUnavail),
-            CallReply::SystemErr => self.send_reply(xid, ReplyBody::SystemErr),
-            CallReply::AuthError(stat) => self.send_reply(xid, ReplyBody::AuthError(stat)),
-            CallReply::Drop => self.discard_call(xid),
+        if reply.with_body(|body| self.send_reply(xid, body)).is_none() {
+            self.discard_call(xid);
         }
     }
 

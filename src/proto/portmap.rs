@@ -1,11 +1,16 @@
-//! Portmapper version 2 (RFC 1833 section 3): program 100000, so that clients can ask where NFS
-//! and MOUNT live. NULL, GETPORT and DUMP are served; SET and UNSET decode (the server refuses
-//! them: registrations are fixed by configuration); CALLIT is not served (PROC_UNAVAIL).
+//! Portmapper version 2 (RFC 1833 section 3): program 100000, so that clients can ask where NFS,
+//! MOUNT and the lock manager live. NULL, GETPORT and DUMP are served; SET and UNSET decode
+//! (the server refuses them: registrations are fixed by configuration); CALLIT is not served
+//! (PROC_UNAVAIL). The same [`PortmapTable`] answers rpcbind v3/v4 ([`super::rpcbind`]).
+
+use std::net::{IpAddr, SocketAddr};
 
 use crate::proto::xdr::{
     self, linked_list, put_linked_list, DecodeError, XdrDecode, XdrEncode, XdrResult, XdrSink,
     XdrWrite,
 };
+
+use super::rpcbind::{self, Rpcb, RpcbEntry, RpcbindCall, RpcbindReply};
 
 use super::nfs3::consts::{
     MOUNT_PROGRAM, MOUNT_V3, NFS_PROGRAM, NFS_V3, PORTMAP_PORT, PORTMAP_PROGRAM, PORTMAP_V2,
@@ -18,6 +23,8 @@ pub const VERSION: u32 = PORTMAP_V2;
 pub const IPPROTO_TCP: u32 = 6;
 /// `IPPROTO_UDP`.
 pub const IPPROTO_UDP: u32 = 17;
+/// The owner rpcbind DUMP names for every registration.
+pub const OWNER: &str = "slatenfs";
 /// Most mappings accepted when decoding a DUMP reply.
 pub const MAX_MAPPINGS: usize = 1 << 16;
 
@@ -226,6 +233,77 @@ impl PortmapTable {
     /// DUMP: every registration.
     pub fn dump(&self) -> &[Mapping] {
         &self.mappings
+    }
+
+    /// rpcbind GETADDR (`exact`: GETVERSADDR): the universal address of `query.prog` version
+    /// `query.vers` over `query.netid` (the transport `ipproto` the question came on when
+    /// empty), at `local`, the address the question was sent to. Version 4's GETADDR answers
+    /// with another version of the program when that one is not registered, so that the
+    /// client learns the program is here; an empty string when it is not.
+    pub fn getaddr(&self, query: &Rpcb<'_>, exact: bool, local: IpAddr, ipproto: u32) -> String {
+        let prot = if query.netid.is_empty() {
+            Some(ipproto)
+        } else {
+            rpcbind::ipproto_of(query.netid)
+        };
+        let Some(prot) = prot else {
+            return String::new();
+        };
+        let on_transport = |m: &&Mapping| m.prog == query.prog && m.prot == prot;
+        let found = self
+            .mappings
+            .iter()
+            .filter(on_transport)
+            .find(|m| m.vers == query.vers)
+            .or_else(|| {
+                (!exact)
+                    .then(|| self.mappings.iter().find(on_transport))
+                    .flatten()
+            });
+        match found.and_then(|m| u16::try_from(m.port).ok()) {
+            Some(port) => rpcbind::uaddr(SocketAddr::new(local, port)),
+            None => String::new(),
+        }
+    }
+
+    /// rpcbind DUMP: every registration with its universal address at `local`.
+    pub fn rpcb_dump(&self, local: IpAddr) -> Vec<RpcbEntry> {
+        self.mappings
+            .iter()
+            .filter_map(|m| {
+                Some(RpcbEntry {
+                    prog: m.prog,
+                    vers: m.vers,
+                    netid: rpcbind::netid(m.prot, local)?.to_string(),
+                    addr: rpcbind::uaddr(SocketAddr::new(local, u16::try_from(m.port).ok()?)),
+                    owner: OWNER.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Answers an rpcbind v3/v4 call that came to `local` over transport `ipproto`, at time
+    /// `now` (seconds since 1970, for GETTIME). SET and UNSET are refused, as for portmap.
+    pub fn answer_rpcbind(
+        &self,
+        call: &RpcbindCall<'_>,
+        local: IpAddr,
+        ipproto: u32,
+        now: u32,
+    ) -> RpcbindReply {
+        match call {
+            RpcbindCall::Null => RpcbindReply::Null,
+            RpcbindCall::Set(_) => RpcbindReply::Set(false),
+            RpcbindCall::Unset(_) => RpcbindReply::Unset(false),
+            RpcbindCall::Getaddr(q) => {
+                RpcbindReply::Getaddr(self.getaddr(q, false, local, ipproto))
+            }
+            RpcbindCall::Getversaddr(q) => {
+                RpcbindReply::Getversaddr(self.getaddr(q, true, local, ipproto))
+            }
+            RpcbindCall::Dump => RpcbindReply::Dump(self.rpcb_dump(local)),
+            RpcbindCall::Gettime => RpcbindReply::Gettime(now),
+        }
     }
 
     /// Answers a call from this table. SET and UNSET are refused (`false`): registrations come

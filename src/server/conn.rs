@@ -2,7 +2,6 @@
 //! cores (many in flight), replies back into the engine and its bytes onto the socket.
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -20,12 +19,11 @@ use crate::proto::connection::{Call, CallReply, ConnectionError, ServerConfig, S
 
 use super::budget::{ConnReplyBudget, CoreReplyBudget};
 use super::limits::Limits;
+use super::service::Peer;
 use super::shutdown::StopSignal;
 
 /// Where a connection sends the calls it reads: the core it runs on.
 pub(super) trait Dispatch: 'static {
-    /// The programs and limits the connection applies.
-    fn connection_config(&self) -> Arc<ServerConfig>;
     /// The runtime's limits.
     fn limits(&self) -> &Limits;
     /// Calls admitted from all of this core's connections and not yet answered: with the
@@ -36,7 +34,7 @@ pub(super) trait Dispatch: 'static {
     /// The most bytes `call`'s reply may take (the service's estimate).
     fn reply_size_hint(&self, call: &Call) -> usize;
     /// Runs `call` (on whichever core must) and returns its reply.
-    fn dispatch(self: Rc<Self>, call: Call, peer: SocketAddr) -> impl Future<Output = CallReply>;
+    fn dispatch(self: Rc<Self>, call: Call, peer: Peer) -> impl Future<Output = CallReply>;
 }
 
 /// Calls one connection may have in flight; the reader stops reading (TCP backpressure) at this
@@ -77,17 +75,18 @@ enum Clock {
     PartialRecord(Instant),
 }
 
+/// Serves one TCP connection, admitting the calls `programs` allows, until the client
+/// closes it or `stop`.
 pub(super) async fn serve_connection<D: Dispatch>(
     stream: TcpStream,
-    peer: SocketAddr,
+    peer: Peer,
+    programs: Arc<ServerConfig>,
     core: Rc<D>,
     stop: StopSignal,
 ) -> Result<ConnStats, ConnError> {
     let limits = *core.limits();
     let (mut reader, writer) = stream.split();
-    let conn = Rc::new(RefCell::new(ServerConnection::new(
-        core.connection_config(),
-    )));
+    let conn = Rc::new(RefCell::new(ServerConnection::new(programs)));
     let budget = Rc::new(ConnReplyBudget::new(
         core.reply_budget().clone(),
         limits.connection_reply_bytes,
@@ -193,7 +192,7 @@ pub(super) async fn serve_connection<D: Dispatch>(
                 glommio::spawn_local(async move {
                     let xid = call.xid;
                     let reply = core.dispatch(call, peer).await;
-                    log::trace!("reply ready for xid {xid:#x} to {peer}");
+                    log::trace!("reply ready for xid {xid:#x} to {}", peer.remote);
                     {
                         let mut c = conn.borrow_mut();
                         let before = c.pending_output_bytes();

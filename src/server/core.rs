@@ -1,4 +1,5 @@
-//! One core: its listener, its connections, and the calls it owns (forwarded from other cores).
+//! One core: its listeners, its connections and datagrams, and the calls it owns (forwarded
+//! from other cores).
 use std::any::Any;
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -11,7 +12,7 @@ use futures::channel::oneshot;
 use futures::future::{select, Either};
 use futures::{FutureExt, StreamExt};
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
-use glommio::net::TcpListener;
+use glommio::net::{TcpListener, UdpSocket};
 use glommio::sync::Semaphore;
 use log::{debug, error, info, warn};
 
@@ -21,15 +22,16 @@ use crate::sharded::part_of;
 
 use super::budget::CoreReplyBudget;
 use super::conn::{self, Dispatch};
+use super::datagram;
 use super::limits::Limits;
-use super::service::Service;
+use super::service::{Peer, Service, Transport};
 use super::shutdown::StopSignal;
-use super::ServeError;
+use super::{Listener, ServeError};
 
 /// A call sent to the core that owns it, with the way back for the reply.
 pub(super) struct Forwarded {
     call: Call,
-    peer: SocketAddr,
+    peer: Peer,
     reply: oneshot::Sender<CallReply>,
 }
 
@@ -93,7 +95,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 impl<S: Service> CoreRuntime<S> {
     /// Runs `call` here, counted as running. A call that panics is answered SYSTEM_ERR and
     /// logged; the core goes on serving (what the call held is released as it unwinds).
-    async fn run_here(&self, call: Call, peer: SocketAddr) -> CallReply {
+    async fn run_here(&self, call: Call, peer: Peer) -> CallReply {
         let _running = Running::enter(&self.running);
         let (xid, prog, procedure) = (call.xid, call.prog, call.procedure);
         let handled = AssertUnwindSafe(self.service.handle(&self.state, call, peer));
@@ -102,8 +104,9 @@ impl<S: Service> CoreRuntime<S> {
             Err(panic) => {
                 error!(
                     "core {}: call xid {xid:#x} (program {prog}, procedure {procedure}) from \
-                     {peer} panicked: {}; answered SYSTEM_ERR",
+                     {} panicked: {}; answered SYSTEM_ERR",
                     self.id,
+                    peer.remote,
                     panic_message(panic.as_ref())
                 );
                 CallReply::SystemErr
@@ -120,10 +123,6 @@ impl<S: Service> CoreRuntime<S> {
 }
 
 impl<S: Service> Dispatch for CoreRuntime<S> {
-    fn connection_config(&self) -> Arc<ServerConfig> {
-        self.service.connection_config()
-    }
-
     fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -140,7 +139,7 @@ impl<S: Service> Dispatch for CoreRuntime<S> {
         self.service.reply_size_hint(call)
     }
 
-    async fn dispatch(self: Rc<Self>, call: Call, peer: SocketAddr) -> CallReply {
+    async fn dispatch(self: Rc<Self>, call: Call, peer: Peer) -> CallReply {
         let owner = match self.service.route(&call) {
             Some(key) => owner_core(key, self.cores),
             None => self.id,
@@ -162,10 +161,32 @@ impl<S: Service> Dispatch for CoreRuntime<S> {
     }
 }
 
-/// Runs one core until `stop`: accepts connections on `listen` (SO_REUSEPORT, one listener per
-/// core) and serves calls forwarded by the other cores.
+/// This core's listener on `listen`: SO_REUSEPORT, so every core has one and the kernel
+/// spreads connections among them, and SO_REUSEADDR, which glommio's own `bind` leaves out:
+/// without it the connections of a server that was killed (`kill -9`, a crash) hold the port
+/// in FIN_WAIT/TIME_WAIT for up to a minute and the restarted server cannot bind it. It lets
+/// no second server listen on the port (a listener in LISTEN still conflicts).
+fn bind_listener(listen: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let socket = Socket::new(
+        Domain::for_address(listen),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&listen.into())?;
+    socket.listen(1024)?;
+    // SAFETY: the descriptor is a bound, listening TCP socket that `into_raw_fd` gives up and
+    // the listener takes over (and closes).
+    Ok(unsafe { TcpListener::from_raw_fd(socket.into_raw_fd()) })
+}
+
+/// Runs one core until `stop`: serves every listener (SO_REUSEPORT, one socket per core and
+/// listener) and the calls forwarded by the other cores.
 pub(super) async fn run<S: Service>(
-    listen: SocketAddr,
+    listeners: &[Listener],
     service: Arc<S>,
     mesh: CoreMesh,
     stop: StopSignal,
@@ -206,58 +227,32 @@ pub(super) async fn run<S: Service>(
         .detach();
     }
 
-    let listener = TcpListener::bind(listen).map_err(|e| ServeError::Listen {
-        addr: listen,
+    let listen_error = |l: &Listener, e: glommio::GlommioError<()>| ServeError::Listen {
+        addr: l.addr,
+        transport: l.transport,
         source: std::io::Error::other(e.to_string()),
-    })?;
-    debug!("core {id}: accepting on {listen}");
-    loop {
-        let accepted = {
-            let accept = Box::pin(listener.accept());
-            let stopped = Box::pin(stop.wait());
-            match select(accept, stopped).await {
-                Either::Left((r, _)) => r,
-                Either::Right(_) => break,
+    };
+    let mut served = Vec::with_capacity(listeners.len());
+    for l in listeners {
+        let (programs, stop) = (l.programs.clone(), stop.clone());
+        served.push(match l.transport {
+            Transport::Tcp => {
+                let listener = bind_listener(l.addr).map_err(|source| ServeError::Listen {
+                    addr: l.addr,
+                    transport: l.transport,
+                    source,
+                })?;
+                glommio::spawn_local(accept(id, listener, programs, core.clone(), stop))
             }
-        };
-        let stream = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                warn!("core {id}: accept failed: {e}");
-                glommio::timer::sleep(Duration::from_millis(10)).await;
-                continue;
+            Transport::Udp => {
+                let socket = UdpSocket::bind(l.addr).map_err(|e| listen_error(l, e))?;
+                glommio::spawn_local(datagram::serve(socket, programs, core.clone(), stop))
             }
-        };
-        let peer = match stream.peer_addr() {
-            Ok(p) => p,
-            Err(_) => continue,
-        };
-        let Some(guard) = stop.try_connection_opened(limits.max_connections) else {
-            REFUSED_CONNECTIONS.warn(|| {
-                format!(
-                    "core {id}: refused a connection from {peer}: {} connections are open \
-                     (--max-connections)",
-                    limits.max_connections
-                )
-            });
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        info!("core {id}: connection from {peer}");
-        let (core, stop) = (core.clone(), stop.clone());
-        glommio::spawn_local(async move {
-            let outcome = conn::serve_connection(stream, peer, core, stop).await;
-            drop(guard);
-            match outcome {
-                Ok(stats) => info!(
-                    "core {id}: connection from {peer} closed ({} calls)",
-                    stats.calls
-                ),
-                Err(e) => info!("core {id}: connection from {peer} closed: {e}"),
-            }
-        })
-        .detach();
+        });
+        debug!("core {id}: serving {} on {}", l.transport, l.addr);
+    }
+    for task in served {
+        task.await;
     }
     // Stop: connections notice the signal themselves. Wait until every core's connections are
     // closed, because their in-flight calls may still be forwarded to this core, and let
@@ -281,6 +276,64 @@ pub(super) async fn run<S: Service>(
     }
     core.service.stop_core(&core.state, id);
     Ok(())
+}
+
+/// Accepts connections on one TCP listener until `stop`.
+async fn accept<D: Dispatch>(
+    id: usize,
+    listener: TcpListener,
+    programs: Arc<ServerConfig>,
+    core: Rc<D>,
+    stop: StopSignal,
+) {
+    loop {
+        let accepted = {
+            let accept = Box::pin(listener.accept());
+            let stopped = Box::pin(stop.wait());
+            match select(accept, stopped).await {
+                Either::Left((r, _)) => r,
+                Either::Right(_) => return,
+            }
+        };
+        let stream = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                warn!("core {id}: accept failed: {e}");
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let (Ok(remote), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+            continue;
+        };
+        let max = core.limits().max_connections;
+        let Some(guard) = stop.try_connection_opened(max) else {
+            REFUSED_CONNECTIONS.warn(|| {
+                format!(
+                    "core {id}: refused a connection from {remote}: {max} connections are open \
+                     (--max-connections)"
+                )
+            });
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        info!("core {id}: connection from {remote} to {local}");
+        let peer = Peer::tcp(remote, local);
+        let (core, stop, programs) = (core.clone(), stop.clone(), programs.clone());
+        glommio::spawn_local(async move {
+            let outcome = conn::serve_connection(stream, peer, programs, core, stop).await;
+            drop(guard);
+            match outcome {
+                Ok(stats) => info!(
+                    "core {id}: connection from {remote} closed ({} calls)",
+                    stats.calls
+                ),
+                Err(e) => info!("core {id}: connection from {remote} closed: {e}"),
+            }
+        })
+        .detach();
+    }
 }
 
 #[cfg(test)]

@@ -6,17 +6,51 @@
 //! cannot leave its thread (an io_uring file, `Rc`s).
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use crate::proto::connection::{Call, CallReply, ServerConfig};
+use crate::proto::connection::{Call, CallReply};
 
-/// A set of RPC programs served by the runtime.
+/// The transport a call came by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        })
+    }
+}
+
+/// Where a call came from, and where to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer {
+    /// The caller's address.
+    pub remote: SocketAddr,
+    /// The server address the call was sent to (rpcbind answers with it; callbacks go out
+    /// from it).
+    pub local: SocketAddr,
+    pub transport: Transport,
+}
+
+impl Peer {
+    pub fn tcp(remote: SocketAddr, local: SocketAddr) -> Peer {
+        Peer {
+            remote,
+            local,
+            transport: Transport::Tcp,
+        }
+    }
+}
+
+/// A set of RPC programs served by the runtime. The programs each listener admits are the
+/// listener's ([`super::Listener`]); the service answers what gets through.
 pub trait Service: Send + Sync + 'static {
     /// What one core keeps for the calls it runs.
     type Core: 'static;
-
-    /// The programs and limits every connection applies before a call reaches the service.
-    fn connection_config(&self) -> Arc<ServerConfig>;
 
     /// Makes core `core`'s state, on that core.
     fn start_core(&self, core: usize) -> impl Future<Output = Self::Core>;
@@ -34,12 +68,7 @@ pub trait Service: Send + Sync + 'static {
 
     /// Runs `call` from `peer` on this core and produces its reply. A panic in it is caught by
     /// the runtime (the call gets SYSTEM_ERR): what the call holds must be released on unwind.
-    fn handle(
-        &self,
-        core: &Self::Core,
-        call: Call,
-        peer: SocketAddr,
-    ) -> impl Future<Output = CallReply>;
+    fn handle(&self, core: &Self::Core, call: Call, peer: Peer) -> impl Future<Output = CallReply>;
 
     /// The core is stopping: no call runs on it any more.
     fn stop_core(&self, core: &Self::Core, core_id: usize);

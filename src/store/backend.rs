@@ -6,13 +6,16 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use object_store::aws::AmazonS3ConfigKey;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult, RenameOptions, UploadPart,
+    BackoffConfig, ClientConfigKey, CopyOptions, GetOptions, GetResult, ListResult,
+    MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
+    PutResult, RenameOptions, RetryConfig, UploadPart,
 };
 
 use super::StoreError;
@@ -87,7 +90,7 @@ impl fmt::Display for StorageUrl {
 
 /// Settings of an S3-compatible endpoint. Unset fields fall back to the usual `AWS_*`
 /// environment variables.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct S3Settings {
     /// Endpoint URL (for MinIO and friends), e.g. `http://127.0.0.1:9000`.
     pub endpoint: Option<String>,
@@ -99,6 +102,30 @@ pub struct S3Settings {
     pub secret: Option<String>,
     /// Allow plain HTTP endpoints.
     pub allow_http: bool,
+    /// Longest one HTTP request may take, and the time within which the client retries a
+    /// request that failed (object_store's `ClientOptions::timeout` and
+    /// `RetryConfig::retry_timeout`).
+    pub timeout: Duration,
+    /// Retries of one request by the client (`RetryConfig::max_retries`).
+    pub retries: usize,
+}
+
+/// Default of [`S3Settings::retries`]: a request that fails four times in a row is reported
+/// to SlateDB, which retries the whole call after a backoff.
+pub const DEFAULT_S3_RETRIES: usize = 3;
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            endpoint: None,
+            region: None,
+            access_key: None,
+            secret: None,
+            allow_http: false,
+            timeout: super::bridge::DEFAULT_OBJECT_STORE_TIMEOUT,
+            retries: DEFAULT_S3_RETRIES,
+        }
+    }
 }
 
 impl fmt::Debug for S3Settings {
@@ -109,9 +136,14 @@ impl fmt::Debug for S3Settings {
             .field("access_key", &self.access_key)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .field("allow_http", &self.allow_http)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
             .finish()
     }
 }
+
+/// How long the S3 client waits for a connection.
+const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Builds the object store rooted at `url`. For `file://` the directory is created.
 pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectStore>, StoreError> {
@@ -143,6 +175,26 @@ pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectS
                 b = b.with_secret_access_key(s);
             }
             b = b.with_allow_http(s3.allow_http);
+            // Bounded: the client's defaults retry a request for up to 3 minutes (10 times);
+            // SlateDB retries the call itself after that, so the client needs only to get past
+            // a blip, and a store that stopped answering shows as failed calls within
+            // `timeout` (see `super::deadline`). Set key by key, so the client settings
+            // `from_env` read (a proxy, say) stay.
+            let ms = |d: Duration| format!("{}ms", d.as_millis());
+            b = b
+                .with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+                    ms(s3.timeout),
+                )
+                .with_config(
+                    AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+                    ms(S3_CONNECT_TIMEOUT.min(s3.timeout)),
+                )
+                .with_retry(RetryConfig {
+                    backoff: BackoffConfig::default(),
+                    max_retries: s3.retries,
+                    retry_timeout: s3.timeout,
+                });
             let store = b.build().map_err(|e| StoreError::Backend(e.to_string()))?;
             if prefix.is_empty() {
                 Ok(Arc::new(store))

@@ -15,17 +15,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use object_store::ObjectStore;
 use parking_lot::Mutex;
+use slatedb::config::DbReaderOptions;
 use slatedb::config::{ReadOptions, Settings};
-use slatedb::{BlockCachePolicy, CacheTarget, Db};
+use slatedb::{BlockCachePolicy, CacheTarget, CloseReason, Db, DbReader};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
 use super::backend::{object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings};
 use super::batch::StoreBatch;
 use super::chunk_value::ChunkMergeOperator;
+use super::deadline::Deadline;
 use super::durability::{Durability, DurabilityTracker};
+use super::fault::FaultInjector;
 use super::group_write::{AppliedHook, GroupWriter, LaneId, Submitted};
+use super::intercept::Intercepted;
 use super::keys::TAG_CHUNK;
+use super::view::{DbHandle, ReadOnlyView};
 use super::{KeyRange, StorageUrl, StoreError};
 
 /// Path of the database inside the object store root.
@@ -56,6 +61,15 @@ pub struct StoreConfig {
     /// Poll store futures once on the caller's thread before handing them off (see
     /// [`Store::run`]).
     pub inline_poll: bool,
+    /// Longest one object-store call may take, on every back end; a call that takes longer
+    /// fails and SlateDB retries it (see [`super::deadline`]).
+    pub object_store_timeout: Duration,
+    /// Longest a caller waits for the object store: a read not served within it fails with
+    /// [`StoreError::Unavailable`], a durable write not durable within it with
+    /// [`StoreError::NotYetDurable`] (see [`super::durability`]).
+    pub wait_limit: Duration,
+    /// Faults to inject into every object-store call (tests; see [`super::fault`]).
+    pub faults: Option<Arc<FaultInjector>>,
 }
 
 impl StoreConfig {
@@ -74,9 +88,20 @@ impl StoreConfig {
             l0_max_ssts: 16,
             worker_threads: 2,
             inline_poll: true,
+            object_store_timeout: DEFAULT_OBJECT_STORE_TIMEOUT,
+            wait_limit: DEFAULT_WAIT_LIMIT,
+            faults: None,
         }
     }
 }
+
+/// Default of [`StoreConfig::object_store_timeout`]: S3 answers a GET or a small PUT in tens of
+/// milliseconds and writes a 64 MiB table in a second or two, so 30 s only cuts calls that
+/// are stuck.
+pub const DEFAULT_OBJECT_STORE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default of [`StoreConfig::wait_limit`]: well inside the Linux client's 60 s RPC timeout
+/// (`timeo=600`), so a client gets JUKEBOX ("try again later") before it would retransmit.
+pub const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(15);
 
 /// What SlateDB's in-memory block cache takes in when a memtable is flushed to L0: the index,
 /// the filters and the data blocks of metadata keys, but not the blocks of file chunks
@@ -123,7 +148,7 @@ struct OpCounters {
 }
 
 struct Inner {
-    db: Arc<Db>,
+    db: DbHandle,
     handle: Handle,
     runtime: Mutex<Option<Runtime>>,
     durability: Arc<DurabilityTracker>,
@@ -150,7 +175,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("read_only", &self.is_read_only())
+            .finish_non_exhaustive()
     }
 }
 
@@ -163,8 +190,91 @@ fn build_runtime(threads: usize) -> Result<Runtime, StoreError> {
         .map_err(|e| StoreError::Backend(format!("cannot start storage runtime: {e}")))
 }
 
+/// SlateDB's settings for the writer described by `config`.
+fn writer_settings(config: &StoreConfig) -> Result<Settings, StoreError> {
+    let mut settings = Settings {
+        flush_interval: Some(config.flush_interval),
+        max_unflushed_bytes: config.max_unflushed_bytes,
+        l0_sst_size_bytes: config.l0_sst_size_bytes,
+        l0_max_ssts: config.l0_max_ssts,
+        l0_max_ssts_per_key: config.l0_max_ssts,
+        ..Settings::default()
+    };
+    if let Some(compactor) = settings.compactor_options.as_mut() {
+        compactor
+            .scheduler_options
+            .extend(compaction_scheduler_options());
+    }
+    if !config.url.supports_conditional_update() {
+        // LocalFileSystem lacks PutMode::Update (If-Match), which GC boundary files need.
+        if let Some(gc) = settings.garbage_collector_options.as_mut() {
+            gc.boundary_files_enabled = false;
+        }
+    }
+    if let Some(dir) = object_store_cache_dir(config)? {
+        settings.object_store_cache_options.root_folder = Some(dir);
+        settings.object_store_cache_options.max_cache_size_bytes = config.cache_max_bytes;
+    }
+    Ok(settings)
+}
+
+/// SlateDB's options for a reader described by `config`.
+fn reader_options(config: &StoreConfig) -> Result<DbReaderOptions, StoreError> {
+    let mut options = DbReaderOptions::default();
+    if let Some(dir) = object_store_cache_dir(config)? {
+        options.object_store_cache_options.root_folder = Some(dir);
+        options.object_store_cache_options.max_cache_size_bytes = config.cache_max_bytes;
+    }
+    Ok(options)
+}
+
+/// The object-store cache directory of `config`, created.
+fn object_store_cache_dir(config: &StoreConfig) -> Result<Option<PathBuf>, StoreError> {
+    let Some(dir) = &config.cache_dir else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(dir).map_err(|e| {
+        StoreError::Backend(format!("cannot create cache dir {}: {e}", dir.display()))
+    })?;
+    Ok(Some(dir.clone()))
+}
+
+/// Watches the writer for the end of its ownership of the storage: fenced by another writer
+/// (SlateDB learns it at its next write or manifest poll, which reads and never writes) or
+/// closed by a failed background task. The tracker then fails every wait and every change
+/// (see [`Store::lost`]). A clean close is not a loss.
+fn watch_for_loss(
+    db: &Arc<Db>,
+    durability: Arc<DurabilityTracker>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let mut status = db.subscribe();
+    async move {
+        loop {
+            let reason = status.borrow_and_update().close_reason;
+            match reason {
+                Some(CloseReason::Fenced) => {
+                    durability.stop(StoreError::Fenced);
+                    return;
+                }
+                Some(CloseReason::Panic) => {
+                    durability.stop(StoreError::Backend(
+                        "a SlateDB background task failed; the database is closed".into(),
+                    ));
+                    return;
+                }
+                Some(_) => return,
+                None => {}
+            }
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 impl Store {
-    /// Opens (or creates) the store described by `config`.
+    /// Opens (or creates) the store described by `config`, as its one writer: a writer that
+    /// had it open before is fenced.
     pub async fn open(config: StoreConfig) -> Result<Store, StoreError> {
         let os = object_store(&config.url, &config.s3)?;
         Self::open_with_object_store(os, config).await
@@ -181,51 +291,86 @@ impl Store {
         os: Arc<dyn ObjectStore>,
         config: StoreConfig,
     ) -> Result<Store, StoreError> {
-        let runtime = build_runtime(config.worker_threads)?;
-        let handle = runtime.handle().clone();
-        let counting = CountingObjectStore::new(os);
-        let counters = counting.counters();
-        let os: Arc<dyn ObjectStore> = Arc::new(counting);
-
-        let mut settings = Settings {
-            flush_interval: Some(config.flush_interval),
-            max_unflushed_bytes: config.max_unflushed_bytes,
-            l0_sst_size_bytes: config.l0_sst_size_bytes,
-            l0_max_ssts: config.l0_max_ssts,
-            l0_max_ssts_per_key: config.l0_max_ssts,
-            ..Settings::default()
-        };
-        if let Some(compactor) = settings.compactor_options.as_mut() {
-            compactor
-                .scheduler_options
-                .extend(compaction_scheduler_options());
-        }
-        if !config.url.supports_conditional_update() {
-            // LocalFileSystem lacks PutMode::Update (If-Match), which GC boundary files need.
-            if let Some(gc) = settings.garbage_collector_options.as_mut() {
-                gc.boundary_files_enabled = false;
-            }
-        }
-        if let Some(dir) = &config.cache_dir {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Backend(format!("cannot create cache dir {}: {e}", dir.display()))
-            })?;
-            settings.object_store_cache_options.root_folder = Some(dir.clone());
-            settings.object_store_cache_options.max_cache_size_bytes = config.cache_max_bytes;
-        }
-
-        let (tx, rx) = oneshot::channel();
-        handle.spawn(async move {
-            let r = Db::builder(DB_PATH, os)
+        let settings = writer_settings(&config)?;
+        let store = Self::start(os, &config, move |os| async move {
+            let db = Db::builder(DB_PATH, os)
                 .with_settings(settings)
                 .with_block_cache_policy(block_cache_policy())
                 .with_merge_operator(Arc::new(ChunkMergeOperator))
                 .build()
-                .await;
-            let _ = tx.send(r);
+                .await?;
+            Ok(DbHandle::Writer(Arc::new(db)))
+        })
+        .await?;
+        if let Some(db) = store.inner.db.writer() {
+            let flusher = store.inner.durability.clone().run_flusher(db.clone());
+            store.inner.handle.spawn(flusher);
+            let watch = watch_for_loss(db, store.inner.durability.clone());
+            store.inner.handle.spawn(watch);
+        }
+        Ok(store)
+    }
+
+    /// Opens the storage of `config` read-only, showing `view`: nothing is written to it, so a
+    /// server writing it goes on undisturbed. The storage must hold a database. Every write
+    /// fails with [`StoreError::ReadOnly`].
+    pub async fn open_read_only(
+        config: StoreConfig,
+        view: ReadOnlyView,
+    ) -> Result<Store, StoreError> {
+        let os = object_store(&config.url, &config.s3)?;
+        Self::open_read_only_with_object_store(os, config, view).await
+    }
+
+    /// [`Store::open_read_only`] on an existing object store.
+    pub async fn open_read_only_with_object_store(
+        os: Arc<dyn ObjectStore>,
+        config: StoreConfig,
+        view: ReadOnlyView,
+    ) -> Result<Store, StoreError> {
+        let options = reader_options(&config)?;
+        Self::start(os, &config, move |os| async move {
+            let reader = DbReader::builder(DB_PATH, os)
+                .with_options(options)
+                .with_reader_mode(view.reader_mode())
+                .with_merge_operator(Arc::new(ChunkMergeOperator))
+                .build()
+                .await?;
+            Ok(DbHandle::Reader(Arc::new(reader)))
+        })
+        .await
+    }
+
+    /// Starts the storage runtime and opens SlateDB on it with `open`, over `os` wrapped in the
+    /// request counters.
+    async fn start<F, Fut>(
+        os: Arc<dyn ObjectStore>,
+        config: &StoreConfig,
+        open: F,
+    ) -> Result<Store, StoreError>
+    where
+        F: FnOnce(Arc<dyn ObjectStore>) -> Fut,
+        Fut: Future<Output = Result<DbHandle, slatedb::Error>> + Send + 'static,
+    {
+        let runtime = build_runtime(config.worker_threads)?;
+        let handle = runtime.handle().clone();
+        let os = match &config.faults {
+            Some(faults) => faults.wrap(os),
+            None => os,
+        };
+        let deadline = Deadline {
+            limit: config.object_store_timeout,
+        };
+        let os: Arc<dyn ObjectStore> = Arc::new(Intercepted::new(os, Arc::new(deadline)));
+        let counting = CountingObjectStore::new(os);
+        let counters = counting.counters();
+        let opening = open(Arc::new(counting));
+        let (tx, rx) = oneshot::channel();
+        handle.spawn(async move {
+            let _ = tx.send(opening.await);
         });
         let db = match rx.await {
-            Ok(Ok(db)) => Arc::new(db),
+            Ok(Ok(db)) => db,
             Ok(Err(e)) => {
                 runtime.shutdown_background();
                 return Err(e.into());
@@ -235,10 +380,7 @@ impl Store {
                 return Err(StoreError::RuntimeGone);
             }
         };
-
-        let durability = DurabilityTracker::new();
-        handle.spawn(durability.clone().run_flusher(db.clone()));
-
+        let durability = DurabilityTracker::new(config.wait_limit);
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
@@ -251,6 +393,31 @@ impl Store {
                 inline_poll: config.inline_poll,
             }),
         })
+    }
+
+    /// Whether this store was opened read-only ([`Store::open_read_only`]).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.db.writer().is_none()
+    }
+
+    /// Whether a change may start now: `ReadOnly` on a read-only store, `Unavailable` while
+    /// the object store stalls, the reason once the store is lost (fenced, failed, closed).
+    pub fn check_available(&self) -> Result<(), StoreError> {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly);
+        }
+        self.inner.durability.check_available()
+    }
+
+    /// Why this store can no longer be used, once it cannot: another writer fenced it, a
+    /// SlateDB task failed, or it was closed.
+    pub fn lost(&self) -> Option<StoreError> {
+        self.inner.durability.stopped()
+    }
+
+    /// Whether [`Store::lost`] has a reason (cheap).
+    pub fn is_lost(&self) -> bool {
+        self.inner.durability.has_stopped()
     }
 
     /// Runs `fut` for the storage runtime and awaits its result from any executor.
@@ -281,6 +448,25 @@ impl Store {
         rx.await.map_err(|_| StoreError::RuntimeGone)?
     }
 
+    /// [`Store::run`] for a read, which gives up after the wait limit with
+    /// [`StoreError::Unavailable`] (dropping a read part way is harmless).
+    async fn run_read<F, T>(&self, fut: F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let limit = self.inner.durability.wait_limit();
+        self.run(async move {
+            match tokio::time::timeout(limit, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(StoreError::Unavailable(format!(
+                    "a read got no answer from the object store within {limit:?}"
+                ))),
+            }
+        })
+        .await
+    }
+
     /// Runs `fut` in the background on the storage runtime.
     pub fn spawn<F>(&self, fut: F)
     where
@@ -293,7 +479,8 @@ impl Store {
     pub async fn get(&self, key: Bytes) -> Result<Option<Bytes>, StoreError> {
         self.count_reads(1, 0);
         let db = self.inner.db.clone();
-        self.run(async move { Ok(db.get(key).await?) }).await
+        self.run_read(async move { Ok(db.get_with_options(&key, &ReadOptions::default()).await?) })
+            .await
     }
 
     /// Point read of file data (a chunk) that does not fill SlateDB's block cache: the caller
@@ -301,12 +488,12 @@ impl Store {
     pub async fn get_data(&self, key: Bytes) -> Result<Option<Bytes>, StoreError> {
         self.count_reads(1, 0);
         let db = self.inner.db.clone();
-        self.run(async move {
+        self.run_read(async move {
             let opts = ReadOptions {
                 cache_blocks: false,
                 ..ReadOptions::default()
             };
-            Ok(db.get_with_options(key, &opts).await?)
+            Ok(db.get_with_options(&key, &opts).await?)
         })
         .await
     }
@@ -315,13 +502,13 @@ impl Store {
     pub async fn get_many(&self, keys: Vec<Bytes>) -> Result<Vec<Option<Bytes>>, StoreError> {
         self.count_reads(keys.len() as u64, 0);
         let db = self.inner.db.clone();
-        self.run(async move {
+        self.run_read(async move {
             // Up to 16 reads in flight: cheap when served from memory, overlapped when they
             // go to the object store.
             use futures::StreamExt;
             let gets = futures::stream::iter(keys.into_iter().map(|k| {
                 let db = db.clone();
-                async move { db.get(k).await }
+                async move { db.get_with_options(&k, &ReadOptions::default()).await }
             }))
             .buffered(16)
             .collect::<Vec<_>>()
@@ -341,7 +528,7 @@ impl Store {
     ) -> Result<Vec<(Bytes, Bytes)>, StoreError> {
         self.count_reads(0, 1);
         let db = self.inner.db.clone();
-        self.run(async move {
+        self.run_read(async move {
             let mut out = Vec::with_capacity(limit.min(1024));
             if limit == 0 || range.start >= range.end {
                 return Ok(out);
@@ -376,8 +563,12 @@ impl Store {
         on_applied: Option<AppliedHook>,
     ) -> Submitted {
         let i = &self.inner;
-        i.group
-            .submit(&i.handle, &i.db, lane, batch, durability, on_applied)
+        match i.db.writer() {
+            Some(db) => i
+                .group
+                .submit(&i.handle, db, lane, batch, durability, on_applied),
+            None => Submitted::failed(StoreError::ReadOnly, on_applied, i.durability.clone()),
+        }
     }
 
     /// Commits `batch` atomically on this thread's lane and returns once it is as durable as
@@ -411,10 +602,15 @@ impl Store {
         self.run(async move { Ok(db.close().await?) }).await
     }
 
-    /// The SlateDB handle, for callers that run their own futures on the storage runtime
-    /// through [`Store::run`] (benchmarks, tools).
-    pub fn db(&self) -> Arc<Db> {
-        self.inner.db.clone()
+    /// The writer's SlateDB handle (`None` on a read-only store), for callers that run their
+    /// own futures on the storage runtime through [`Store::run`] (benchmarks, tools).
+    pub fn db(&self) -> Option<Arc<Db>> {
+        self.inner.db.writer().cloned()
+    }
+
+    /// The handle reads go through (the writer or the reader).
+    pub(crate) fn reads(&self) -> &DbHandle {
+        &self.inner.db
     }
 
     /// Object store request and byte counters since open.
@@ -579,7 +775,7 @@ mod tests {
             }
             let bridged = t.elapsed() / n;
             // Directly on the storage runtime (no hand-off per call).
-            let db = s.inner.db.clone();
+            let db = s.db().unwrap();
             let k2 = key.clone();
             let direct = s
                 .run(async move {

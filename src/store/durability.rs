@@ -14,8 +14,25 @@
 //!   share one WAL PUT (group commit), and a wait for a ticket that is already durable costs
 //!   nothing.
 //! - **The write verifier** changes whenever data that was acknowledged as UNSTABLE may have been
-//!   lost: at every open (a restart) and after any failed write or flush. Clients compare it and
-//!   resend what they had not committed.
+//!   lost, or may not be made durable in time: at every open (a restart), after any failed
+//!   write or flush, and when a durable wait gives up. Clients compare it and resend what they
+//!   had not committed.
+//! - **Bounded waits.** Nobody waits for durability longer than the wait limit. SlateDB retries
+//!   a WAL PUT that fails until the object store answers (each object-store call is bounded,
+//!   see `deadline`; the retries are not, on purpose: a bounded number would close the
+//!   database for good after an outage longer than the bound, where this way everything goes
+//!   on by itself once the store answers). So a flush may take as long as an outage; the
+//!   flusher answers every waiter that has waited longer than the limit with
+//!   [`StoreError::NotYetDurable`]: the write is applied and visible, and becomes durable when
+//!   the store answers again, unless the server stops first. Nobody was told it is durable.
+//! - **Stalls.** While a flush has been under way for longer than the limit, or waiters were
+//!   given up since the last flush that succeeded, the store is stalled: operations that would
+//!   change something are refused before they start ([`DurabilityTracker::check_available`],
+//!   [`StoreError::Unavailable`]), so that an outage does not pile up work that cannot be made
+//!   durable. A SlateDB write that has been under way for longer than the limit stalls the store
+//!   too: SlateDB holds writers back once its unflushed data reaches `max_unflushed_bytes`, so
+//!   that is how an outage shows when only UNSTABLE writes come in and nobody waits for a
+//!   flush.
 //! - **COMMIT** of a file needs only the ticket of the file's latest UNSTABLE write
 //!   ([`UnstableWrites`]): everything else a COMMIT covers is already durable or ordered before
 //!   it (metadata operations are durable before they reply, and a file's writes follow the
@@ -23,12 +40,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 use slatedb::Db;
 use tokio::sync::{oneshot, Notify};
 
+use super::group_write::LANES;
 use super::unstable::UnstableWrites;
 use super::StoreError;
 
@@ -94,8 +112,15 @@ fn fresh_verifier(old: u64) -> u64 {
     }
 }
 
-/// A caller waiting for a flush that covers its ticket.
-type FlushWaiter = (WriteTicket, oneshot::Sender<Result<(), StoreError>>);
+/// How often the flusher looks for waiters to give up on while a flush is under way.
+const EXPIRY_TICK: Duration = Duration::from_millis(100);
+
+/// A caller waiting for a flush that covers its ticket, since when.
+struct FlushWaiter {
+    ticket: WriteTicket,
+    since: Instant,
+    answer: oneshot::Sender<Result<(), StoreError>>,
+}
 
 /// The store's durability state: tickets, waiters, the flusher's wake-up, the verifier and the
 /// per-file unstable writes. Shared by the store's writers, its flusher task and its callers.
@@ -111,6 +136,16 @@ pub struct DurabilityTracker {
     has_stopped: AtomicBool,
     verifier: WriteVerifier,
     unstable: UnstableWrites,
+    /// Longest wait for durability (see the module docs).
+    wait_limit: Duration,
+    /// When the flush under way started (`None`: no flush under way).
+    flush_started: Mutex<Option<Instant>>,
+    /// Per lane of the group writer, when its SlateDB write under way started, in nanoseconds
+    /// after `epoch` plus one (0: none under way).
+    writes_started: Box<[AtomicU64]>,
+    epoch: Instant,
+    /// Waiters were given up since the last flush that succeeded.
+    gave_up: AtomicBool,
 }
 
 impl std::fmt::Debug for DurabilityTracker {
@@ -123,7 +158,8 @@ impl std::fmt::Debug for DurabilityTracker {
 }
 
 impl DurabilityTracker {
-    pub(crate) fn new() -> Arc<Self> {
+    /// A tracker whose durable waits give up after `wait_limit`.
+    pub(crate) fn new(wait_limit: Duration) -> Arc<Self> {
         Arc::new(DurabilityTracker {
             applied: AtomicU64::new(0),
             durable: AtomicU64::new(0),
@@ -133,7 +169,66 @@ impl DurabilityTracker {
             has_stopped: AtomicBool::new(false),
             verifier: WriteVerifier::new(),
             unstable: UnstableWrites::default(),
+            wait_limit,
+            flush_started: Mutex::new(None),
+            gave_up: AtomicBool::new(false),
+            writes_started: (0..LANES).map(|_| AtomicU64::new(0)).collect(),
+            epoch: Instant::now(),
         })
+    }
+
+    /// A SlateDB write of `lane` starts (`true`) or ends (`false`).
+    pub(crate) fn write_under_way(&self, lane: usize, under_way: bool) {
+        if let Some(slot) = self.writes_started.get(lane) {
+            let mark = if under_way {
+                self.epoch.elapsed().as_nanos() as u64 + 1
+            } else {
+                0
+            };
+            slot.store(mark, Ordering::Release);
+        }
+    }
+
+    /// The longest wait for durability.
+    pub fn wait_limit(&self) -> Duration {
+        self.wait_limit
+    }
+
+    /// Whether the store is stalled (see the module docs): a flush has been under way for
+    /// longer than the wait limit, or durable waits were given up since the last flush that
+    /// succeeded.
+    pub fn is_stalled(&self) -> bool {
+        let limit = self.wait_limit;
+        if self.gave_up.load(Ordering::Acquire)
+            || self
+                .flush_started
+                .lock()
+                .is_some_and(|t| t.elapsed() > limit)
+        {
+            return true;
+        }
+        let now = self.epoch.elapsed().as_nanos() as u64 + 1;
+        let limit = limit.as_nanos() as u64;
+        self.writes_started.iter().any(|slot| {
+            let started = slot.load(Ordering::Acquire);
+            started != 0 && now.saturating_sub(started) > limit
+        })
+    }
+
+    /// `Err(Unavailable)` while the store is stalled: what an operation that would change
+    /// something checks before it starts. `Err` with the reason once the store stopped for
+    /// good (fenced or closed).
+    pub fn check_available(&self) -> Result<(), StoreError> {
+        if let Some(e) = self.stop_reason() {
+            return Err(e);
+        }
+        if self.is_stalled() {
+            return Err(StoreError::Unavailable(format!(
+                "the object store has not confirmed a write for over {:?}",
+                self.wait_limit
+            )));
+        }
+        Ok(())
     }
 
     /// The ticket of a write SlateDB has just applied. Taken after the apply, so any flush that
@@ -170,7 +265,7 @@ impl DurabilityTracker {
 
     /// Waits until the write with `ticket`, and every write before it, is durable: at once if a
     /// completed flush covered it, with the flush under way if that one covers it, otherwise
-    /// with the next one.
+    /// with the next one. Gives up with [`StoreError::NotYetDurable`] after the wait limit.
     pub async fn wait_durable(&self, ticket: WriteTicket) -> Result<(), StoreError> {
         if self.is_durable(ticket) {
             return Ok(());
@@ -179,7 +274,11 @@ impl DurabilityTracker {
             return Err(e);
         }
         let (tx, rx) = oneshot::channel();
-        self.waiting.lock().push((ticket, tx));
+        self.waiting.lock().push(FlushWaiter {
+            ticket,
+            since: Instant::now(),
+            answer: tx,
+        });
         self.flush_wanted.notify_one();
         if self.has_stopped.load(Ordering::Acquire) {
             // The flusher stopped after the check above and may not have seen this waiter.
@@ -215,8 +314,54 @@ impl DurabilityTracker {
 
     fn answer_all_stopped(&self) {
         let reason = self.stop_reason().unwrap_or(StoreError::Closed);
-        for (_, w) in std::mem::take(&mut *self.waiting.lock()) {
-            let _ = w.send(Err(reason.shared()));
+        for w in std::mem::take(&mut *self.waiting.lock()) {
+            let _ = w.answer.send(Err(reason.shared()));
+        }
+    }
+
+    /// Why the store stopped for good (fenced, failed or closed), once it has.
+    pub fn stopped(&self) -> Option<StoreError> {
+        self.stop_reason()
+    }
+
+    /// Whether the store stopped for good (one atomic load: checked on every call served).
+    pub fn has_stopped(&self) -> bool {
+        self.has_stopped.load(Ordering::Acquire)
+    }
+
+    /// Records that the store stopped for good (the first reason stays) and answers every
+    /// waiter.
+    pub(crate) fn stop(&self, reason: StoreError) {
+        self.stopped.lock().get_or_insert(reason);
+        self.has_stopped.store(true, Ordering::Release);
+        self.answer_all_stopped();
+    }
+
+    /// Answers the waiters that have waited longer than the limit with `NotYetDurable`.
+    fn give_up_overdue(&self) {
+        let limit = self.wait_limit;
+        let overdue: Vec<FlushWaiter> = {
+            let mut waiting = self.waiting.lock();
+            let (overdue, rest) = std::mem::take(&mut *waiting)
+                .into_iter()
+                .partition(|w| w.since.elapsed() >= limit);
+            *waiting = rest;
+            overdue
+        };
+        if overdue.is_empty() {
+            return;
+        }
+        if !self.gave_up.swap(true, Ordering::AcqRel) {
+            log::warn!(
+                "the object store has not confirmed a WAL flush for over {limit:?}: answering \
+                 durable operations with JUKEBOX (retry later) until it does"
+            );
+        }
+        // Acknowledged UNSTABLE data is not lost (SlateDB keeps retrying), but it may not be
+        // made durable before a restart: clients are to resend what they have not committed.
+        self.verifier.change();
+        for w in overdue {
+            let _ = w.answer.send(Err(StoreError::NotYetDurable(w.ticket)));
         }
     }
 
@@ -228,10 +373,22 @@ impl DurabilityTracker {
             // and so every waiter whose ticket is not above `start`, including those that
             // register while the flush is under way.
             let start = self.applied.load(Ordering::Acquire);
-            let result = db.flush().await.map_err(StoreError::from);
+            *self.flush_started.lock() = Some(Instant::now());
+            let flush = db.flush();
+            tokio::pin!(flush);
+            let result = loop {
+                tokio::select! {
+                    r = &mut flush => break r.map_err(StoreError::from),
+                    _ = tokio::time::sleep(EXPIRY_TICK) => self.give_up_overdue(),
+                }
+            };
+            *self.flush_started.lock() = None;
             match &result {
                 Ok(()) => {
                     self.durable.fetch_max(start, Ordering::AcqRel);
+                    if self.gave_up.swap(false, Ordering::AcqRel) {
+                        log::warn!("the object store confirms WAL flushes again");
+                    }
                 }
                 Err(e) => {
                     log::warn!("WAL flush failed: {e}");
@@ -242,17 +399,17 @@ impl DurabilityTracker {
                 let mut waiting = self.waiting.lock();
                 let (covered, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiting)
                     .into_iter()
-                    .partition(|(t, _)| t.0 <= start);
+                    .partition(|w| w.ticket.0 <= start);
                 *waiting = rest;
                 (covered, !waiting.is_empty())
             };
-            for (_, w) in covered {
-                let _ = w.send(result.as_ref().map(|_| ()).map_err(StoreError::shared));
+            for w in covered {
+                let _ = w
+                    .answer
+                    .send(result.as_ref().map(|_| ()).map_err(StoreError::shared));
             }
             if let Err(e @ (StoreError::Fenced | StoreError::Closed)) = &result {
-                *self.stopped.lock() = Some(e.shared());
-                self.has_stopped.store(true, Ordering::Release);
-                self.answer_all_stopped();
+                self.stop(e.shared());
                 return;
             }
             if more {
@@ -316,7 +473,7 @@ mod tests {
 
     #[test]
     fn tickets_grow_and_durability_follows_the_mark() {
-        let t = DurabilityTracker::new();
+        let t = DurabilityTracker::new(Duration::from_secs(1));
         assert!(t.is_durable(WriteTicket::NONE));
         let a = t.next_ticket();
         let b = t.next_ticket();
@@ -329,7 +486,7 @@ mod tests {
 
     #[test]
     fn a_failed_write_changes_the_verifier() {
-        let t = DurabilityTracker::new();
+        let t = DurabilityTracker::new(Duration::from_secs(1));
         let before = t.verifier();
         t.write_failed();
         assert_ne!(t.verifier(), before);
@@ -337,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_memory_write_is_durable_enough_at_once() {
-        let t = DurabilityTracker::new();
+        let t = DurabilityTracker::new(Duration::from_secs(1));
         let ticket = t.next_ticket();
         let applied = Applied::new(ticket, Durability::Memory, t.clone());
         futures::executor::block_on(applied.durable()).unwrap();

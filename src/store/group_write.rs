@@ -86,6 +86,22 @@ impl Submitted {
         }
     }
 
+    /// A batch that cannot be queued (`error` says why); its hook has been told.
+    pub(crate) fn failed(
+        error: StoreError,
+        on_applied: Option<AppliedHook>,
+        tracker: Arc<DurabilityTracker>,
+    ) -> Self {
+        if let Some(hook) = on_applied {
+            hook(false);
+        }
+        Submitted {
+            applied: Err(error),
+            durability: Durability::Memory,
+            tracker,
+        }
+    }
+
     /// Waits until the batch is applied (visible to readers); its durability, for a durable
     /// write, is then awaited with [`Applied::durable`].
     pub async fn applied(self) -> Result<Applied, StoreError> {
@@ -158,14 +174,11 @@ impl GroupWriter {
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         let start = {
             let Some(l) = self.lanes.get(lane.0) else {
-                if let Some(hook) = on_applied {
-                    hook(false);
-                }
-                return Submitted {
-                    applied: Err(StoreError::RuntimeGone),
-                    durability,
-                    tracker: self.tracker.clone(),
-                };
+                return Submitted::failed(
+                    StoreError::RuntimeGone,
+                    on_applied,
+                    self.tracker.clone(),
+                );
             };
             let mut l = l.lock();
             l.pending.push(Member {
@@ -189,6 +202,7 @@ impl GroupWriter {
 
     /// Writes the lane's pending members, a group at a time, until none is left.
     async fn drain(&self, lane: LaneId, db: &Arc<Db>) {
+        let lane_index = lane.0;
         let Some(lane) = self.lanes.get(lane.0) else {
             return;
         };
@@ -221,7 +235,9 @@ impl GroupWriter {
                 hooks.extend(m.on_applied);
                 wants_durable |= m.durability == Durability::Durable;
             }
+            self.tracker.write_under_way(lane_index, true);
             let result = db.write_with_options(batch, &WriteOptions::default()).await;
+            self.tracker.write_under_way(lane_index, false);
             let result = match result {
                 Ok(_) => Ok(self.tracker.next_ticket()),
                 Err(e) => {

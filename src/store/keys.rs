@@ -13,6 +13,8 @@
 //! | chunk | `K ino:u64 index:u64` |
 //! | inode id allocator | `A slot:u32` |
 //! | reclaim queue | `R ino:u64` |
+//! | lock manager's NSM state number | `N 0x00` |
+//! | client monitored by the lock manager | `N 0x01 addr:16 caller_name` |
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -30,6 +32,9 @@ pub const TAG_CHUNK: u8 = b'K';
 pub const TAG_ALLOC: u8 = b'A';
 /// Tag byte of reclaim queue keys.
 pub const TAG_RECLAIM: u8 = b'R';
+/// Tag byte of the lock manager's status-monitor (NSM) keys: its own state number and the
+/// clients to notify when it restarts. Not filesystem data: `fs` never reads them.
+pub const TAG_NSM: u8 = b'N';
 
 /// A half-open key range `[start, end)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +289,53 @@ impl ReclaimKey {
     }
 }
 
+/// The lock manager's NSM state number `N 0x00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NsmStateKey;
+
+impl NsmStateKey {
+    /// Encodes the key.
+    pub fn encode(&self) -> Bytes {
+        Bytes::from_static(&[TAG_NSM, 0])
+    }
+}
+
+/// A client the lock manager monitors, `N 0x01 addr caller_name`: the client's IP address (16
+/// bytes, IPv4 mapped into IPv6) and the host name it gave in its lock requests.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MonitoredClientKey {
+    pub addr: [u8; 16],
+    pub caller_name: Bytes,
+}
+
+impl MonitoredClientKey {
+    /// Encodes the key.
+    pub fn encode(&self) -> Bytes {
+        let mut k = BytesMut::with_capacity(18 + self.caller_name.len());
+        k.put_u8(TAG_NSM);
+        k.put_u8(1);
+        k.extend_from_slice(&self.addr);
+        k.extend_from_slice(&self.caller_name);
+        k.freeze()
+    }
+    /// Decodes the key.
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        if b.len() < 18 || b[..2] != [TAG_NSM, 1] {
+            return None;
+        }
+        let mut addr = [0u8; 16];
+        addr.copy_from_slice(&b[2..18]);
+        Some(MonitoredClientKey {
+            addr,
+            caller_name: Bytes::copy_from_slice(&b[18..]),
+        })
+    }
+    /// Every monitored client.
+    pub fn all() -> KeyRange {
+        KeyRange::prefix(&[TAG_NSM, 1])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +358,14 @@ mod tests {
         assert_eq!(AllocKey::decode(&k.encode()), Some(k));
         let k = ReclaimKey(42);
         assert_eq!(ReclaimKey::decode(&k.encode()), Some(k));
+        let k = MonitoredClientKey {
+            addr: [7; 16],
+            caller_name: Bytes::from_static(b"client"),
+        };
+        assert_eq!(MonitoredClientKey::decode(&k.encode()), Some(k.clone()));
+        assert!(MonitoredClientKey::all().contains(&k.encode()));
+        assert!(!MonitoredClientKey::all().contains(&NsmStateKey.encode()));
+        assert_eq!(MonitoredClientKey::decode(&NsmStateKey.encode()), None);
         // Wrong tag or length is rejected.
         assert_eq!(InodeKey::decode(&ReclaimKey(1).encode()), None);
         assert_eq!(ChunkKey::decode(b"K12"), None);

@@ -7,12 +7,16 @@ pub mod backend;
 mod batch;
 pub mod bridge;
 pub mod chunk_value;
+pub mod deadline;
 pub mod durability;
+pub mod fault;
 pub mod group_write;
+pub mod intercept;
 pub mod keys;
 pub mod multi_read;
 pub mod preflight;
 mod unstable;
+mod view;
 
 pub use backend::{
     object_store, CountingObjectStore, IoCounters, IoSnapshot, S3Settings, StorageUrl,
@@ -23,6 +27,7 @@ pub use durability::{Applied, CommitScope, Durability, DurabilityTracker, WriteT
 pub use group_write::{AppliedHook, LaneId, Submitted};
 pub use keys::KeyRange;
 pub use multi_read::IdKeySpace;
+pub use view::ReadOnlyView;
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +46,17 @@ pub enum StoreError {
     /// The database was closed.
     #[error("store is closed")]
     Closed,
+    /// The store was opened read-only and cannot take writes.
+    #[error("store is open read-only")]
+    ReadOnly,
+    /// The object store did not answer in time (a read that was not served within the wait
+    /// limit, or a change refused while writes stall): nothing was done; try again later.
+    #[error("object store unavailable: {0}")]
+    Unavailable(String),
+    /// A write was applied (and is visible) but not confirmed durable within the wait limit:
+    /// it becomes durable once the object store answers again, unless the server stops first.
+    #[error("write {0:?} not yet confirmed durable by the object store")]
+    NotYetDurable(WriteTicket),
     /// The storage runtime is gone (shut down or panicked).
     #[error("storage runtime is unavailable")]
     RuntimeGone,
@@ -58,6 +74,9 @@ impl StoreError {
             StoreError::Backend(s) => StoreError::Backend(s.clone()),
             StoreError::Fenced => StoreError::Fenced,
             StoreError::Closed => StoreError::Closed,
+            StoreError::ReadOnly => StoreError::ReadOnly,
+            StoreError::Unavailable(s) => StoreError::Unavailable(s.clone()),
+            StoreError::NotYetDurable(t) => StoreError::NotYetDurable(*t),
             StoreError::RuntimeGone => StoreError::RuntimeGone,
             StoreError::Db(e) => StoreError::Backend(e.to_string()),
         }

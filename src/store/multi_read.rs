@@ -6,6 +6,7 @@
 //! block by block instead.
 
 use bytes::Bytes;
+use slatedb::config::ReadOptions;
 
 use super::{KeyRange, Store, StoreError};
 
@@ -71,7 +72,7 @@ impl Store {
         let runs = runs(ids);
         let singles = runs.iter().filter(|(lo, hi)| lo == hi).count() as u64;
         self.count_reads(singles, runs.len() as u64 - singles);
-        let db = self.db();
+        let db = self.reads().clone();
         let found: Vec<(u64, Bytes)> = self
             .run(async move {
                 use futures::StreamExt;
@@ -79,7 +80,9 @@ impl Store {
                     let db = db.clone();
                     async move {
                         if lo == hi {
-                            let v = db.get(space.key(lo)).await?;
+                            let v = db
+                                .get_with_options(&space.key(lo), &ReadOptions::default())
+                                .await?;
                             return Ok::<_, StoreError>(
                                 v.map(|v| vec![(lo, v)]).unwrap_or_default(),
                             );

@@ -77,6 +77,8 @@ impl Server {
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
                 .args(["--storage", &opts.storage, "--cores", &opts.cores])
                 .args(&opts.args)
+                // Port 111 of the host is not the tests' to take.
+                .args(["--rpcbind", "off"])
                 .env("SLATEDB_CACHE_DIR", cache.path())
                 .env("SLATEDB_CACHE_SIZE_GB", opts.cache_size_gb)
                 .env("RUST_LOG", &opts.rust_log)

@@ -1,25 +1,28 @@
-//! The NFS service over the wire, without sockets: the project's client engine encodes calls,
-//! the server engine frames and classifies them, `nfs::NfsService` runs them on real SlateDB
-//! (in-memory object store), and the replies are decoded back. One call at a time unless a test
-//! pipelines on purpose.
+//! [`Wire`]: the NFS service (and its lock manager) driven through the sans-IO client and
+//! server engines, without sockets: the project's client engine encodes calls, the server
+//! engine frames and classifies them, `nfs::NfsService` runs them on real SlateDB (in-memory
+//! object store), and the replies are decoded back. One call at a time unless a test pipelines
+//! on purpose.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use slatenfs::datapath::{DataPath, DataPathConfig};
 use slatenfs::exports::{parse_rule, ExportOptions, ExportTable};
 use slatenfs::fs::Fs;
+use slatenfs::lockmgr::{LockManager, LockManagerConfig};
 use slatenfs::nfs::NfsService;
 use slatenfs::proto::auth::{AuthSys, Credential};
 use slatenfs::proto::client::{ClientConfig, ClientConnection};
 use slatenfs::proto::connection::ServerConnection;
 use slatenfs::proto::mount::{MountCall, MountReply, Mountres3, Mountstat3};
 use slatenfs::proto::nfs3::*;
+use slatenfs::proto::outbound::Outbox;
 use slatenfs::proto::rpc::ReplyStatus;
 use slatenfs::proto::xdr::{XdrEncode, XdrSink};
-use slatenfs::server::Service;
+use slatenfs::server::{Peer, Service};
 use smallvec::SmallVec;
 
 use super::fs::new_fs;
@@ -28,14 +31,19 @@ use super::{client_output, server_output};
 /// The peer of a [`Wire`] unless a test changes it: loopback, an unprivileged port.
 pub const PEER: &str = "127.0.0.1:700";
 
+/// A TCP peer at `remote` ("address:port"), calling the server at 127.0.0.1:2049.
+pub fn peer(remote: &str) -> Peer {
+    Peer::tcp(remote.parse().unwrap(), "127.0.0.1:2049".parse().unwrap())
+}
+
 /// One client connection to the NFS service, through the real protocol engines.
 pub struct Wire {
     pub service: NfsService,
     pub data: DataPath,
     pub server: ServerConnection,
     pub client: ClientConnection,
-    /// Where the calls come from (address and source port).
-    pub peer: SocketAddr,
+    /// Where the calls come from (address and source port), and to.
+    pub peer: Peer,
 }
 
 /// An AUTH_SYS credential.
@@ -89,7 +97,25 @@ impl Wire {
 
     /// `fs` served without rules.
     pub async fn serving(fs: Fs) -> Wire {
-        let service = NfsService::new(fs, 2049, DataPathConfig::uncached());
+        Wire::serving_service(NfsService::new(fs, 2049, DataPathConfig::uncached())).await
+    }
+
+    /// The service with a lock manager (in memory, no grace period) whose calls to clients go
+    /// to `outbox`.
+    pub async fn with_locks(outbox: Arc<dyn Outbox>) -> Wire {
+        let config = LockManagerConfig {
+            grace_period: Duration::ZERO,
+            ..LockManagerConfig::default()
+        };
+        let locks = LockManager::open(None, config, outbox, Instant::now())
+            .await
+            .unwrap();
+        let service = NfsService::new(new_fs().await, 2049, DataPathConfig::uncached())
+            .with_lock_manager(locks, 2049);
+        Wire::serving_service(service).await
+    }
+
+    async fn serving_service(service: NfsService) -> Wire {
         let server = ServerConnection::new(service.connection_config());
         let data = service.start_core(0).await;
         Wire {
@@ -97,7 +123,7 @@ impl Wire {
             data,
             server,
             client: ClientConnection::new(ClientConfig::default()),
-            peer: PEER.parse().unwrap(),
+            peer: peer(PEER),
         }
     }
 

@@ -29,6 +29,8 @@ expect_error "negative SLATEDB_CACHE_SIZE_GB" "SLATEDB_CACHE_SIZE_GB must be a p
 expect_error "bad AWS_ALLOW_HTTP" "AWS_ALLOW_HTTP" "${ok_env[@]}" AWS_ALLOW_HTTP=maybe -- --listen 127.0.0.1:$port
 expect_error "bad --listen" "\-\-listen" "${ok_env[@]}" -- --listen nonsense
 expect_error "bad --storage" "\-\-storage" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage ftp://x
+expect_error "bad --grace-period" "\-\-grace-period" "${ok_env[@]}" -- --listen 127.0.0.1:$port --grace-period soon
+expect_error "bad --rpcbind" "\-\-rpcbind" "${ok_env[@]}" -- --listen 127.0.0.1:$port --rpcbind maybe
 mkdir -p "$work/ro"; touch "$work/ro/file"
 expect_error "cache dir not writable" "SLATEDB_CACHE_DIR" SLATEDB_CACHE_DIR="$work/ro/file/sub" SLATEDB_CACHE_SIZE_GB=1 -- --listen 127.0.0.1:$port --storage "file://$work/d"
 # An S3 endpoint where nothing listens.
@@ -46,7 +48,8 @@ help=$("$BIN" serve --help)
 missing=()
 for word in SLATEDB_CACHE_DIR SLATEDB_CACHE_SIZE_GB SLATENFS_STORAGE AWS_ENDPOINT_URL AWS_S3_BUCKET \
     AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_ALLOW_HTTP RUST_LOG \
-    --listen --storage --cache-dir --cache-size-gb --cores --async --anon-uid --anon-gid mountport; do
+    SLATENFS_GRACE_PERIOD --listen --storage --cache-dir --cache-size-gb --cores --async --anon-uid \
+    --anon-gid --no-lock-manager --grace-period --rpcbind mountport; do
     grep -q -- "$word" <<<"$help" || missing+=("$word")
 done
 [ ${#missing[@]} -eq 0 ] && pass "serve --help documents every setting" || fail "serve --help lacks: ${missing[*]}"

@@ -40,5 +40,17 @@ done
 [ $ok = 1 ] && [ $short -le 2 ] && pass "files listed after kill -9 are intact ($short cut short)" \
     || fail "files listed after kill -9 are intact (bad: $((1 - ok)), empty: $short)"
 check "big still intact after kill -9" cmp <(nfs-cat "$(url big)") "$work/big"
+
+# kill -9 while clients hold connections open, then start again at once on the same port: the
+# dead server's connections stay in FIN_WAIT-2 for a minute, and must not keep the port.
+exec 5<>"/dev/tcp/127.0.0.1/$PORT" 6<>"/dev/tcp/127.0.0.1/$PORT"
+kill9_server
+if restart_at_once "$work" "${store[@]}"; then
+    pass "restart at once after kill -9 with clients connected (listening after ${RESTART_MS} ms)"
+else
+    fail "restart at once after kill -9 with clients connected"; summary; exit 1
+fi
+exec 5>&- 6>&-
+check "big intact after the immediate restart" cmp <(nfs-cat "$(url big)") "$work/big"
 check "SIGTERM exits 0 again" stop_server
 summary

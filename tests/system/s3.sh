@@ -3,21 +3,15 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
-moto_pid=
-cleanup() { stop_server; [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null; rm -rf "$work"; }
+MOTO_PID=
+cleanup() { stop_server; [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 # libnfs takes the export from the URL path up to its last "/": "//" is the export "/".
 url() { echo "nfs://127.0.0.1//$1?version=3&nfsport=$PORT&mountport=$PORT"; }
 
-command -v moto_server >/dev/null || { fail "moto_server installed (make deps)"; summary; exit 1; }
-mport=$(free_port)
-moto_server -H 127.0.0.1 -p "$mport" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$mport/" >/dev/null && break; sleep 0.2; done
-check "create bucket" curl -sf -X PUT "http://127.0.0.1:$mport/slatenfs-test" -o /dev/null
-
-export AWS_ENDPOINT_URL=http://127.0.0.1:$mport AWS_S3_BUCKET=slatenfs-test AWS_ACCESS_KEY_ID=testing \
-       AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_ALLOW_HTTP=true
+check "moto S3 server with a bucket" start_moto "$work" slatenfs-test
+[ -n "${AWS_ENDPOINT_URL:-}" ] || { summary; exit 1; }
+mport=${AWS_ENDPOINT_URL##*:}
 head -c 3000000 /dev/urandom >"$work/f1"; echo hello >"$work/f2"
 start_server "$work" || { fail "server starts on S3"; summary; exit 1; }
 pass "server starts on S3 (moto)"

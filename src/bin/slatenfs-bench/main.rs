@@ -11,6 +11,7 @@
 //! `client_bytes_written` counts every WRITE byte the server acknowledged during this run, setup
 //! included (for write amplification: bytes the object store got / bytes clients wrote).
 
+mod acklog;
 mod calls;
 mod content;
 mod pipeline;
@@ -80,6 +81,15 @@ struct Args {
     /// Seed of the random offsets and names.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The acknowledgement log of the ack workload (appended to).
+    #[arg(long, value_name = "FILE")]
+    ack_log: Option<std::path::PathBuf>,
+    /// The round of the ack workload (its workers' directories are r<ROUND>w<N>).
+    #[arg(long, default_value_t = 0)]
+    round: u32,
+    /// With --workload ack: check the server's state against --ack-log instead of loading it.
+    #[arg(long)]
+    check: bool,
 }
 
 /// A name part of this run alone (time and process id), so a run never reuses the names of an
@@ -110,6 +120,26 @@ fn connect(addr: &SocketAddr, timeout: Duration, index: usize) -> Result<Connect
     conn.set_timeout(Some(timeout))
         .map_err(|e| format!("socket timeout: {e}"))?;
     Ok(conn)
+}
+
+/// The ack workload (see [`acklog`]): prints one JSON line; exits 1 if it failed or, with
+/// `--check`, if anything acknowledged was lost.
+fn ack(args: &Args) -> ! {
+    let result = if args.check {
+        acklog::run_check(args)
+    } else {
+        acklog::run_load(args).map(|line| (line, true))
+    };
+    match result {
+        Ok((line, ok)) => {
+            println!("{line}");
+            std::process::exit(if ok { 0 } else { 1 })
+        }
+        Err(e) => {
+            eprintln!("slatenfs-bench: {e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 /// Mounts, sets up, then runs `--conns` connections on threads for the timed window: the
@@ -187,6 +217,9 @@ fn run(args: &Args) -> Result<(Stats, u64), String> {
 
 fn main() {
     let args = Args::parse();
+    if args.workload == Workload::Ack {
+        ack(&args);
+    }
     let (stats, written, failed) = match run(&args) {
         Ok((stats, setup_written)) => {
             for m in &stats.messages {

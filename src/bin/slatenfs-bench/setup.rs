@@ -257,7 +257,7 @@ pub fn prepare(args: &Args, conn: &mut Connection, root: &[u8]) -> Result<Prepar
             prepared.size = size;
             prepared.written = written;
         }
-        Workload::Create | Workload::Seqwrite | Workload::Mixed => {}
+        Workload::Create | Workload::Seqwrite | Workload::Mixed | Workload::Ack => {}
     }
     Ok(prepared)
 }

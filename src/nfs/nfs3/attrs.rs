@@ -4,7 +4,7 @@ use crate::fs::access::{DELETE, EXTEND, MODIFY};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
-use super::{respond, CallContext, NO_ATTRIBUTES};
+use super::{respond, CallContext, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{fattr, nfstime, post_op, set_attr, timestamp, wcc};
 
 pub(super) async fn getattr(ctx: &CallContext<'_>, a: &Getattr3Args<'_>, out: &mut XdrSink) {
@@ -25,7 +25,7 @@ pub(super) async fn setattr(
     data: &DataPath,
     a: &Setattr3Args<'_>,
     out: &mut XdrSink,
-) {
+) -> Unconfirmed {
     let r = async {
         let ino = ctx.inode(a.object).await?;
         let sa = set_attr(&a.new_attributes);
@@ -33,7 +33,7 @@ pub(super) async fn setattr(
             .await
     }
     .await;
-    respond(&r, wcc, WccData::default(), out);
+    respond(&r, wcc, WccData::default(), out)
 }
 
 /// ACCESS: on a read-only export nothing that changes the object is granted.

@@ -12,49 +12,69 @@ mod namespace;
 use bytes::Bytes;
 
 use crate::datapath::DataPath;
-use crate::fs::FsError;
-use crate::fs::FsResult;
+use crate::fs::{FsError, FsResult};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::{XdrEncode, XdrSink};
+use crate::store::WriteTicket;
 
 use super::admission::CallContext;
 use super::convert::status;
 
 pub(super) use listing::listing_reply_bound;
 
+/// The write a changing call made and could not confirm durable in time, when that is why it
+/// answered JUKEBOX: a retry of the call waits for that write instead of running again (see
+/// [`crate::nfs::drc`]).
+pub type Unconfirmed = Option<WriteTicket>;
+
 /// Runs `call` and encodes its result into `out`. `body` is the call's undecoded argument
-/// record, which WRITE's payload is a zero-copy slice of.
+/// record, which WRITE's payload is a zero-copy slice of. Returns the write the call made and
+/// could not confirm durable (only calls that are not idempotent report it).
 pub(super) async fn dispatch(
     ctx: &CallContext<'_>,
     data: &DataPath,
     call: &Nfs3Call<'_>,
     body: &Bytes,
     out: &mut XdrSink,
-) {
+) -> Unconfirmed {
+    match call {
+        Nfs3Call::Setattr(a) => return attrs::setattr(ctx, data, a, out).await,
+        Nfs3Call::Create(a) => return namespace::create(ctx, a, out).await,
+        Nfs3Call::Mkdir(a) => return namespace::mkdir(ctx, a, out).await,
+        Nfs3Call::Symlink(a) => return namespace::symlink(ctx, a, out).await,
+        Nfs3Call::Mknod(a) => return namespace::mknod(ctx, a, out).await,
+        Nfs3Call::Remove(a) => return namespace::remove(ctx, a, out).await,
+        Nfs3Call::Rmdir(a) => return namespace::rmdir(ctx, a, out).await,
+        Nfs3Call::Rename(a) => return namespace::rename(ctx, a, out).await,
+        Nfs3Call::Link(a) => return namespace::link(ctx, a, out).await,
+        _ => {}
+    }
     match call {
         Nfs3Call::Null => {}
         Nfs3Call::Getattr(a) => attrs::getattr(ctx, a, out).await,
-        Nfs3Call::Setattr(a) => attrs::setattr(ctx, data, a, out).await,
         Nfs3Call::Access(a) => attrs::access(ctx, a, out).await,
         Nfs3Call::Readlink(a) => attrs::readlink(ctx, a, out).await,
         Nfs3Call::Fsstat(a) => attrs::fsstat(ctx, a, out).await,
         Nfs3Call::Fsinfo(a) => attrs::fsinfo(ctx, a, out).await,
         Nfs3Call::Pathconf(a) => attrs::pathconf(ctx, a, out).await,
         Nfs3Call::Lookup(a) => namespace::lookup(ctx, a, out).await,
-        Nfs3Call::Create(a) => namespace::create(ctx, a, out).await,
-        Nfs3Call::Mkdir(a) => namespace::mkdir(ctx, a, out).await,
-        Nfs3Call::Symlink(a) => namespace::symlink(ctx, a, out).await,
-        Nfs3Call::Mknod(a) => namespace::mknod(ctx, a, out).await,
-        Nfs3Call::Remove(a) => namespace::remove(ctx, a, out).await,
-        Nfs3Call::Rmdir(a) => namespace::rmdir(ctx, a, out).await,
-        Nfs3Call::Rename(a) => namespace::rename(ctx, a, out).await,
-        Nfs3Call::Link(a) => namespace::link(ctx, a, out).await,
         Nfs3Call::Read(a) => data::read(ctx, data, a, out).await,
         Nfs3Call::Write(a) => data::write(ctx, data, a, body, out).await,
         Nfs3Call::Commit(a) => data::commit(ctx, a, out).await,
         Nfs3Call::Readdir(a) => listing::readdir(ctx, a, out).await,
         Nfs3Call::Readdirplus(a) => listing::readdirplus(ctx, a, out).await,
+        // Answered above.
+        Nfs3Call::Setattr(_)
+        | Nfs3Call::Create(_)
+        | Nfs3Call::Mkdir(_)
+        | Nfs3Call::Symlink(_)
+        | Nfs3Call::Mknod(_)
+        | Nfs3Call::Remove(_)
+        | Nfs3Call::Rmdir(_)
+        | Nfs3Call::Rename(_)
+        | Nfs3Call::Link(_) => {}
     }
+    None
 }
 
 /// Encodes the failure `e` of `call` without running it (a refused call): the status and the
@@ -90,6 +110,42 @@ pub(super) fn refuse(call: &Nfs3Call<'_>, e: &FsError, out: &mut XdrSink) {
     }
 }
 
+/// The result of changing procedure `procedure` with `status` (`None`: success) and none of
+/// the attributes or the file handle that RFC 1813 lets a server leave out (`post_op_attr`,
+/// `post_op_fh3` and `wcc_data` are all optional; a client without the handle of a new file
+/// looks it up). What a retry of a call whose change was made earlier is answered with (see
+/// [`crate::nfs::drc`]). `false` for a procedure that is not one of those.
+pub fn encode_without_attributes(
+    procedure: u32,
+    status: Option<Nfsstat3>,
+    out: &mut XdrSink,
+) -> bool {
+    fn put<T: XdrEncode + Default>(status: Option<Nfsstat3>, out: &mut XdrSink) {
+        match status {
+            None => Nfs3Res::<T, T>::Ok(T::default()).encode(out),
+            Some(s) => Nfs3Res::<T, T>::Fail(s, T::default()).encode(out),
+        }
+    }
+    match procedure {
+        proc3::SETATTR | proc3::REMOVE | proc3::RMDIR => put::<WccData>(status, out),
+        proc3::RENAME => put::<Rename3Wcc>(status, out),
+        proc3::LINK => put::<Link3Wcc>(status, out),
+        proc3::CREATE | proc3::MKDIR | proc3::SYMLINK | proc3::MKNOD => match status {
+            None => Nfs3Res::<Create3ResOk<'_>, WccData>::Ok(Create3ResOk {
+                obj: None,
+                obj_attributes: NO_ATTRIBUTES,
+                dir_wcc: WccData::default(),
+            })
+            .encode(out),
+            Some(s) => {
+                Nfs3Res::<Create3ResOk<'_>, WccData>::Fail(s, WccData::default()).encode(out)
+            }
+        },
+        _ => return false,
+    }
+    true
+}
+
 /// The attributes a failure carries: none (see the module docs).
 const NO_ATTRIBUTES: PostOpAttr = None;
 
@@ -103,15 +159,22 @@ fn nfs_status(e: &FsError) -> Nfsstat3 {
 }
 
 /// Encodes a procedure's result: `ok` of the value on success, the failure status and `fail`
-/// (the attributes a failure carries: none) otherwise.
+/// (the attributes a failure carries: none) otherwise. Returns the write the operation made
+/// and could not confirm durable, if that is why it failed.
 fn respond<'o, O, T: XdrEncode, F: XdrEncode>(
     result: &'o FsResult<O>,
     ok: impl FnOnce(&'o O) -> T,
     fail: F,
     out: &mut XdrSink,
-) {
+) -> Unconfirmed {
     match result {
-        Ok(v) => Nfs3Res::<T, F>::Ok(ok(v)).encode(out),
-        Err(e) => Nfs3Res::<T, F>::Fail(nfs_status(e), fail).encode(out),
+        Ok(v) => {
+            Nfs3Res::<T, F>::Ok(ok(v)).encode(out);
+            None
+        }
+        Err(e) => {
+            Nfs3Res::<T, F>::Fail(nfs_status(e), fail).encode(out);
+            e.not_yet_durable()
+        }
     }
 }

@@ -4,7 +4,7 @@ use crate::nfs::mount::resolve_directory;
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
-use super::{respond, CallContext, NO_ATTRIBUTES};
+use super::{respond, CallContext, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{create_how, post_op, set_attr, wcc};
 
 /// LOOKUP. `..` of the export's directory is that directory itself, as in knfsd: a client does
@@ -36,7 +36,7 @@ pub(super) async fn lookup(ctx: &CallContext<'_>, a: &Lookup3Args<'_>, out: &mut
 }
 
 /// The result of CREATE, MKDIR, SYMLINK and MKNOD.
-fn respond_created(ctx: &CallContext<'_>, r: FsResult<CreateOk>, out: &mut XdrSink) {
+fn respond_created(ctx: &CallContext<'_>, r: FsResult<CreateOk>, out: &mut XdrSink) -> Unconfirmed {
     let r = r.map(|ok| (ctx.handle(ok.object()), ok));
     respond(
         &r,
@@ -47,10 +47,10 @@ fn respond_created(ctx: &CallContext<'_>, r: FsResult<CreateOk>, out: &mut XdrSi
         },
         WccData::default(),
         out,
-    );
+    )
 }
 
-pub(super) async fn create(ctx: &CallContext<'_>, a: &Create3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn create(ctx: &CallContext<'_>, a: &Create3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         ctx.fs
@@ -58,10 +58,10 @@ pub(super) async fn create(ctx: &CallContext<'_>, a: &Create3Args<'_>, out: &mut
             .await
     }
     .await;
-    respond_created(ctx, r, out);
+    respond_created(ctx, r, out)
 }
 
-pub(super) async fn mkdir(ctx: &CallContext<'_>, a: &Mkdir3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn mkdir(ctx: &CallContext<'_>, a: &Mkdir3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         ctx.fs
@@ -69,10 +69,10 @@ pub(super) async fn mkdir(ctx: &CallContext<'_>, a: &Mkdir3Args<'_>, out: &mut X
             .await
     }
     .await;
-    respond_created(ctx, r, out);
+    respond_created(ctx, r, out)
 }
 
-pub(super) async fn symlink(ctx: &CallContext<'_>, a: &Symlink3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn symlink(ctx: &CallContext<'_>, a: &Symlink3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         let sa = set_attr(&a.symlink.symlink_attributes);
@@ -81,10 +81,10 @@ pub(super) async fn symlink(ctx: &CallContext<'_>, a: &Symlink3Args<'_>, out: &m
             .await
     }
     .await;
-    respond_created(ctx, r, out);
+    respond_created(ctx, r, out)
 }
 
-pub(super) async fn mknod(ctx: &CallContext<'_>, a: &Mknod3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn mknod(ctx: &CallContext<'_>, a: &Mknod3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         let (kind, sa) = match &a.what {
@@ -106,28 +106,28 @@ pub(super) async fn mknod(ctx: &CallContext<'_>, a: &Mknod3Args<'_>, out: &mut X
             .await
     }
     .await;
-    respond_created(ctx, r, out);
+    respond_created(ctx, r, out)
 }
 
-pub(super) async fn remove(ctx: &CallContext<'_>, a: &Remove3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn remove(ctx: &CallContext<'_>, a: &Remove3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.object.dir).await?;
         ctx.fs.remove(&ctx.cred, dir, a.object.name).await
     }
     .await;
-    respond(&r, wcc, WccData::default(), out);
+    respond(&r, wcc, WccData::default(), out)
 }
 
-pub(super) async fn rmdir(ctx: &CallContext<'_>, a: &Rmdir3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn rmdir(ctx: &CallContext<'_>, a: &Rmdir3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.object.dir).await?;
         ctx.fs.rmdir(&ctx.cred, dir, a.object.name).await
     }
     .await;
-    respond(&r, wcc, WccData::default(), out);
+    respond(&r, wcc, WccData::default(), out)
 }
 
-pub(super) async fn rename(ctx: &CallContext<'_>, a: &Rename3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn rename(ctx: &CallContext<'_>, a: &Rename3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let from = ctx.inode(a.from.dir).await?;
         let to = ctx.inode(a.to.dir).await?;
@@ -144,10 +144,10 @@ pub(super) async fn rename(ctx: &CallContext<'_>, a: &Rename3Args<'_>, out: &mut
         },
         Rename3Wcc::default(),
         out,
-    );
+    )
 }
 
-pub(super) async fn link(ctx: &CallContext<'_>, a: &Link3Args<'_>, out: &mut XdrSink) {
+pub(super) async fn link(ctx: &CallContext<'_>, a: &Link3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
     let r = async {
         let file = ctx.inode(a.file).await?;
         let dir = ctx.inode(a.link.dir).await?;
@@ -162,5 +162,5 @@ pub(super) async fn link(ctx: &CallContext<'_>, a: &Link3Args<'_>, out: &mut Xdr
         },
         Link3Wcc::default(),
         out,
-    );
+    )
 }

@@ -47,6 +47,9 @@ pub enum Workload {
     Readdir,
     /// mkdir / create / rename / remove / rmdir churn (one op = one call).
     Mixed,
+    /// The durability campaign's load: every acknowledgement logged to --ack-log (one round,
+    /// --round); with --check, checks the server's state against the log instead.
+    Ack,
 }
 
 impl Workload {
@@ -62,6 +65,7 @@ impl Workload {
             Workload::Randwrite => "randwrite",
             Workload::Readdir => "readdir",
             Workload::Mixed => "mixed",
+            Workload::Ack => "ack",
         }
     }
 }
@@ -117,6 +121,7 @@ pub fn make_load(
         )),
         Workload::Readdir => Box::new(readdir::ReaddirLoad::new(p.target.clone(), depth)),
         Workload::Mixed => Box::new(mixed::MixedLoad::new(own_dir(conn, "mixed")?, depth)),
+        Workload::Ack => return Err("the ack workload is not a pipelined load".into()),
     })
 }
 
