@@ -197,7 +197,13 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
         config.listen,
         config.storage
     );
-    let served = server::serve(listeners, config.cores, service, stop.clone(), config.limits);
+    let served = server::serve(
+        listeners,
+        config.cores,
+        service,
+        stop.clone(),
+        config.limits,
+    );
     stop.trigger();
     if let Some(l) = locking {
         l.stop();

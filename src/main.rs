@@ -24,7 +24,7 @@ enum Command {
     /// Serve the filesystem over NFSv3 (MOUNT v3, NFS v3, portmap/rpcbind and the NLM/NSM lock
     /// manager on one port).
     #[command(after_help = ENV_HELP)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check the filesystem's consistency offline, with the storage and cache settings of
     /// `serve`; prints a summary and exits 0 if consistent, 1 if not, 2 if it could not run.
     #[command(after_help = FSCK_HELP)]
@@ -196,7 +196,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Fsck(args) => fsck(args),
     }
 }

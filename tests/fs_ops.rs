@@ -1373,7 +1373,10 @@ async fn read_only_fs_sees_the_writers_committed_data() {
         ro.setattr(&cred, synced, &sa, None).await,
         Err(FsError::RoFs)
     ));
-    assert!(matches!(ro.commit(&cred, synced, 0, 0).await, Err(FsError::RoFs)));
+    assert!(matches!(
+        ro.commit(&cred, synced, 0, 0).await,
+        Err(FsError::RoFs)
+    ));
     assert!(matches!(ro.reclaim_pending().await, Err(FsError::RoFs)));
     // ...and the writer was not fenced by the reader: it goes on writing.
     let after = mkfile(&writer, d, "after").await;

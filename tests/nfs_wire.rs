@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::client_output;
 use bytes::Bytes;
+use common::client_output;
 use common::wire::{root, sys, Raw, Wire};
 use futures::executor::block_on;
+use slatenfs::proto::auth::Credential;
 use slatenfs::proto::mount::{MountCall, MountReply, Mountres3, Mountstat3};
 use slatenfs::proto::nfs3::*;
 use slatenfs::proto::portmap::{Mapping, PortmapCall, PortmapReply, IPPROTO_TCP};
-use slatenfs::proto::auth::Credential;
 use slatenfs::proto::rpc::ReplyStatus;
 use slatenfs::proto::xdr::{XdrEncode, XdrSink};
 

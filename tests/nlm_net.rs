@@ -189,11 +189,14 @@ fn serve_rpc(
     });
 }
 
+/// The calls a fake client got: program, procedure, arguments.
+type RecordedCalls = Arc<Mutex<Vec<(u32, u32, Vec<u8>)>>>;
+
 /// A client host on loopback: a portmapper (at a port of its own instead of 111) naming a lock
 /// manager and a status monitor, which record the calls they get.
 struct FakeClient {
     portmapper: u16,
-    calls: Arc<Mutex<Vec<(u32, u32, Vec<u8>)>>>,
+    calls: RecordedCalls,
 }
 
 impl FakeClient {

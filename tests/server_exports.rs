@@ -46,7 +46,10 @@ fn chown(c: &mut Connection, fh: &[u8], uid: u32) -> Nfsstat3 {
         },
         guard: None,
     });
-    match c.call_raw(NFS_PROGRAM, NFS_V3, proc3::SETATTR, &call).unwrap() {
+    match c
+        .call_raw(NFS_PROGRAM, NFS_V3, proc3::SETATTR, &call)
+        .unwrap()
+    {
         ReplyStatus::Success(b) => decode_nfs(proc3::SETATTR, &b).unwrap().status(),
         other => panic!("{other:?}"),
     }
@@ -99,7 +102,9 @@ fn rules_apply_per_client_over_tcp_and_reload_on_sighup() {
     let mut squashed = from(&server, [127, 0, 1, 77], 0);
     let sq_root = squashed.mount(b"/").unwrap();
     let sq_pub = squashed.lookup(&sq_root, b"pub").unwrap().0;
-    let f = squashed.create(&sq_pub, b"by-squashed", 0o644, true).unwrap();
+    let f = squashed
+        .create(&sq_pub, b"by-squashed", 0o644, true)
+        .unwrap();
     let a = squashed.getattr(&f).unwrap();
     assert_eq!((a.uid, a.gid), (65534, 65534));
     assert_eq!(chown(&mut squashed, &f, 0), Nfsstat3::Perm);
@@ -141,11 +146,7 @@ fn rules_apply_per_client_over_tcp_and_reload_on_sighup() {
     assert_eq!(status(stranger.getattr(&root)), Some(Nfsstat3::Acces));
 
     // SIGHUP: 127.0.0.3 becomes read-write; its open connection sees it on the next call.
-    std::fs::write(
-        &rules,
-        RULES.replace("127.0.0.3(ro,", "127.0.0.3(rw,"),
-    )
-    .unwrap();
+    std::fs::write(&rules, RULES.replace("127.0.0.3(ro,", "127.0.0.3(rw,")).unwrap();
     server.signal("HUP");
     eventually("the reload making 127.0.0.3 read-write", || {
         ro.create(&ro_pub, b"after-reload", 0o644, true).is_ok()
@@ -167,5 +168,7 @@ fn rules_apply_per_client_over_tcp_and_reload_on_sighup() {
         "the refused MNT is logged with the peer"
     );
     assert!(text.contains("bogus"), "the bad option is named");
-    assert!(server.stop(Duration::from_secs(60)).is_some_and(|s| s.success()));
+    assert!(server
+        .stop(Duration::from_secs(60))
+        .is_some_and(|s| s.success()));
 }

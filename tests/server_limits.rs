@@ -184,12 +184,16 @@ fn idle_stalled_and_non_reading_clients_are_cut_off() {
     // Idle: connected, one call answered, then nothing.
     let mut idle = TcpStream::connect(server.addr()).unwrap();
     idle.write_all(&record(proc3::NULL, &())).unwrap();
-    assert!(closed_by_server(&mut idle, PATIENCE), "idle connection kept");
+    assert!(
+        closed_by_server(&mut idle, PATIENCE),
+        "idle connection kept"
+    );
     assert!(log_has(&log, "idle for 3s with nothing in flight"));
 
     // Slowloris: a record that announces 200 bytes and gets one more byte every 300 ms.
     let mut slow = TcpStream::connect(server.addr()).unwrap();
-    slow.write_all(&(0x8000_0000u32 | 200).to_be_bytes()).unwrap();
+    slow.write_all(&(0x8000_0000u32 | 200).to_be_bytes())
+        .unwrap();
     let dripping = std::thread::spawn({
         let mut s = slow.try_clone().unwrap();
         move || {
@@ -203,7 +207,10 @@ fn idle_stalled_and_non_reading_clients_are_cut_off() {
         }
     });
     assert!(closed_by_server(&mut slow, PATIENCE), "stalled record kept");
-    assert!(dripping.join().unwrap(), "the drip was cut off before it finished");
+    assert!(
+        dripping.join().unwrap(),
+        "the drip was cut off before it finished"
+    );
     assert!(log_has(&log, "a record arrived only in part within 2s"));
 
     // A client that sends READs and never reads the replies.
@@ -258,7 +265,10 @@ fn rss_stays_bounded_while_100_clients_flood_reads_without_reading() {
         peak = peak.max(server.rss_kib());
         stop.store(true, Ordering::Relaxed);
         for f in flooders {
-            assert!(!f.join().unwrap(), "a flooder was cut off (write timeout is 600 s)");
+            assert!(
+                !f.join().unwrap(),
+                "a flooder was cut off (write timeout is 600 s)"
+            );
         }
         (peak, served)
     });

@@ -103,10 +103,8 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("mountpoint", "there is only one filesystem, always mounted: remove it"),
     ("mp", "there is only one filesystem, always mounted: remove it"),
     ("nordirplus", "READDIRPLUS cannot be turned off: remove it"),
-    ("secure_locks", "there is no lock manager (NLM) yet: remove it"),
-    ("insecure_locks", "there is no lock manager (NLM) yet: remove it"),
-    ("auth_nlm", "there is no lock manager (NLM) yet: remove it"),
-    ("no_auth_nlm", "there is no lock manager (NLM) yet: remove it"),
+    ("secure_locks", "lock requests (NLM) are checked against the export's client list, not against the caller's permissions on the file: remove it, or write insecure_locks"),
+    ("auth_nlm", "lock requests (NLM) are checked against the export's client list, not against the caller's permissions on the file: remove it, or write no_auth_nlm"),
     ("pnfs", "pNFS is an NFSv4 feature: remove it"),
     ("no_pnfs", "pNFS is an NFSv4 feature: remove it"),
     ("refer", "referrals are an NFSv4 feature: remove it"),
@@ -128,6 +126,10 @@ const ALWAYS_SO: &[&str] = &[
     "no_acl",
     "acl",
     "sec=sys",
+    // What the lock manager does: a lock request needs a handle of an export that admits the
+    // calling host, and no more.
+    "insecure_locks",
+    "no_auth_nlm",
 ];
 
 /// The options every rule may use, for the error line about an unknown one.

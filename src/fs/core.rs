@@ -122,6 +122,9 @@ impl Fs {
         };
         let (sb, handle_secret) = match sb.handle_secret {
             Some(secret) => (sb, secret),
+            // A read-only view of a format 2 store cannot be upgraded: it gets a secret of its
+            // own for as long as it is open (it serves no handles that must outlive it).
+            None if read_only => (sb, new_handle_secret()?),
             None => Self::add_handle_secret(&store, sb).await?,
         };
         let fs = Fs {

@@ -101,7 +101,8 @@ impl Wire {
     }
 
     /// The service with a lock manager (in memory, no grace period) whose calls to clients go
-    /// to `outbox`.
+    /// to `outbox`, exporting `/` to every host (`*(rw,no_root_squash,insecure)`): lock tests
+    /// call from several addresses.
     pub async fn with_locks(outbox: Arc<dyn Outbox>) -> Wire {
         let config = LockManagerConfig {
             grace_period: Duration::ZERO,
@@ -111,7 +112,10 @@ impl Wire {
             .await
             .unwrap();
         let service = NfsService::new(new_fs().await, 2049, DataPathConfig::uncached())
-            .with_lock_manager(locks, 2049);
+            .with_lock_manager(locks, 2049)
+            .with_exports(Arc::new(ArcSwap::from_pointee(export_table(&[
+                "/ *(rw,no_root_squash,insecure)",
+            ]))));
         Wire::serving_service(service).await
     }
 

@@ -36,6 +36,11 @@ expect_error "cache dir not writable" "SLATEDB_CACHE_DIR" SLATEDB_CACHE_DIR="$wo
 # An S3 endpoint where nothing listens.
 dead=$(free_port)
 expect_error "unreachable endpoint" "AWS_ENDPOINT_URL" "${ok_env[@]}" AWS_ENDPOINT_URL=http://127.0.0.1:$dead AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y -- --listen 127.0.0.1:$port
+# Export rules: none while listening beyond loopback, an unknown option, a missing file.
+expect_error "non-loopback --listen without export rules" "\-\-export '/ 192.168.1.0/24(rw)'" "${ok_env[@]}" -- --listen 0.0.0.0:$port --storage "file://$work/d"
+expect_error "unknown export option" 'unknown option "rx"' "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d" --export '/ 10.0.0.0/8(rx)'
+expect_error "missing --exports file" "\-\-exports $work/no-such-file" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d" --exports "$work/no-such-file"
+expect_error "bad --max-connections" "\-\-max-connections" "${ok_env[@]}" -- --listen 127.0.0.1:$port --max-connections 0
 # A port somebody else holds.
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
 holder=$!; sleep 0.5
@@ -49,7 +54,8 @@ missing=()
 for word in SLATEDB_CACHE_DIR SLATEDB_CACHE_SIZE_GB SLATENFS_STORAGE AWS_ENDPOINT_URL AWS_S3_BUCKET \
     AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION AWS_ALLOW_HTTP RUST_LOG \
     SLATENFS_GRACE_PERIOD --listen --storage --cache-dir --cache-size-gb --cores --async --anon-uid \
-    --anon-gid --no-lock-manager --grace-period --rpcbind mountport; do
+    --anon-gid --no-lock-manager --grace-period --rpcbind SLATENFS_EXPORTS --exports --export \
+    --max-connections --idle-timeout --record-timeout --write-timeout --drain-timeout mountport; do
     grep -q -- "$word" <<<"$help" || missing+=("$word")
 done
 [ ${#missing[@]} -eq 0 ] && pass "serve --help documents every setting" || fail "serve --help lacks: ${missing[*]}"

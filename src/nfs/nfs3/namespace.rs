@@ -50,7 +50,11 @@ fn respond_created(ctx: &CallContext<'_>, r: FsResult<CreateOk>, out: &mut XdrSi
     )
 }
 
-pub(super) async fn create(ctx: &CallContext<'_>, a: &Create3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn create(
+    ctx: &CallContext<'_>,
+    a: &Create3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         ctx.fs
@@ -61,7 +65,11 @@ pub(super) async fn create(ctx: &CallContext<'_>, a: &Create3Args<'_>, out: &mut
     respond_created(ctx, r, out)
 }
 
-pub(super) async fn mkdir(ctx: &CallContext<'_>, a: &Mkdir3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn mkdir(
+    ctx: &CallContext<'_>,
+    a: &Mkdir3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         ctx.fs
@@ -72,7 +80,11 @@ pub(super) async fn mkdir(ctx: &CallContext<'_>, a: &Mkdir3Args<'_>, out: &mut X
     respond_created(ctx, r, out)
 }
 
-pub(super) async fn symlink(ctx: &CallContext<'_>, a: &Symlink3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn symlink(
+    ctx: &CallContext<'_>,
+    a: &Symlink3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         let sa = set_attr(&a.symlink.symlink_attributes);
@@ -84,7 +96,11 @@ pub(super) async fn symlink(ctx: &CallContext<'_>, a: &Symlink3Args<'_>, out: &m
     respond_created(ctx, r, out)
 }
 
-pub(super) async fn mknod(ctx: &CallContext<'_>, a: &Mknod3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn mknod(
+    ctx: &CallContext<'_>,
+    a: &Mknod3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
         let (kind, sa) = match &a.what {
@@ -109,7 +125,11 @@ pub(super) async fn mknod(ctx: &CallContext<'_>, a: &Mknod3Args<'_>, out: &mut X
     respond_created(ctx, r, out)
 }
 
-pub(super) async fn remove(ctx: &CallContext<'_>, a: &Remove3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn remove(
+    ctx: &CallContext<'_>,
+    a: &Remove3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.object.dir).await?;
         ctx.fs.remove(&ctx.cred, dir, a.object.name).await
@@ -118,7 +138,11 @@ pub(super) async fn remove(ctx: &CallContext<'_>, a: &Remove3Args<'_>, out: &mut
     respond(&r, wcc, WccData::default(), out)
 }
 
-pub(super) async fn rmdir(ctx: &CallContext<'_>, a: &Rmdir3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn rmdir(
+    ctx: &CallContext<'_>,
+    a: &Rmdir3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.object.dir).await?;
         ctx.fs.rmdir(&ctx.cred, dir, a.object.name).await
@@ -127,7 +151,11 @@ pub(super) async fn rmdir(ctx: &CallContext<'_>, a: &Rmdir3Args<'_>, out: &mut X
     respond(&r, wcc, WccData::default(), out)
 }
 
-pub(super) async fn rename(ctx: &CallContext<'_>, a: &Rename3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn rename(
+    ctx: &CallContext<'_>,
+    a: &Rename3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let from = ctx.inode(a.from.dir).await?;
         let to = ctx.inode(a.to.dir).await?;
@@ -147,7 +175,11 @@ pub(super) async fn rename(ctx: &CallContext<'_>, a: &Rename3Args<'_>, out: &mut
     )
 }
 
-pub(super) async fn link(ctx: &CallContext<'_>, a: &Link3Args<'_>, out: &mut XdrSink) -> Unconfirmed {
+pub(super) async fn link(
+    ctx: &CallContext<'_>,
+    a: &Link3Args<'_>,
+    out: &mut XdrSink,
+) -> Unconfirmed {
     let r = async {
         let file = ctx.inode(a.file).await?;
         let dir = ctx.inode(a.link.dir).await?;
