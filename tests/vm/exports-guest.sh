@@ -1,24 +1,26 @@
 #!/bin/sh
 # Runs in the QEMU guest (busybox sh, as root, --no-mount) for tests/system/exports.sh: mounts
 # three exports of the server on the host and checks what the export rules promise.
-#   /        127.0.0.1(rw,root_squash,insecure)  root is squashed to 65534; chown fails
-#   /ro      127.0.0.1(ro,insecure)              reads work, every change is EROFS
-#   /secret  192.0.2.1(rw)                       the guest (127.0.0.1 to the server) cannot mount
+#   /pub  127.0.0.1(rw,root_squash,insecure)  root is squashed to 65534; chown fails
+#   /ro   127.0.0.1(ro,insecure)              reads work, every change is refused
+#   /     192.0.2.1(rw)                       the guest (127.0.0.1 to the server) cannot mount
+# (A directory below an export that admits the client may be mounted, as with knfsd, so the
+# refused export is the top one.)
 # Usage: exports-guest.sh PORT
 P=$1
 o="vers=3,proto=tcp,nolock,soft,timeo=100,retrans=2,nosharecache,addr=10.0.2.2,port=$P,mountaddr=10.0.2.2,mountport=$P,mountproto=tcp"
 pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; }
-mkdir -p /m/root /m/ro /m/secret
+mkdir -p /m/pub /m/ro /m/top
 
-if err=$(mount -i -t nfs -o "$o" 10.0.2.2:/ /m/root 2>&1); then
-    pass "mount / (root_squash)"
-    if touch /m/root/by-root; then
+if err=$(mount -i -t nfs -o "$o" 10.0.2.2:/pub /m/pub 2>&1); then
+    pass "mount /pub (root_squash)"
+    if touch /m/pub/by-root; then
         pass "touch as root on a root_squash export"
-        owner=$(stat -c %u:%g /m/root/by-root)
+        owner=$(stat -c %u:%g /m/pub/by-root)
         [ "$owner" = "65534:65534" ] && pass "the file root created is owned by 65534:65534" \
             || fail "the file root created is owned by $owner, not 65534:65534"
-        if err=$(chown 0:0 /m/root/by-root 2>&1); then
+        if err=$(chown 0:0 /m/pub/by-root 2>&1); then
             fail "chown 0:0 by squashed root succeeded"
         else
             case $err in
@@ -29,9 +31,9 @@ if err=$(mount -i -t nfs -o "$o" 10.0.2.2:/ /m/root 2>&1); then
     else
         fail "touch as root on a root_squash export"
     fi
-    umount /m/root
+    umount /m/pub
 else
-    fail "mount /: $err"
+    fail "mount /pub: $err"
 fi
 
 if err=$(mount -i -t nfs -o "$o" 10.0.2.2:/ro /m/ro 2>&1); then
@@ -63,12 +65,12 @@ else
     fail "mount /ro: $err"
 fi
 
-if err=$(mount -i -t nfs -o "$o" 10.0.2.2:/secret /m/secret 2>&1); then
-    fail "a client outside the rules of /secret mounted it"
-    umount /m/secret
+if err=$(mount -i -t nfs -o "$o" 10.0.2.2:/ /m/top 2>&1); then
+    fail "a client outside the rules of / mounted it"
+    umount /m/top
 else
     case $err in
         *"denied"*) pass "a client outside the rules cannot mount: $err" ;;
-        *) fail "the mount of /secret failed, but not with EACCES: $err" ;;
+        *) fail "the mount of / failed, but not with EACCES: $err" ;;
     esac
 fi
