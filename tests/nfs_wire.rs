@@ -898,3 +898,97 @@ fn a_fenced_server_answers_nothing_not_even_from_its_caches() {
         second.close().await.unwrap();
     });
 }
+
+/// READDIR and READDIRPLUS replies stay within 1 MiB whatever `count` (and `dircount`) the
+/// client asks for: a directory of 6,000 long names (over 1.2 MiB of READDIR entries) listed
+/// with u32::MAX counts comes back in pages of at most 1 MiB, none empty, the last with EOF, and
+/// every name exactly once.
+#[test]
+fn listing_replies_are_capped_whatever_count_the_client_asks() {
+    const FILES: usize = 6000;
+    const CAP: usize = 1 << 20;
+    block_on(async {
+        let mut w = Wire::new().await;
+        let root_fh = w.root_fh().await;
+        let dir = w
+            .nfs(
+                &root(),
+                Nfs3Call::Mkdir(Mkdir3Args {
+                    where_: Diropargs3 {
+                        dir: NfsFh3(&root_fh),
+                        name: b"big",
+                    },
+                    attributes: Sattr3::default(),
+                }),
+            )
+            .await;
+        let dir = match Nfs3Reply::decode(proc3::MKDIR, &dir).unwrap() {
+            Nfs3Reply::Mkdir(Nfs3Res::Ok(ok)) => ok.obj.unwrap().0.to_vec(),
+            other => panic!("{other:?}"),
+        };
+        let name = |i: usize| format!("{i:05}-{}", "n".repeat(194)).into_bytes();
+        for i in 0..FILES {
+            w.create(&root(), &dir, &name(i)).await.unwrap();
+        }
+        for plus in [false, true] {
+            let (mut cookie, mut verf, mut seen, mut pages) = (0u64, [0u8; 8], 0usize, 0);
+            loop {
+                let call = if plus {
+                    Nfs3Call::Readdirplus(Readdirplus3Args {
+                        dir: NfsFh3(&dir),
+                        cookie,
+                        cookieverf: verf,
+                        dircount: u32::MAX,
+                        maxcount: u32::MAX,
+                    })
+                } else {
+                    Nfs3Call::Readdir(Readdir3Args {
+                        dir: NfsFh3(&dir),
+                        cookie,
+                        cookieverf: verf,
+                        count: u32::MAX,
+                    })
+                };
+                let proc = call.proc_num();
+                let body = w.nfs(&root(), call).await;
+                assert!(body.len() <= CAP, "a reply of {} bytes", body.len());
+                pages += 1;
+                let (names, last, eof, v) = match Nfs3Reply::decode(proc, &body).unwrap() {
+                    Nfs3Reply::Readdir(Nfs3Res::Ok(ok)) => (
+                        ok.reply
+                            .entries
+                            .iter()
+                            .map(|e| e.name.to_vec())
+                            .collect::<Vec<_>>(),
+                        ok.reply.entries.last().map(|e| e.cookie),
+                        ok.reply.eof,
+                        ok.cookieverf,
+                    ),
+                    Nfs3Reply::Readdirplus(Nfs3Res::Ok(ok)) => (
+                        ok.reply
+                            .entries
+                            .iter()
+                            .map(|e| e.name.to_vec())
+                            .collect::<Vec<_>>(),
+                        ok.reply.entries.last().map(|e| e.cookie),
+                        ok.reply.eof,
+                        ok.cookieverf,
+                    ),
+                    other => panic!("{other:?}"),
+                };
+                assert!(!names.is_empty() || eof, "an empty page without EOF");
+                seen += names.iter().filter(|n| n.len() > 2).count();
+                verf = v;
+                if eof {
+                    break;
+                }
+                cookie = last.unwrap();
+            }
+            assert_eq!(seen, FILES, "plus={plus}");
+            assert!(
+                pages >= 2,
+                "plus={plus}: the listing fit in one page of 1 MiB"
+            );
+        }
+    });
+}
