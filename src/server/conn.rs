@@ -43,6 +43,9 @@ pub const MAX_CALLS_IN_FLIGHT: u64 = 128;
 /// Segments at least this large are written as they are; smaller ones are coalesced.
 const COALESCE_LIMIT: usize = 16 << 10;
 const READ_BUFFER: usize = 256 << 10;
+/// A connection starts reading into a buffer this small and moves to [`READ_BUFFER`] once a
+/// read fills it: idle connections (thousands of them, say) then hold a page, not 256 KiB.
+const FIRST_READ_BUFFER: usize = 4 << 10;
 /// How often a connection that is waiting for its calls or its writes looks at its state.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -106,7 +109,7 @@ pub(super) async fn serve_connection<D: Dispatch>(
     ));
 
     let mut stats = ConnStats::default();
-    let mut buf = vec![0u8; READ_BUFFER];
+    let mut buf = vec![0u8; FIRST_READ_BUFFER];
     let mut clock = Clock::Idle(Instant::now());
     let outcome: Result<(), ConnError> = async {
         loop {
@@ -150,6 +153,9 @@ pub(super) async fn serve_connection<D: Dispatch>(
                 return Ok(());
             }
             conn.borrow_mut().handle_input(&buf[..n])?;
+            if n == buf.len() && buf.len() < READ_BUFFER {
+                buf = vec![0u8; READ_BUFFER];
+            }
             clock = if conn.borrow().at_record_boundary() {
                 Clock::Idle(Instant::now())
             } else {
@@ -243,7 +249,8 @@ async fn write_loop(
     out: Output,
     wake: Rc<LocalNotify>,
 ) -> Result<(), ConnError> {
-    let mut small: Vec<u8> = Vec::with_capacity(COALESCE_LIMIT * 4);
+    // Grows on the first small replies; an idle connection holds nothing here.
+    let mut small: Vec<u8> = Vec::new();
     let mut segments: Vec<Bytes> = Vec::new();
     loop {
         loop {

@@ -40,7 +40,7 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(60),
             drain_timeout: Duration::from_secs(10),
             connection_reply_bytes: 32 << 20,
-            core_reply_bytes: 128 << 20,
+            core_reply_bytes: 64 << 20,
         }
     }
 }
