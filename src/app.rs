@@ -7,12 +7,14 @@ mod locking;
 use std::path::Path;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use futures::executor::block_on;
 use log::{error, info, warn};
 use thiserror::Error;
 
 use crate::config::ServeConfig;
 use crate::datapath::DataPathConfig;
+use crate::exports::{ExportTable, RuleSources, SharedExports};
 use crate::fs::{Fs, FsOptions};
 use crate::instance_lock::InstanceLock;
 use crate::metrics::{self, SampledValue};
@@ -77,8 +79,14 @@ fn chunk_cache_per_core(config: &ServeConfig) -> u64 {
     total / config.cores.max(1) as u64
 }
 
+/// File descriptors kept for everything but client connections (the store, caches, logs).
+const RESERVED_FDS: u64 = 256;
+
 /// Serves until SIGINT or SIGTERM, then drains in-flight calls, flushes and returns.
-pub fn serve(config: ServeConfig) -> Result<(), AppError> {
+pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
+    let table = ExportTable::load(&config.exports, config.anon_uid, config.anon_gid)
+        .map_err(|e| AppError::Config(e.to_string()))?;
+    fit_connections_to_fd_limit(&mut config)?;
     check_cache_dir(&config.cache_dir)?;
     // Held until the process ends: one server per cache directory, and `slatenfs fsck` sees
     // that a server runs.
@@ -131,7 +139,11 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
         cache_dir: Some(config.cache_dir.join("chunks")),
         cache_bytes_per_core: chunk_cache_per_core(&config),
     };
-    let service = NfsService::new(fs.clone(), config.listen.port(), data_paths);
+    log_exports(&table);
+    let exports: SharedExports = Arc::new(ArcSwap::from_pointee(table));
+    let service = NfsService::new(fs.clone(), config.listen.port(), data_paths)
+        .with_exports(exports.clone())
+        .panic_on_name(config.test_panic_on_name.clone().map(String::into_bytes));
     if let Some(addr) = config.metrics_listen {
         register_cache_metrics(&fs);
         metrics::http::serve(addr).map_err(|e| {
@@ -161,7 +173,11 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
         listeners.extend(l.listeners(config.listen, &service));
     }
 
-    server::stop_on_signals(stop.clone()).map_err(|e| ServeError::Runtime(e.to_string()))?;
+    let (sources, anon) = (config.exports.clone(), (config.anon_uid, config.anon_gid));
+    server::handle_signals(stop.clone(), move || {
+        reload_exports(&exports, &sources, anon)
+    })
+    .map_err(|e| ServeError::Runtime(e.to_string()))?;
     let loss = watch_for_loss(&store, &config.storage, stop.clone())?;
     info!(
         "serving NFSv3 + MOUNTv3{} on {}; storage {:?}",
@@ -173,7 +189,13 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
         config.listen,
         config.storage
     );
-    let served = server::serve(listeners, config.cores, service, stop.clone());
+    let served = server::serve(
+        listeners,
+        config.cores,
+        service,
+        stop.clone(),
+        config.limits,
+    );
     stop.trigger();
     if let Some(l) = locking {
         l.stop();
@@ -193,6 +215,83 @@ pub fn serve(config: ServeConfig) -> Result<(), AppError> {
     served?;
     info!("stopped cleanly");
     Ok(())
+}
+
+/// SIGHUP: re-reads the rules; the next call sees the new table. A table that does not load
+/// leaves the one in force.
+fn reload_exports(exports: &SharedExports, sources: &RuleSources, (uid, gid): (u32, u32)) {
+    match ExportTable::load(sources, uid, gid) {
+        Ok(table) => {
+            log_exports(&table);
+            exports.store(Arc::new(table));
+        }
+        Err(e) => warn!("export rules not reloaded, the previous ones stay in force: {e}"),
+    }
+}
+
+fn log_exports(table: &ExportTable) {
+    if table.is_implicit() {
+        info!("no export rules: / is served to loopback clients only (rw,no_root_squash,insecure)");
+        return;
+    }
+    if table.exports().is_empty() {
+        warn!("the export rules grant nothing: no client can mount");
+    }
+    for e in table.exports() {
+        let clients: Vec<String> = e
+            .clients
+            .iter()
+            .map(|(c, o)| format!("{c}({})", o.describe()))
+            .collect();
+        info!("export {} to {}", e.path, clients.join(" "));
+    }
+}
+
+/// Raises the soft limit on open files to the hard one, and makes sure `--max-connections`
+/// fits under it: a given value that does not is an error, the default is lowered.
+fn fit_connections_to_fd_limit(config: &mut ServeConfig) -> Result<(), AppError> {
+    let Some(fds) = raise_fd_limit() else {
+        return Ok(());
+    };
+    let room = fds.saturating_sub(RESERVED_FDS) as usize;
+    let wanted = config.limits.max_connections;
+    if wanted <= room {
+        return Ok(());
+    }
+    if wanted != server::DEFAULT_MAX_CONNECTIONS {
+        return Err(AppError::Config(format!(
+            "--max-connections {wanted} needs {} open files, but the limit is {fds}: raise it \
+             (ulimit -n, or LimitNOFILE= in a systemd unit) or lower --max-connections",
+            wanted as u64 + RESERVED_FDS
+        )));
+    }
+    warn!("only {fds} open files allowed: accepting {room} connections at most (raise ulimit -n)");
+    config.limits.max_connections = room.max(1);
+    Ok(())
+}
+
+/// Sets the soft RLIMIT_NOFILE to the hard one; returns the limit in force (`None`: unknown).
+fn raise_fd_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+    }
+    Some(lim.rlim_cur)
 }
 
 /// Watches `store` while the server runs: when it is lost (another server opened the storage

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::exports::RuleSources;
+use crate::server::{Limits, DEFAULT_MAX_CONNECTIONS};
 use crate::store::backend::DEFAULT_S3_RETRIES;
 use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_WAIT_LIMIT};
 use crate::store::fault::FaultSchedule;
@@ -30,6 +32,12 @@ pub struct ServeConfig {
     pub async_metadata: bool,
     pub anon_uid: u32,
     pub anon_gid: u32,
+    /// Where the export rules come from (read, and re-read on SIGHUP, by the app).
+    pub exports: RuleSources,
+    /// Connections, timeouts and reply memory.
+    pub limits: Limits,
+    /// Test hook: calls about this name panic (`--test-panic-on-name`, hidden).
+    pub test_panic_on_name: Option<String>,
     /// Longest one object-store call may take (`--object-store-timeout`).
     pub object_store_timeout: Duration,
     /// Longest a client call waits for the object store before JUKEBOX (`--store-wait`).
@@ -77,6 +85,17 @@ pub struct ServeFlags {
     pub async_metadata: bool,
     pub anon_uid: Option<u32>,
     pub anon_gid: Option<u32>,
+    /// `--exports FILE`.
+    pub exports_file: Option<PathBuf>,
+    /// `--export RULE`, repeated.
+    pub export_rules: Vec<String>,
+    pub max_connections: Option<usize>,
+    /// Seconds.
+    pub idle_timeout: Option<u64>,
+    pub record_timeout: Option<u64>,
+    pub write_timeout: Option<u64>,
+    pub drain_timeout: Option<u64>,
+    pub test_panic_on_name: Option<String>,
     pub object_store_timeout: Option<String>,
     pub object_store_retries: Option<String>,
     pub wait_limit: Option<String>,
@@ -108,6 +127,16 @@ pub enum ConfigError {
     BadEndpoint(String),
     #[error("--cores must be between 1 and {max} on this machine (got {got})")]
     BadCores { got: usize, max: usize },
+    #[error("--listen {0} lets other machines connect, but no export rule says which may mount: add one, e.g. --export '/ 192.168.1.0/24(rw)', or --exports FILE (exports(5) syntax)")]
+    NoExportRules(SocketAddr),
+    #[error("--max-connections must be at least 1, e.g. --max-connections 1024 (got {0})")]
+    BadMaxConnections(usize),
+    #[error("{flag} must be a positive number of seconds, e.g. {flag} {example} (got {got})")]
+    BadTimeout {
+        flag: &'static str,
+        example: u64,
+        got: u64,
+    },
     #[error("{name} must be a positive number of seconds, e.g. {example} (got {got:?})")]
     BadSeconds {
         /// The flag or variable the value came from.
@@ -215,6 +244,25 @@ impl ServeConfig {
             });
         }
 
+        let exports = RuleSources {
+            file: flags
+                .exports_file
+                .or_else(|| get("SLATENFS_EXPORTS").map(PathBuf::from))
+                .map(|p| absolute(cwd, &p)),
+            rules: flags.export_rules,
+        };
+        if exports.is_empty() && !listen.ip().is_loopback() {
+            return Err(ConfigError::NoExportRules(listen));
+        }
+        let limits = limits(
+            flags.max_connections,
+            [
+                flags.idle_timeout,
+                flags.record_timeout,
+                flags.write_timeout,
+                flags.drain_timeout,
+            ],
+        )?;
         // A bad value is reported under the name it was given by (flag or variable).
         let seconds = |flag: Option<String>,
                        flag_name: &'static str,
@@ -317,6 +365,9 @@ impl ServeConfig {
                 .anon_gid
                 .or_else(|| parse_id("SLATENFS_ANON_GID"))
                 .unwrap_or(65534),
+            exports,
+            limits,
+            test_panic_on_name: flags.test_panic_on_name,
             object_store_timeout,
             wait_limit,
             faults,
@@ -327,6 +378,48 @@ impl ServeConfig {
             metrics_listen,
         })
     }
+}
+
+/// The timeout flags, in the order [`limits`] takes their values.
+const TIMEOUT_FLAGS: [&str; 4] = [
+    "--idle-timeout",
+    "--record-timeout",
+    "--write-timeout",
+    "--drain-timeout",
+];
+
+/// The runtime's limits: the defaults, with what `--max-connections` and the timeout flags (in
+/// seconds, in the order of [`TIMEOUT_FLAGS`]) say.
+fn limits(
+    max_connections: Option<usize>,
+    timeouts: [Option<u64>; 4],
+) -> Result<Limits, ConfigError> {
+    let mut limits = Limits::default();
+    let max_connections = max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        return Err(ConfigError::BadMaxConnections(max_connections));
+    }
+    limits.max_connections = max_connections;
+    let slots = [
+        &mut limits.idle_timeout,
+        &mut limits.record_timeout,
+        &mut limits.write_timeout,
+        &mut limits.drain_timeout,
+    ];
+    for ((slot, given), flag) in slots.into_iter().zip(timeouts).zip(TIMEOUT_FLAGS) {
+        match given {
+            Some(0) => {
+                return Err(ConfigError::BadTimeout {
+                    flag,
+                    example: slot.as_secs(),
+                    got: 0,
+                })
+            }
+            Some(secs) => *slot = Duration::from_secs(secs),
+            None => {}
+        }
+    }
+    Ok(limits)
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
@@ -542,6 +635,35 @@ mod tests {
             resolve(flags, &BASE),
             Err(ConfigError::BadCores { .. })
         ));
+        let flags = ServeFlags {
+            listen: Some("0.0.0.0:2049".into()),
+            ..Default::default()
+        };
+        let e = resolve(flags, &BASE).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::NoExportRules("0.0.0.0:2049".parse().unwrap())
+        );
+        assert!(e.to_string().contains("--export '/ 192.168.1.0/24(rw)'"));
+        let flags = ServeFlags {
+            max_connections: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(flags, &BASE).unwrap_err(),
+            ConfigError::BadMaxConnections(0)
+        );
+        let flags = ServeFlags {
+            write_timeout: Some(0),
+            ..Default::default()
+        };
+        let e = resolve(flags, &BASE).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "--write-timeout must be a positive number of seconds, e.g. --write-timeout 60"
+            ),
+            "{e}"
+        );
         for (name, bad) in [
             ("SLATENFS_OBJECT_STORE_TIMEOUT", "0"),
             ("SLATENFS_STORE_WAIT", "soon"),
@@ -582,6 +704,30 @@ mod tests {
         ] {
             assert!(!e.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn rules_and_limits_come_from_flags_and_the_environment() {
+        let c = resolve(ServeFlags::default(), &BASE).unwrap();
+        assert!(c.exports.is_empty());
+        assert_eq!(c.limits, Limits::default());
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_EXPORTS", "etc/exports"));
+        let flags = ServeFlags {
+            listen: Some("0.0.0.0:2049".into()),
+            export_rules: vec!["/ 10.0.0.0/8(rw)".into()],
+            max_connections: Some(5),
+            idle_timeout: Some(7),
+            drain_timeout: Some(3),
+            ..Default::default()
+        };
+        let c = resolve(flags, &pairs).unwrap();
+        assert_eq!(c.exports.file, Some(PathBuf::from("/work/etc/exports")));
+        assert_eq!(c.exports.rules, ["/ 10.0.0.0/8(rw)"]);
+        assert_eq!(c.limits.max_connections, 5);
+        assert_eq!(c.limits.idle_timeout, Duration::from_secs(7));
+        assert_eq!(c.limits.drain_timeout, Duration::from_secs(3));
+        assert_eq!(c.limits.write_timeout, Limits::default().write_timeout);
     }
 
     #[test]

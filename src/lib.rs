@@ -7,6 +7,7 @@
 //! - [`fs`]: POSIX filesystem semantics on the store (no sockets, no executor).
 //! - [`cache`]: the per-core local chunk cache (io_uring, O_DIRECT files).
 //! - [`datapath`]: one core's reads and writes of file data through its chunk cache.
+//! - [`exports`]: export rules (exports(5)): who may mount what, with which options.
 //! - [`lockmgr`]: the network lock manager (NLM) and status monitor (NSM): byte-range locks
 //!   in memory, the clients to notify after a restart in the store.
 //! - [`nfs`]: maps decoded NFSv3, MOUNT, portmap/rpcbind, NLM and NSM calls to filesystem,
@@ -18,12 +19,14 @@
 //! - [`config`]: `slatenfs serve` settings from flags and the environment, validated.
 //! - [`metrics`]: process-wide counters and histograms, and the Prometheus endpoint.
 //! - [`sharded`]: tables cut into independently locked parts, shared by all cores.
+//! - [`rate_limited_log`]: log lines that a flood of refusals cannot turn into a flood.
 //! - [`netclient`]: a blocking NFSv3/MOUNT client over TCP (load generator, tools, tests).
 pub mod app;
 pub mod cache;
 pub mod check;
 pub mod config;
 pub mod datapath;
+pub mod exports;
 pub mod fs;
 pub mod instance_lock;
 pub mod lockmgr;
@@ -31,6 +34,7 @@ pub mod metrics;
 pub mod netclient;
 pub mod nfs;
 pub mod proto;
+pub mod rate_limited_log;
 pub mod server;
 pub mod sharded;
 pub mod store;

@@ -74,7 +74,15 @@ Environment (flags win over variables):
   SLATENFS_OBJECT_STORE_TIMEOUT, SLATENFS_OBJECT_STORE_RETRIES, SLATENFS_STORE_WAIT
                           same as the flags of the same names
   SLATENFS_GRACE_PERIOD   same as --grace-period
+  SLATENFS_EXPORTS        same as --exports
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
+
+Export rules (exports(5) syntax: PATH CLIENT(OPTIONS) ...; clients are addresses, CIDR networks
+or *; options rw/ro, root_squash/no_root_squash/all_squash, anonuid=N, anongid=N,
+secure/insecure; the defaults are ro,root_squash,secure). With no rules, only loopback clients
+may mount, rw,no_root_squash,insecure. SIGHUP re-reads --exports.
+  --export '/ 192.168.1.0/24(rw)'                 one subnet read-write, root squashed
+  --export '/ 192.168.1.0/24(rw) 192.168.2.9(ro)' and one host read-only
 
 Exit status: 0 after SIGINT/SIGTERM, 2 for a configuration error, 3 when another server
 opened the same storage and fenced this one, 1 for any other failure.
@@ -112,6 +120,30 @@ struct ServeArgs {
     /// gid for AUTH_NONE callers [default: 65534]
     #[arg(long, value_name = "GID")]
     anon_gid: Option<u32>,
+    /// File of export rules, re-read on SIGHUP [env: SLATENFS_EXPORTS]
+    #[arg(long, value_name = "FILE")]
+    exports: Option<PathBuf>,
+    /// An export rule, e.g. '/ 192.168.1.0/24(rw)' (repeatable; added to --exports)
+    #[arg(long = "export", value_name = "RULE")]
+    export_rules: Vec<String>,
+    /// Connections open at once; more are refused [default: 1024]
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+    /// Seconds a connection with nothing in flight may stay idle [default: 360]
+    #[arg(long, value_name = "SECS")]
+    idle_timeout: Option<u64>,
+    /// Seconds a record may take to arrive once begun [default: 30]
+    #[arg(long, value_name = "SECS")]
+    record_timeout: Option<u64>,
+    /// Seconds a client may take to read any of its replies [default: 60]
+    #[arg(long, value_name = "SECS")]
+    write_timeout: Option<u64>,
+    /// Seconds a stop waits for calls in flight before closing what is left [default: 10]
+    #[arg(long, value_name = "SECS")]
+    drain_timeout: Option<u64>,
+    /// Test hook: calls about this file name panic inside the call
+    #[arg(long, value_name = "NAME", hide = true)]
+    test_panic_on_name: Option<String>,
     /// Longest one object-store call may take, in seconds; SlateDB retries a call that fails [env: SLATENFS_OBJECT_STORE_TIMEOUT] [default: 30]
     #[arg(long, value_name = "SECS")]
     object_store_timeout: Option<String>,
@@ -226,6 +258,14 @@ fn serve(args: ServeArgs) -> ExitCode {
         async_metadata: args.async_metadata,
         anon_uid: args.anon_uid,
         anon_gid: args.anon_gid,
+        exports_file: args.exports,
+        export_rules: args.export_rules,
+        max_connections: args.max_connections,
+        idle_timeout: args.idle_timeout,
+        record_timeout: args.record_timeout,
+        write_timeout: args.write_timeout,
+        drain_timeout: args.drain_timeout,
+        test_panic_on_name: args.test_panic_on_name,
         object_store_timeout: args.object_store_timeout,
         object_store_retries: args.object_store_retries,
         wait_limit: args.store_wait,

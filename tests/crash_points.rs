@@ -177,7 +177,7 @@ async fn run_workload(fs: &Fs, dirs: &[InodeId], seed: u64) -> (Model, Uncertain
                         StableHow::Unstable,
                     )
                     .await?;
-                    fs.commit(ino, 0, 0).await?;
+                    fs.commit(&root(), ino, 0, 0).await?;
                     let content = model.contents.get_mut(&id).expect("modelled file");
                     let end = offset as usize + patch.len();
                     if content.len() < end {

@@ -35,29 +35,15 @@ async fn root_directory_after_format() {
     assert_ne!(a.fileid, 0);
     assert_eq!((a.uid, a.gid), (0, 0));
     assert_eq!(a.fsid, fs.fsid());
-    let h = fs.root_handle().await.unwrap();
-    assert_eq!(fs.resolve(h.as_bytes()).await.unwrap(), fs.root());
+    let root_object = fs.root_object().await.unwrap();
+    assert_eq!(fs.resolve(root_object).await.unwrap(), fs.root());
     assert_eq!(names(&fs, fs.root()).await, vec![".", ".."]);
     assert_clean(&fs).await;
 }
 
 #[tokio::test]
-async fn handles_garbage_foreign_and_stale() {
+async fn objects_of_other_generations_and_removed_inodes_are_stale() {
     let fs = new_fs().await;
-    let other = new_fs().await;
-    assert!(matches!(
-        fs.resolve(b"garbage").await,
-        Err(FsError::BadHandle)
-    ));
-    assert!(matches!(
-        fs.decode_handle(&[0u8; 28]),
-        Err(FsError::BadHandle)
-    ));
-    let foreign = other.root_handle().await.unwrap();
-    assert!(matches!(
-        fs.resolve(foreign.as_bytes()).await,
-        Err(FsError::Stale)
-    ));
     let c = fs
         .create(
             &root(),
@@ -67,12 +53,27 @@ async fn handles_garbage_foreign_and_stale() {
         )
         .await
         .unwrap();
-    assert_eq!(c.handle.as_bytes().len() % 4, 0);
+    assert_eq!(fs.resolve(c.object()).await.unwrap(), c.ino);
+    let other_life = ObjectId {
+        generation: c.generation.wrapping_add(1),
+        ..c.object()
+    };
+    assert!(matches!(fs.resolve(other_life).await, Err(FsError::Stale)));
     fs.remove(&root(), fs.root(), b"f").await.unwrap();
-    assert!(matches!(
-        fs.resolve(c.handle.as_bytes()).await,
-        Err(FsError::Stale)
-    ));
+    assert!(matches!(fs.resolve(c.object()).await, Err(FsError::Stale)));
+    // The name made again is another object: the old one stays stale.
+    let again = fs
+        .create(
+            &root(),
+            fs.root(),
+            b"f",
+            &CreateHow::Guarded(SetAttr::default()),
+        )
+        .await
+        .unwrap();
+    assert_ne!(again.object(), c.object());
+    assert!(matches!(fs.resolve(c.object()).await, Err(FsError::Stale)));
+    fs.remove(&root(), fs.root(), b"f").await.unwrap();
     assert!(matches!(fs.getattr(c.ino).await, Err(FsError::Stale)));
     // Writes to a removed inode are Stale and never resurrect chunks.
     let w = fs
@@ -102,11 +103,11 @@ async fn create_lookup_write_read() {
         .unwrap();
     assert_eq!(c.attr.ftype, FileType::Regular);
     assert_eq!(c.attr.nlink, 1);
-    let dw = c.dir_wcc;
+    let dw = c.dir_wcc.clone();
     assert!(dw.after.unwrap().mtime >= dw.before.unwrap().mtime);
     let l = fs.lookup(&root(), fs.root(), b"hello.txt").await.unwrap();
     assert_eq!(l.ino, c.ino);
-    assert_eq!(l.handle, c.handle);
+    assert_eq!(l.object(), c.object());
     let w = fs
         .write(
             &root(),
@@ -147,7 +148,7 @@ async fn create_lookup_write_read() {
         b"Jello"
     );
     assert_eq!(
-        fs.commit(c.ino, 0, 0).await.unwrap().verifier,
+        fs.commit(&root(), c.ino, 0, 0).await.unwrap().verifier,
         fs.verifier()
     );
     // Lookup errors.
@@ -536,7 +537,7 @@ async fn readdir_paging_and_cookies() {
     assert!(p
         .entries
         .iter()
-        .all(|e| e.attr.is_some() && e.handle.is_some()));
+        .all(|e| e.attr.is_some() && e.generation.is_some()));
     // Continue with an old verifier after changes: cookies stay valid.
     let mut seen: Vec<Bytes> = p.entries.iter().skip(2).map(|e| e.name.clone()).collect();
     let mut cookie = p.entries.last().unwrap().cookie;
@@ -879,15 +880,15 @@ async fn reopen_file_store() {
         )
         .await
         .unwrap();
-        fs.commit(c.ino, 0, 0).await.unwrap();
-        let out = (c.handle, fs.fsid(), fs.verifier(), c.ino);
+        fs.commit(&root(), c.ino, 0, 0).await.unwrap();
+        let out = (c.object(), fs.fsid(), fs.verifier(), c.ino);
         fs.close().await.unwrap();
         out
     };
     let fs = open_file_fs(dir.path()).await;
     assert_eq!(fs.fsid(), fid);
     assert_ne!(fs.verifier(), verf);
-    assert_eq!(fs.resolve(h.as_bytes()).await.unwrap(), ino);
+    assert_eq!(fs.resolve(h).await.unwrap(), ino);
     assert_eq!(
         &fs.read(&root(), ino, 0, 100).await.unwrap().data[..],
         b"persisted"
@@ -969,7 +970,7 @@ async fn durable_writes_survive_crash() {
         let b = mkfile(&fs, fs.root(), "committed").await;
         let unstable = Bytes::from_static(b"unstable");
         write_at(&fs, b, 0, unstable, StableHow::Unstable).await;
-        fs.commit(b, 0, 0).await.unwrap();
+        fs.commit(&root(), b, 0, 0).await.unwrap();
         (a, b, fs.verifier())
         // Dropped without close: the storage runtime is shut down, like a crash.
     };
@@ -1001,7 +1002,7 @@ async fn commit_flushes_only_what_the_file_needs() {
         // A durable CREATE flushes the WAL, and with it a's earlier write.
         mkfile(&fs, fs.root(), "c").await;
         let puts = fs.store().io_stats().puts;
-        fs.commit(a, 0, 0).await.unwrap();
+        fs.commit(&root(), a, 0, 0).await.unwrap();
         assert_eq!(
             fs.store().io_stats().puts,
             puts,
@@ -1010,18 +1011,18 @@ async fn commit_flushes_only_what_the_file_needs() {
 
         // b's new write is not a's business.
         write_at(&fs, b, 0, Bytes::from_static(b"B1"), StableHow::Unstable).await;
-        fs.commit(a, 0, 0).await.unwrap();
+        fs.commit(&root(), a, 0, 0).await.unwrap();
         assert_eq!(
             fs.store().io_stats().puts,
             puts,
             "a has nothing new to commit"
         );
-        fs.commit(b, 0, 0).await.unwrap();
+        fs.commit(&root(), b, 0, 0).await.unwrap();
         let after_b = fs.store().io_stats().puts;
         assert!(after_b > puts, "b's write needed a flush");
 
         write_at(&fs, a, 2, Bytes::from_static(b"A2"), StableHow::Unstable).await;
-        fs.commit(a, 0, 0).await.unwrap();
+        fs.commit(&root(), a, 0, 0).await.unwrap();
         assert!(
             fs.store().io_stats().puts > after_b,
             "a's new write needed a flush"
@@ -1067,7 +1068,7 @@ async fn commit_with_async_metadata_covers_its_metadata() {
             ..Default::default()
         };
         fs.setattr(&root(), a, &sa, None).await.unwrap();
-        fs.commit(a, 0, 0).await.unwrap();
+        fs.commit(&root(), a, 0, 0).await.unwrap();
         a
     };
     let fs = disk.open(opts()).await;
@@ -1094,7 +1095,7 @@ async fn write_amplification_report() {
             .unwrap();
         off += chunk.len() as u64;
     }
-    fs.commit(f, 0, 0).await.unwrap();
+    fs.commit(&root(), f, 0, 0).await.unwrap();
     let after = fs.store().io_stats();
     let written = after.put_bytes - before.put_bytes;
     eprintln!(
@@ -1162,7 +1163,7 @@ async fn concurrent_writes_to_one_file_share_storage_writes() {
     }
     assert_eq!(sizes[0].0, 0);
     assert_striped(&fs, f, n).await;
-    fs.commit(f, 0, 0).await.unwrap();
+    fs.commit(&root(), f, 0, 0).await.unwrap();
     assert_clean(&fs).await;
 }
 
@@ -1227,6 +1228,67 @@ fn changes_from_another_thread_wait_for_queued_writes() {
     });
 }
 
+/// A store written before handles were authenticated (format 2: no handle secret in the
+/// superblock) is upgraded when opened: the superblock gets a secret, in one write, and keeps
+/// it from then on; nothing else changes.
+#[tokio::test]
+async fn format_2_superblock_gains_a_handle_secret() {
+    use slatenfs::fs::inode::{Superblock, FORMAT_VERSION};
+    use slatenfs::store::keys::SuperblockKey;
+    use slatenfs::store::{Durability, StoreBatch};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (fsid, ino) = {
+        let fs = open_file_fs(dir.path()).await;
+        let ino = mkfile(&fs, fs.root(), "kept").await;
+        let sb = Superblock::decode(
+            &fs.store()
+                .get(SuperblockKey.encode())
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(sb.format, FORMAT_VERSION);
+        assert!(sb.handle_secret.is_some());
+        // What a format 2 server wrote.
+        let old = Superblock {
+            format: 2,
+            handle_secret: None,
+            ..sb
+        };
+        let mut b = StoreBatch::new();
+        b.put(SuperblockKey.encode(), old.encode());
+        fs.store().write(b, Durability::Durable).await.unwrap();
+        fs.store().close().await.unwrap();
+        (fs.fsid(), ino)
+    };
+    let secret = {
+        let fs = open_file_fs(dir.path()).await;
+        assert_eq!(fs.fsid(), fsid);
+        let stored = fs
+            .store()
+            .get(SuperblockKey.encode())
+            .await
+            .unwrap()
+            .unwrap();
+        let sb = Superblock::decode(&stored).unwrap();
+        assert_eq!(sb.format, FORMAT_VERSION);
+        assert_eq!(sb.handle_secret.as_ref(), Some(fs.handle_secret()));
+        assert_ne!(fs.handle_secret(), &[0u8; 32]);
+        assert_eq!(
+            fs.lookup(&root(), fs.root(), b"kept").await.unwrap().ino,
+            ino
+        );
+        let secret = *fs.handle_secret();
+        fs.close().await.unwrap();
+        secret
+    };
+    let fs = open_file_fs(dir.path()).await;
+    assert_eq!(fs.handle_secret(), &secret, "the secret survives restarts");
+    assert_clean(&fs).await;
+}
+
 /// A read-only filesystem over the storage a writer serves: it sees what the writer committed
 /// (durable metadata, FILE_SYNC data, committed UNSTABLE data) without fencing the writer, every
 /// change fails with ROFS before doing anything, and a checkpoint view stays where it was taken.
@@ -1249,7 +1311,7 @@ async fn read_only_fs_sees_the_writers_committed_data() {
     let committed = mkfile(&writer, d, "committed").await;
     let data = Bytes::from(vec![7u8; 200_000]);
     write_at(&writer, committed, 0, data.clone(), StableHow::Unstable).await;
-    writer.commit(committed, 0, 0).await.unwrap();
+    writer.commit(&root(), committed, 0, 0).await.unwrap();
 
     let store = Store::open_read_only(StoreConfig::new(url.clone()), ReadOnlyView::Latest)
         .await
@@ -1311,7 +1373,10 @@ async fn read_only_fs_sees_the_writers_committed_data() {
         ro.setattr(&cred, synced, &sa, None).await,
         Err(FsError::RoFs)
     ));
-    assert!(matches!(ro.commit(synced, 0, 0).await, Err(FsError::RoFs)));
+    assert!(matches!(
+        ro.commit(&cred, synced, 0, 0).await,
+        Err(FsError::RoFs)
+    ));
     assert!(matches!(ro.reclaim_pending().await, Err(FsError::RoFs)));
     // ...and the writer was not fenced by the reader: it goes on writing.
     let after = mkfile(&writer, d, "after").await;

@@ -490,3 +490,90 @@ async fn existing_name_wins_over_missing_write_permission() {
         Err(FsError::Access)
     ));
 }
+
+/// chown/chgrp as Linux's `chown_ok` / `chgrp_ok` (fs/attr.c) decide, for every caller
+/// (root, the owner, a member of the file's group, anyone else), every target uid (none, the
+/// file's, the caller's own, another) and every target gid (none, the file's, the caller's
+/// primary group, another). The expected table is written out, not computed.
+#[tokio::test]
+async fn chown_follows_linux_for_every_caller_and_target() {
+    const CAROL: u32 = 1002;
+    const OTHER_UID: u32 = 4242;
+    const OTHER_GID: u32 = 4343;
+    let fs = new_fs().await;
+    let d = shared_dir(&fs, "pub", 0o777).await;
+    let f = create_as(&fs, &alice(), d, "f", 0o644).await;
+    let reset = SetAttr {
+        uid: Some(ALICE),
+        gid: Some(STAFF),
+        ..Default::default()
+    };
+    let carol = Credentials::with_groups(CAROL, CAROL, &[STAFF]);
+    // Rows: target uid none, the file's (ALICE), the caller's own, another.
+    // Columns: target gid none, the file's (STAFF), the caller's primary gid, another.
+    // 'o': allowed, 'x': EPERM.
+    let cases: [(&str, Credentials, [&str; 4]); 4] = [
+        ("root", root(), ["oooo", "oooo", "oooo", "oooo"]),
+        ("owner", alice(), ["ooox", "ooox", "ooox", "xxxx"]),
+        ("group member", carol, ["oxxx", "xxxx", "xxxx", "xxxx"]),
+        ("other", bob(), ["oxxx", "xxxx", "xxxx", "xxxx"]),
+    ];
+    let mut checked = 0;
+    for (who, cred, grid) in cases {
+        let uids = [None, Some(ALICE), Some(cred.uid), Some(OTHER_UID)];
+        let gids = [None, Some(STAFF), Some(cred.gid), Some(OTHER_GID)];
+        for (row, uid) in grid.iter().zip(uids) {
+            for (want, gid) in row.chars().zip(gids) {
+                fs.setattr(&root(), f, &reset, None).await.unwrap();
+                let sa = SetAttr {
+                    uid,
+                    gid,
+                    ..Default::default()
+                };
+                let got = fs.setattr(&cred, f, &sa, None).await;
+                let a = fs.getattr(f).await.unwrap();
+                let case = format!("{who} sets uid {uid:?} gid {gid:?}");
+                match want {
+                    'o' => {
+                        assert!(got.is_ok(), "{case}: {got:?}");
+                        assert_eq!(
+                            (a.uid, a.gid),
+                            (uid.unwrap_or(ALICE), gid.unwrap_or(STAFF)),
+                            "{case}"
+                        );
+                    }
+                    _ => {
+                        assert!(matches!(got, Err(FsError::Perm)), "{case}: {got:?}");
+                        assert_eq!((a.uid, a.gid), (ALICE, STAFF), "{case}: changed anyway");
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 64);
+    assert_clean(&fs).await;
+}
+
+/// COMMIT opens the file for writing, as Linux's nfsd does: the caller must be allowed to
+/// write it (the owner may, whatever the mode), and it must be a regular file.
+#[tokio::test]
+async fn commit_needs_write_permission() {
+    let fs = new_fs().await;
+    let d = shared_dir(&fs, "pub", 0o777).await;
+    let f = create_as(&fs, &alice(), d, "f", 0o644).await;
+    let ro = create_as(&fs, &alice(), d, "ro", 0o444).await;
+    assert!(matches!(
+        fs.commit(&bob(), f, 0, 0).await,
+        Err(FsError::Access)
+    ));
+    fs.commit(&alice(), f, 0, 0).await.unwrap();
+    fs.commit(&alice(), ro, 0, 0).await.unwrap();
+    fs.commit(&root(), ro, 0, 0).await.unwrap();
+    let writable = create_as(&fs, &alice(), d, "w", 0o666).await;
+    fs.commit(&bob(), writable, 0, 0).await.unwrap();
+    assert!(matches!(
+        fs.commit(&root(), d, 0, 0).await,
+        Err(FsError::IsDir)
+    ));
+}

@@ -189,14 +189,14 @@ fn serve_rpc(
     });
 }
 
-/// A call a fake client host received: (program, procedure, arguments).
-type ReceivedCall = (u32, u32, Vec<u8>);
+/// The calls a fake client got: program, procedure, arguments.
+type RecordedCalls = Arc<Mutex<Vec<(u32, u32, Vec<u8>)>>>;
 
 /// A client host on loopback: a portmapper (at a port of its own instead of 111) naming a lock
 /// manager and a status monitor, which record the calls they get.
 struct FakeClient {
     portmapper: u16,
-    calls: Arc<Mutex<Vec<ReceivedCall>>>,
+    calls: RecordedCalls,
 }
 
 impl FakeClient {
@@ -239,7 +239,7 @@ impl FakeClient {
     }
 
     /// Waits (30 s at most) until `n` calls were recorded; returns them.
-    fn wait_calls(&self, n: usize) -> Vec<ReceivedCall> {
+    fn wait_calls(&self, n: usize) -> Vec<(u32, u32, Vec<u8>)> {
         let until = Instant::now() + TIMEOUT;
         while self.calls.lock().len() < n && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(20));

@@ -461,3 +461,32 @@ fn without_a_lock_manager_nothing_changes() {
         assert_eq!(st, ReplyStatus::ProgMismatch { low: 2, high: 2 });
     });
 }
+
+/// A lock request needs a handle of an export that admits the calling host: from a host the
+/// rules do not admit, even a valid handle names no file (NLM4_STALE_FH), and a reload that
+/// admits it makes the same request work.
+#[test]
+fn hosts_outside_the_export_rules_cannot_lock() {
+    block_on(async {
+        let outbox = Arc::new(Recorder::default());
+        let mut w = Wire::with_locks(outbox).await;
+        let fh = w.file(b"f").await;
+        w.reload(&["/ 127.0.0.1(rw,no_root_squash,insecure) 10.0.0.1(rw,insecure)"]);
+        let b = alock(b"host-b", &fh, 22, 0, 10);
+        assert_eq!(
+            w.nlm_stat(B, &Nlm4Call::Lock(lock_args(b, false))).await,
+            Nlm4Stats::StaleFh
+        );
+        let a = alock(b"host-a", &fh, 11, 0, 10);
+        assert_eq!(
+            w.nlm_stat(A, &Nlm4Call::Lock(lock_args(a, false))).await,
+            Nlm4Stats::Granted
+        );
+        w.reload(&["/ *(rw,insecure)"]);
+        let b = alock(b"host-b", &fh, 22, 20, 10);
+        assert_eq!(
+            w.nlm_stat(B, &Nlm4Call::Lock(lock_args(b, false))).await,
+            Nlm4Stats::Granted
+        );
+    });
+}

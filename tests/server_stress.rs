@@ -133,6 +133,7 @@ fn renames_links_and_removes_across_shards_keep_every_invariant() {
         cache_size_gb: "0.25",
         rust_log: std::env::var("STRESS_RUST_LOG").unwrap_or_else(|_| "warn".into()),
         stderr: log_file,
+        ..ServeOptions::default()
     });
     let mut c = server.connect(b"stress", Duration::from_secs(60));
     let root = c.mount(b"/").unwrap();

@@ -37,7 +37,8 @@ pub(super) struct Locking {
     ticker: Option<JoinHandle<()>>,
 }
 
-/// Starts the lock manager for `config` on `store`; its timers stop with `stop`.
+/// Starts the lock manager for `config` on `store`, with port 111 as `portmapper` decided;
+/// its timers stop with `stop`.
 pub(super) fn start(
     config: &ServeConfig,
     store: &Store,

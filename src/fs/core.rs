@@ -10,8 +10,7 @@ use bytes::Bytes;
 use super::batch::{DirChange, FsBatch};
 use super::dir_cache::{DirCache, NameLookup};
 use super::error::{FsError, FsResult};
-use super::handle::FileHandle;
-use super::inode::{decode_u64, DirentValue, Inode, Superblock, FORMAT_VERSION};
+use super::inode::{decode_u64, DirentValue, Inode, Superblock, FORMAT_VERSION, HANDLE_SECRET_LEN};
 use super::inode_cache::InodeCache;
 use super::locks::{LockSet, LockTable};
 use super::options::FsOptions;
@@ -41,6 +40,7 @@ pub(crate) struct FsInner {
     pub(crate) bytes_used: AtomicI64,
     pub(crate) reclaim_running: AtomicBool,
     created: Timestamp,
+    handle_secret: [u8; HANDLE_SECRET_LEN],
 }
 
 /// The filesystem. Cheap to clone; `Send + Sync`; operations may run concurrently.
@@ -55,6 +55,14 @@ impl std::fmt::Debug for Fs {
             .field("fsid", &self.inner.fsid)
             .finish_non_exhaustive()
     }
+}
+
+/// A fresh handle secret from the operating system's random source.
+fn new_handle_secret() -> FsResult<[u8; HANDLE_SECRET_LEN]> {
+    let mut secret = [0u8; HANDLE_SECRET_LEN];
+    getrandom::fill(&mut secret)
+        .map_err(|e| FsError::ServerFault(format!("no random bytes for the handle secret: {e}")))?;
+    Ok(secret)
 }
 
 pub(crate) fn random_u64() -> u64 {
@@ -112,6 +120,13 @@ impl Fs {
             }
             None => Self::format(&store, &opts).await?,
         };
+        let (sb, handle_secret) = match sb.handle_secret {
+            Some(secret) => (sb, secret),
+            // A read-only view of a format 2 store cannot be upgraded: it gets a secret of its
+            // own for as long as it is open (it serves no handles that must outlive it).
+            None if read_only => (sb, new_handle_secret()?),
+            None => Self::add_handle_secret(&store, sb).await?,
+        };
         let fs = Fs {
             inner: Arc::new(FsInner {
                 store,
@@ -127,6 +142,7 @@ impl Fs {
                 bytes_used: AtomicI64::new(sb.bytes_used as i64),
                 reclaim_running: AtomicBool::new(false),
                 created: sb.created,
+                handle_secret,
             }),
         };
         if !read_only {
@@ -163,6 +179,7 @@ impl Fs {
             created: now,
             files_used: 1,
             bytes_used: 0,
+            handle_secret: Some(new_handle_secret()?),
         };
         let mut root = Inode::new(
             ROOT_INODE.0,
@@ -182,6 +199,29 @@ impl Fs {
         );
         store.write(b, Durability::Durable).await?;
         Ok(sb)
+    }
+
+    /// Upgrades a superblock of format 2 to the current format by giving it a handle secret, in
+    /// one durable write of the superblock alone.
+    async fn add_handle_secret(
+        store: &Store,
+        sb: Superblock,
+    ) -> FsResult<(Superblock, [u8; HANDLE_SECRET_LEN])> {
+        let secret = new_handle_secret()?;
+        let sb = Superblock {
+            format: FORMAT_VERSION,
+            handle_secret: Some(secret),
+            ..sb
+        };
+        let mut b = StoreBatch::new();
+        b.put(SuperblockKey.encode(), sb.encode());
+        store.write(b, Durability::Durable).await?;
+        log::info!(
+            "filesystem {:#x}: upgraded to format {FORMAT_VERSION} (file handles are now \
+             authenticated; clients must remount)",
+            sb.fsid
+        );
+        Ok((sb, secret))
     }
 
     /// The underlying store.
@@ -214,37 +254,29 @@ impl Fs {
         self.inner.store.durability().verifier()
     }
 
-    /// Handle of the root directory.
-    pub async fn root_handle(&self) -> FsResult<FileHandle> {
+    /// The key that authenticates this filesystem's file handles (kept in the superblock, so
+    /// handles stay valid across restarts).
+    pub fn handle_secret(&self) -> &[u8; HANDLE_SECRET_LEN] {
+        &self.inner.handle_secret
+    }
+
+    /// The root directory as an object.
+    pub async fn root_object(&self) -> FsResult<ObjectId> {
         let root = self.load(ROOT_INODE).await?;
-        Ok(self.handle_of(&root))
+        Ok(ObjectId {
+            ino: ROOT_INODE,
+            generation: root.generation,
+        })
     }
 
-    pub(crate) fn handle_of(&self, node: &Inode) -> FileHandle {
-        FileHandle::new(self.inner.fsid, InodeId(node.ino), node.generation)
-    }
-
-    /// Decodes a handle without I/O (for routing): `BadHandle` for garbage, `Stale` for a handle
-    /// of another filesystem.
-    pub fn decode_handle(&self, bytes: &[u8]) -> FsResult<InodeId> {
-        let parts = FileHandle::decode(bytes)?;
-        if parts.fsid != self.inner.fsid {
+    /// Checks that `id` still names a live object: the inode exists with that generation
+    /// (from the inode cache when it is there). `Stale` otherwise.
+    pub async fn resolve(&self, id: ObjectId) -> FsResult<InodeId> {
+        let node = self.load(id.ino).await?;
+        if node.generation != id.generation {
             return Err(FsError::Stale);
         }
-        Ok(parts.ino)
-    }
-
-    /// Decodes a handle and checks the object still exists with the same generation.
-    pub async fn resolve(&self, bytes: &[u8]) -> FsResult<InodeId> {
-        let parts = FileHandle::decode(bytes)?;
-        if parts.fsid != self.inner.fsid {
-            return Err(FsError::Stale);
-        }
-        let node = self.load(parts.ino).await?;
-        if node.generation != parts.generation {
-            return Err(FsError::Stale);
-        }
-        Ok(parts.ino)
+        Ok(id.ino)
     }
 
     pub(crate) fn attr_of(&self, node: &Inode) -> Attr {
@@ -561,15 +593,11 @@ impl Fs {
         let root = cred.uid == 0;
         let owner = root || cred.uid == node.uid;
         // Checks first: nothing changes unless everything is allowed.
-        if let Some(uid) = sa.uid {
-            if uid != node.uid && !root {
-                return Err(FsError::Perm);
-            }
+        if sa.uid.is_some_and(|uid| !perm::chown_ok(cred, node, uid)) {
+            return Err(FsError::Perm);
         }
-        if let Some(gid) = sa.gid {
-            if gid != node.gid && !root && !(cred.uid == node.uid && cred.in_group(gid)) {
-                return Err(FsError::Perm);
-            }
+        if sa.gid.is_some_and(|gid| !perm::chgrp_ok(cred, node, gid)) {
+            return Err(FsError::Perm);
         }
         if sa.mode.is_some() && !owner {
             return Err(FsError::Perm);
@@ -726,6 +754,7 @@ impl Fs {
             created: self.inner.created,
             files_used: self.inner.files_used.load(Ordering::Relaxed).max(0) as u64,
             bytes_used: self.inner.bytes_used.load(Ordering::Relaxed).max(0) as u64,
+            handle_secret: Some(self.inner.handle_secret),
         };
         let mut b = FsBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());

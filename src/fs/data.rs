@@ -309,10 +309,25 @@ impl Fs {
     /// COMMIT: makes the file's unstable writes durable. The WAL is shared, so the whole file
     /// is committed (`offset` and `count` only matter to the client), and a flush that other
     /// operations already made may have done it (see [`super::unstable`]).
-    pub async fn commit(&self, ino: InodeId, offset: u64, count: u32) -> FsResult<CommitOk> {
+    pub async fn commit(
+        &self,
+        cred: &Credentials,
+        ino: InodeId,
+        offset: u64,
+        count: u32,
+    ) -> FsResult<CommitOk> {
         self.check_writable()?;
         let _ = (offset, count);
         let node = self.load(ino).await?;
+        // As Linux's nfsd: COMMIT opens the file for writing (with the owner override of WRITE).
+        match node.ftype {
+            FileType::Regular => {}
+            FileType::Directory => return Err(FsError::IsDir),
+            _ => return Err(FsError::Inval),
+        }
+        if !perm::may_data(cred, &node, perm::W) {
+            return Err(FsError::Access);
+        }
         let scope = if self.inner.opts.async_metadata {
             // Metadata replies did not wait for durability: cover everything applied so far.
             CommitScope::Everything

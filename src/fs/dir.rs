@@ -123,7 +123,7 @@ impl Fs {
             }
         };
         Ok(LookupOk {
-            handle: self.handle_of(&child),
+            generation: child.generation,
             ino: InodeId(child.ino),
             attr: self.attr_of(&child),
             dir_attr: self.attr_of(&d),
@@ -295,7 +295,7 @@ impl Fs {
                 IfExists::MatchVerifier(v) => {
                     if existing.ftype == FileType::Regular && existing.verifier == Some(v) {
                         return Ok(CreateOk {
-                            handle: self.handle_of(&existing),
+                            generation: existing.generation,
                             ino: InodeId(existing.ino),
                             attr: self.attr_of(&existing),
                             dir_wcc: dir_wcc(before, self.attr_of(&d)),
@@ -327,7 +327,7 @@ impl Fs {
                         self.reclaim_inode_locked(existing.ino).await?;
                     }
                     return Ok(CreateOk {
-                        handle: self.handle_of(&existing),
+                        generation: existing.generation,
                         ino: InodeId(existing.ino),
                         attr: self.attr_of(&existing),
                         dir_wcc: dir_wcc(before, self.attr_of(&d)),
@@ -387,7 +387,7 @@ impl Fs {
         committed.durable().await?;
         self.inner.files_used.fetch_add(1, Ordering::Relaxed);
         Ok(CreateOk {
-            handle: self.handle_of(&child),
+            generation: child.generation,
             ino: InodeId(ino),
             attr: self.attr_of(&child),
             dir_wcc: dir_wcc(before, self.attr_of(&d)),
@@ -839,7 +839,7 @@ impl Fs {
                 name: Bytes::from_static(b"."),
                 ino: dir,
                 attr: None,
-                handle: None,
+                generation: None,
             });
         }
         if cookie <= 1 && entries.len() < max_entries {
@@ -848,7 +848,7 @@ impl Fs {
                 name: Bytes::from_static(b".."),
                 ino: InodeId(d.parent),
                 attr: None,
-                handle: None,
+                generation: None,
             });
         }
         let mut eof = false;
@@ -871,7 +871,7 @@ impl Fs {
                     name: e.name,
                     ino: e.ino,
                     attr: None,
-                    handle: None,
+                    generation: None,
                 }));
                 return self.finish_readdir(d, entries, eof, with_attrs).await;
             }
@@ -893,14 +893,14 @@ impl Fs {
                     name: cv.name,
                     ino: cv.ino,
                     attr: None,
-                    handle: None,
+                    generation: None,
                 });
             }
         }
         self.finish_readdir(d, entries, eof, with_attrs).await
     }
 
-    /// Adds attributes and handles (READDIRPLUS) to a page of `d`'s entries.
+    /// Adds attributes and generations (READDIRPLUS) to a page of `d`'s entries.
     async fn finish_readdir(
         &self,
         d: Inode,
@@ -914,7 +914,7 @@ impl Fs {
             for (e, n) in entries.iter_mut().zip(nodes) {
                 if let Some(n) = n {
                     e.attr = Some(self.attr_of(&n));
-                    e.handle = Some(self.handle_of(&n));
+                    e.generation = Some(n.generation);
                 }
             }
         }

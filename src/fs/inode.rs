@@ -6,9 +6,9 @@ use super::error::FsError;
 use super::types::{Attr, FileType, InodeId, Timestamp, CHUNK_SIZE};
 
 const INODE_VERSION: u8 = 1;
-const SUPERBLOCK_VERSION: u8 = 1;
-/// On-disk format version stored in the superblock.
-pub const FORMAT_VERSION: u32 = 2;
+const SUPERBLOCK_VERSION: u8 = 2;
+/// On-disk format version stored in the superblock (3: the superblock holds the handle secret).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// An inode as stored under `I ino`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,30 +215,46 @@ pub struct Superblock {
     pub files_used: u64,
     /// Approximate bytes in use (persisted now and then).
     pub bytes_used: u64,
+    /// The key that authenticates file handles. `None` only in a superblock of format 2,
+    /// written before handles were authenticated; [`crate::fs::Fs::open`] adds one.
+    pub handle_secret: Option<[u8; HANDLE_SECRET_LEN]>,
 }
 
+/// Length of the handle secret.
+pub const HANDLE_SECRET_LEN: usize = 32;
+/// The last format without a handle secret (superblock record version 1).
+const FORMAT_WITHOUT_SECRET: u32 = 2;
+
 impl Superblock {
-    /// Encodes the value.
+    /// Encodes the value: record version 2 with the secret, or version 1 (format 2) without.
     pub fn encode(&self) -> Bytes {
-        let mut b = BytesMut::with_capacity(48);
-        b.put_u8(SUPERBLOCK_VERSION);
+        let mut b = BytesMut::with_capacity(48 + HANDLE_SECRET_LEN);
+        b.put_u8(if self.handle_secret.is_some() {
+            SUPERBLOCK_VERSION
+        } else {
+            1
+        });
         b.put_u32(self.format);
         b.put_u64(self.fsid);
         b.put_i64(self.created.secs);
         b.put_u32(self.created.nanos);
         b.put_u64(self.files_used);
         b.put_u64(self.bytes_used);
+        if let Some(secret) = &self.handle_secret {
+            b.put_slice(secret);
+        }
         b.freeze()
     }
 
-    /// Decodes the value.
+    /// Decodes the value: the current format, or format 2 (no secret yet).
     pub fn decode(v: &[u8]) -> Result<Self, FsError> {
         let mut r = Reader(v);
         let mut parse = || -> Option<Superblock> {
-            if r.u8()? != SUPERBLOCK_VERSION {
+            let record = r.u8()?;
+            if record != 1 && record != SUPERBLOCK_VERSION {
                 return None;
             }
-            Some(Superblock {
+            let mut sb = Superblock {
                 format: r.u32()?,
                 fsid: r.u64()?,
                 created: Timestamp {
@@ -247,13 +263,25 @@ impl Superblock {
                 },
                 files_used: r.u64()?,
                 bytes_used: r.u64()?,
-            })
+                handle_secret: None,
+            };
+            if record == SUPERBLOCK_VERSION {
+                let mut secret = [0u8; HANDLE_SECRET_LEN];
+                secret.copy_from_slice(r.take(HANDLE_SECRET_LEN)?);
+                sb.handle_secret = Some(secret);
+            }
+            Some(sb)
         };
         let sb = parse().ok_or_else(|| FsError::ServerFault("corrupt superblock".into()))?;
-        if sb.format != FORMAT_VERSION {
+        let expected = if sb.handle_secret.is_some() {
+            FORMAT_VERSION
+        } else {
+            FORMAT_WITHOUT_SECRET
+        };
+        if sb.format != expected {
             return Err(FsError::ServerFault(format!(
                 "filesystem format {} was written by another slatenfs version; this one reads \
-                 format {FORMAT_VERSION}",
+                 formats {FORMAT_WITHOUT_SECRET} and {FORMAT_VERSION}",
                 sb.format
             )));
         }
@@ -383,8 +411,23 @@ mod tests {
             created: Timestamp::now(),
             files_used: 1,
             bytes_used: 2,
+            handle_secret: Some([7; HANDLE_SECRET_LEN]),
         };
         assert_eq!(Superblock::decode(&sb.encode()).unwrap(), sb);
+        // Format 2 (no secret) still reads; a format 3 record without its secret does not.
+        let old = Superblock {
+            format: 2,
+            handle_secret: None,
+            ..sb.clone()
+        };
+        assert_eq!(Superblock::decode(&old.encode()).unwrap(), old);
+        assert!(Superblock::decode(&sb.encode()[..40]).is_err());
+        let mislabelled = Superblock {
+            format: FORMAT_VERSION,
+            handle_secret: None,
+            ..sb
+        };
+        assert!(Superblock::decode(&mislabelled.encode()).is_err());
         let dv = DirentValue {
             ino: InodeId(3),
             ftype: FileType::Fifo,

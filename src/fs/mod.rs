@@ -4,10 +4,11 @@
 //! (post-op attributes, wcc data) or an [`FsError`] that the adapter maps to `nfsstat3`.
 //!
 //! Design choices:
-//! - Operations take [`InodeId`]s; [`Fs::decode_handle`] (no I/O, for routing) or
-//!   [`Fs::resolve`] (checks existence and generation) turn wire handles into ids. Handles are
-//!   28 bytes: version, filesystem id, inode id, generation. Garbage is `BadHandle`; a handle
-//!   of another filesystem or of a removed object is `Stale`. Inode ids are never reused.
+//! - Operations take [`InodeId`]s. Results name objects by [`ObjectId`] (inode id and
+//!   generation); [`Fs::resolve`] checks that an `ObjectId` still names a live object (`Stale`
+//!   otherwise). File handles are the NFS layer's business (`crate::nfs::handle`); the secret
+//!   that authenticates them is kept in the superblock ([`Fs::handle_secret`]). Inode ids are
+//!   never reused, and generations tell objects apart even so.
 //! - Every mutation locks the inodes it touches (striped async locks, taken in stripe order)
 //!   and commits ONE batch. Cross-directory directory renames also take a global rename lock
 //!   so the "not into its own subtree" walk is stable. Reads take no inode locks.
@@ -37,7 +38,6 @@ pub mod dir;
 pub mod dir_cache;
 pub mod error;
 pub mod fsck;
-pub mod handle;
 pub mod inode;
 pub mod inode_cache;
 pub mod locks;
@@ -54,7 +54,6 @@ pub use data::{assemble_range, ReadPlan, MAX_IO};
 pub use dir_cache::DirCacheStats;
 pub use error::{FsError, FsResult};
 pub use fsck::{FsckReport, Problem};
-pub use handle::{FileHandle, HandleParts, HANDLE_LEN};
 pub use inode_cache::InodeCacheStats;
 pub use options::FsOptions;
 pub use repair::RepairReport;

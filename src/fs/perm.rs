@@ -71,6 +71,19 @@ pub fn check_sticky(cred: &Credentials, dir: &Inode, child: &Inode) -> Result<()
     Ok(())
 }
 
+/// Whether `cred` may set the owner of `inode` to `uid` (Linux's `chown_ok`, fs/attr.c): root
+/// may; the owner may only "set" its own uid, which leaves it unchanged; nobody else may, not
+/// even to the current owner.
+pub fn chown_ok(cred: &Credentials, inode: &Inode, uid: u32) -> bool {
+    cred.uid == 0 || (cred.uid == inode.uid && uid == inode.uid)
+}
+
+/// Whether `cred` may set the group of `inode` to `gid` (Linux's `chgrp_ok`): root may; the
+/// owner may set the current group or a group it belongs to; nobody else may.
+pub fn chgrp_ok(cred: &Credentials, inode: &Inode, gid: u32) -> bool {
+    cred.uid == 0 || (cred.uid == inode.uid && (gid == inode.gid || cred.in_group(gid)))
+}
+
 /// The ACCESS3 bits of `requested` that `cred` is granted on `inode`.
 pub fn access_mask(cred: &Credentials, inode: &Inode, requested: u32) -> u32 {
     let mut granted = 0;

@@ -3,8 +3,7 @@
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use super::handle::FileHandle;
-pub use super::object::{InodeId, ROOT_INODE};
+pub use super::object::{InodeId, ObjectId, ROOT_INODE};
 
 /// Size of a data chunk (one key per chunk).
 pub const CHUNK_SIZE: u64 = 64 * 1024;
@@ -282,8 +281,18 @@ pub struct DirEntry {
     pub ino: InodeId,
     /// Attributes (READDIRPLUS only; `None` if not requested or the object vanished).
     pub attr: Option<Attr>,
-    /// Handle (READDIRPLUS only).
-    pub handle: Option<FileHandle>,
+    /// The entry's generation, for its file handle (READDIRPLUS only, like `attr`).
+    pub generation: Option<u64>,
+}
+
+impl DirEntry {
+    /// The object the entry names, when its generation was read (READDIRPLUS).
+    pub fn object(&self) -> Option<ObjectId> {
+        self.generation.map(|generation| ObjectId {
+            ino: self.ino,
+            generation,
+        })
+    }
 }
 
 /// FSSTAT figures.
@@ -368,14 +377,34 @@ pub struct PathConf {
 /// Result of LOOKUP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupOk {
-    /// Handle of the object found.
-    pub handle: FileHandle,
-    /// Its inode id.
+    /// Inode id of the object found.
     pub ino: InodeId,
+    /// Its generation (for its file handle).
+    pub generation: u64,
     /// Its attributes.
     pub attr: Attr,
     /// Attributes of the directory.
     pub dir_attr: Attr,
+}
+
+impl LookupOk {
+    /// The object found.
+    pub fn object(&self) -> ObjectId {
+        ObjectId {
+            ino: self.ino,
+            generation: self.generation,
+        }
+    }
+}
+
+impl CreateOk {
+    /// The object created (or, for UNCHECKED and EXCLUSIVE retries, found).
+    pub fn object(&self) -> ObjectId {
+        ObjectId {
+            ino: self.ino,
+            generation: self.generation,
+        }
+    }
 }
 
 /// Result of READ.
@@ -405,10 +434,10 @@ pub struct WriteOk {
 /// Result of CREATE, MKDIR, SYMLINK and MKNOD.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateOk {
-    /// Handle of the new object.
-    pub handle: FileHandle,
-    /// Its inode id.
+    /// Inode id of the new object.
     pub ino: InodeId,
+    /// Its generation (for its file handle).
+    pub generation: u64,
     /// Its attributes.
     pub attr: Attr,
     /// Directory wcc data.

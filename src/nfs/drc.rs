@@ -190,12 +190,48 @@ impl DuplicateRequestCache {
         shard.entries.remove(&key);
     }
 
+    /// Like [`DuplicateRequestCache::begin`]; a new call comes back with a guard that
+    /// abandons the entry unless the call completes it, so a call that panics or is cancelled
+    /// leaves no entry that would drop every retransmission as "in progress".
+    pub fn begin_guarded(&self, key: DrcKey) -> Result<DrcGuard<'_>, DrcLookup> {
+        match self.begin(key) {
+            DrcLookup::New => Ok(DrcGuard {
+                drc: self,
+                key: Some(key),
+            }),
+            seen => Err(seen),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().entries.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A call in progress in the cache: completed with its reply, or abandoned when dropped.
+pub struct DrcGuard<'a> {
+    drc: &'a DuplicateRequestCache,
+    key: Option<DrcKey>,
+}
+
+impl DrcGuard<'_> {
+    /// Records the reply for retransmissions.
+    pub fn complete(mut self, reply: Vec<Bytes>) {
+        if let Some(key) = self.key.take() {
+            self.drc.complete(key, reply);
+        }
+    }
+}
+
+impl Drop for DrcGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.drc.abandon(key);
+        }
     }
 }
 
@@ -234,6 +270,23 @@ mod tests {
         assert_eq!(drc.begin(key(7, b"x")), DrcLookup::New);
         drc.abandon(key(7, b"x"));
         assert_eq!(drc.begin(key(7, b"x")), DrcLookup::New);
+    }
+
+    #[test]
+    fn an_unfinished_guard_abandons_its_entry() {
+        let drc = DuplicateRequestCache::new(64);
+        let guard = drc.begin_guarded(key(9, b"x")).unwrap();
+        assert_eq!(
+            drc.begin_guarded(key(9, b"x")).err(),
+            Some(DrcLookup::InProgress)
+        );
+        drop(guard);
+        let guard = drc.begin_guarded(key(9, b"x")).unwrap();
+        guard.complete(vec![Bytes::from_static(b"r")]);
+        assert_eq!(
+            drc.begin_guarded(key(9, b"x")).err(),
+            Some(DrcLookup::Replay(vec![Bytes::from_static(b"r")]))
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! call's first handle, an NLM call's file), runs [`Service::handle`] on that inode's owner
 //! core, and writes the reply it gets back to the connection. Nothing here knows about sockets
 //! or executors.
+mod admission;
 pub mod convert;
 pub mod drc;
+pub mod handle;
 mod mount;
 mod nfs3;
 mod nlm;
@@ -18,8 +20,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use arc_swap::ArcSwap;
+
 use crate::datapath::{DataPath, DataPathConfig};
-use crate::fs::Fs;
+use crate::exports::{ExportTable, SharedExports};
+use crate::fs::{Fs, MAX_IO};
 use crate::lockmgr::{parse_grant_cookie, LockManager};
 use crate::metrics::metrics;
 use crate::proto::connection::{Call, CallReply, ServerConfig};
@@ -36,12 +41,16 @@ use crate::proto::xdr::{DecodeError, XdrDecode, XdrSink};
 use crate::server::{Peer, Service};
 use crate::store::{StoreError, WriteTicket};
 
+use admission::Refusal;
 use drc::{DrcKey, DrcLookup, DuplicateRequestCache};
+use handle::HandleCodec;
 
 /// Largest RPC record accepted: a 1 MiB WRITE (wtmax) plus generous room for its headers.
 pub const MAX_RECORD_SIZE: usize = (1 << 20) + (64 << 10);
 /// Replies of non-idempotent calls remembered for retransmissions (a few KiB each at most).
 pub const DRC_CAPACITY: usize = 16_384;
+/// What the runtime reserves for the reply of a call that is not a READ or a listing.
+const SMALL_REPLY: usize = 4 << 10;
 
 /// Largest datagram record accepted (the UDP payload limit).
 pub const MAX_DATAGRAM_RECORD: usize = 64 << 10;
@@ -49,6 +58,8 @@ pub const MAX_DATAGRAM_RECORD: usize = 64 << 10;
 /// The NFS, MOUNT, portmap/rpcbind, NLM and NSM services of one server.
 pub struct NfsService {
     fs: Fs,
+    codec: HandleCodec,
+    exports: SharedExports,
     drc: DuplicateRequestCache,
     mounts: mount::MountTable,
     portmap: PortmapTable,
@@ -57,6 +68,9 @@ pub struct NfsService {
     data_paths: DataPathConfig,
     /// `None`: no lock manager (`--no-lock-manager`); NLM and NSM are not served.
     locks: Option<Arc<LockManager>>,
+    /// Test hook: a LOOKUP, CREATE, MKDIR or REMOVE of this name panics (see
+    /// [`NfsService::panic_on_name`]).
+    panic_on_name: Option<Vec<u8>>,
 }
 
 /// Portmap v2 and rpcbind v3 and v4.
@@ -75,22 +89,46 @@ fn with_lock_programs(config: ServerConfig) -> ServerConfig {
 }
 
 impl NfsService {
-    /// Serves `fs` without a lock manager; `port` is the TCP port NFS and MOUNT are both on
-    /// (for portmap GETPORT); each core's data path is opened with `data_paths`.
+    /// Serves `fs` without a lock manager, to loopback clients only
+    /// ([`ExportTable::without_rules`]) until [`NfsService::with_exports`] gives it rules;
+    /// `port` is the TCP port NFS and MOUNT are both on (for portmap GETPORT); each core's data
+    /// path is opened with `data_paths`.
     pub fn new(fs: Fs, port: u16, data_paths: DataPathConfig) -> Self {
         let config = ServerConfig::new(MAX_RECORD_SIZE)
             .program(NFS_PROGRAM, NFS_V3, NFS_V3, NFS3_MAX_PROC)
             .program(MOUNT_PROGRAM, MOUNT_V3, MOUNT_V3, MOUNT3_MAX_PROC)
             .program(PORTMAP_PROGRAM, PORTMAP_V2, PORTMAP_V2, PORTMAP2_MAX_PROC);
+        let anonymous = fs.anonymous();
+        let exports = Arc::new(ArcSwap::from_pointee(ExportTable::without_rules(
+            anonymous.uid,
+            anonymous.gid,
+        )));
         Self {
+            codec: HandleCodec::new(fs.fsid(), fs.handle_secret()),
             fs,
+            exports,
             drc: DuplicateRequestCache::new(DRC_CAPACITY),
             mounts: mount::MountTable::default(),
             portmap: PortmapTable::for_gateway(port, port),
             config: Arc::new(config),
             data_paths,
             locks: None,
+            panic_on_name: None,
         }
+    }
+
+    /// Enforces the rules of `exports` (a table the caller may swap at any time: the next call
+    /// sees the new rules).
+    pub fn with_exports(mut self, exports: SharedExports) -> Self {
+        self.exports = exports;
+        self
+    }
+
+    /// Test hook: makes every LOOKUP, CREATE, MKDIR or REMOVE of `name` panic inside the call,
+    /// to prove that the runtime survives a panicking call (`--test-panic-on-name`).
+    pub fn panic_on_name(mut self, name: Option<Vec<u8>>) -> Self {
+        self.panic_on_name = name;
+        self
     }
 
     /// Serves `locks` too: NLM and NSM on the NFS port (TCP) and on `udp_port` (UDP), and
@@ -138,6 +176,11 @@ impl NfsService {
         &self.fs
     }
 
+    /// The export rules in force.
+    pub fn exports(&self) -> &SharedExports {
+        &self.exports
+    }
+
     /// The lock manager, if locks are served.
     pub fn lock_manager(&self) -> Option<&Arc<LockManager>> {
         self.locks.as_ref()
@@ -169,8 +212,9 @@ impl NfsService {
             Err(e) => return decode_failure(e),
         };
         let mut out = XdrSink::with_capacity(256);
+        let table = self.exports.load_full();
         self.mounts
-            .handle(&self.fs, peer.ip(), &args, &mut out)
+            .handle(&self.fs, &self.codec, &table, peer, &args, &mut out)
             .await;
         CallReply::from_sink(out)
     }
@@ -187,35 +231,59 @@ impl NfsService {
             }
         };
         log::trace!("{} xid {:#x} from {peer}", args.name(), call.xid);
-        let cred = convert::credentials(&call.cred, &self.fs.anonymous());
+        let table = self.exports.load_full();
+        let ctx = match admission::admit(
+            &self.fs,
+            &self.codec,
+            table,
+            &args,
+            &call.args,
+            &call.cred,
+            peer,
+        ) {
+            Ok(ctx) => ctx,
+            Err(Refusal::Auth(stat)) => return CallReply::AuthError(stat),
+            Err(Refusal::Status(e)) => {
+                let mut out = XdrSink::with_capacity(64);
+                nfs3::refuse(&args, &e, &mut out);
+                return CallReply::from_sink(out);
+            }
+        };
         let drc_key = args
             .is_non_idempotent()
             .then(|| DrcKey::new(peer, call.xid, call.procedure, &call.args));
-        if let Some(key) = drc_key {
+        let drc_guard = if let Some(key) = drc_key {
             if let Some(write) = self.drc.unconfirmed(&key.retry_key()) {
                 return self.answer_retry(key, write, call.procedure).await;
             }
-            match self.drc.begin(key) {
-                DrcLookup::New => {}
-                DrcLookup::InProgress => return CallReply::Drop,
-                DrcLookup::Replay(segments) => {
+            match self.drc.begin_guarded(key) {
+                Ok(guard) => Some(guard),
+                Err(DrcLookup::Replay(segments)) => {
                     log::debug!("replaying {} xid {:#x} for {peer}", args.name(), call.xid);
                     return CallReply::Results(segments);
                 }
+                Err(_) => return CallReply::Drop,
+            }
+        } else {
+            None
+        };
+        if let Some(name) = &self.panic_on_name {
+            if call_name(&args) == Some(name.as_slice()) {
+                panic!("test hook: {} of {name:?}", args.name());
             }
         }
         let started = Instant::now();
         let mut out = XdrSink::with_capacity(512);
-        let unconfirmed = nfs3::dispatch(&self.fs, data, &cred, &args, &call.args, &mut out).await;
+        let unconfirmed = nfs3::dispatch(&ctx, data, &args, &call.args, &mut out).await;
         // Every NFSv3 result but NULL's starts with its nfsstat3: 0 is NFS3_OK.
         let failed = out.head_mut().get(..4).is_some_and(|s| s != [0, 0, 0, 0]);
         metrics()
             .nfs
             .call(call.procedure, started.elapsed(), failed);
         let reply = CallReply::from_sink(out);
-        if let (Some(key), CallReply::Results(segments)) = (drc_key, &reply) {
-            self.drc.complete(key, segments.clone());
-            if let Some(write) = unconfirmed {
+        if let (Some(guard), CallReply::Results(segments)) = (drc_guard, &reply) {
+            guard.complete(segments.clone());
+            if let (Some(key), Some(write)) = (drc_key, unconfirmed) {
                 self.drc.note_unconfirmed(key.retry_key(), write);
             }
         }
@@ -249,6 +317,17 @@ impl NfsService {
     }
 }
 
+/// The name a LOOKUP, CREATE, MKDIR or REMOVE is about (for the test hook).
+fn call_name<'a>(args: &Nfs3Call<'a>) -> Option<&'a [u8]> {
+    match args {
+        Nfs3Call::Lookup(a) => Some(a.what.name),
+        Nfs3Call::Create(a) => Some(a.where_.name),
+        Nfs3Call::Mkdir(a) => Some(a.where_.name),
+        Nfs3Call::Remove(a) => Some(a.object.name),
+        _ => None,
+    }
+}
+
 impl Service for NfsService {
     type Core = DataPath;
 
@@ -257,7 +336,8 @@ impl Service for NfsService {
     }
 
     /// The inode of the first file handle of an NFS call (every NFSv3 argument list starts
-    /// with one), of an NLM call's file (GRANTED_RES: the file its cookie names), so that the
+    /// with one), read without verifying the handle: the owner core verifies it before doing
+    /// anything; of an NLM call's file (GRANTED_RES: the file its cookie names), so that the
     /// locks and the I/O of a file meet on its core. `None` (run anywhere) for MOUNT, portmap,
     /// NSM, host-wide NLM calls, and handles that are not ours (they fail the same way on any
     /// core).
@@ -265,13 +345,27 @@ impl Service for NfsService {
         match call.prog {
             NFS_PROGRAM => {
                 let (_, fh) = NfsFh3::decode(&call.args).ok()?;
-                self.fs.decode_handle(fh.as_bytes()).ok().map(|i| i.0)
+                HandleCodec::route_key(fh.as_bytes())
             }
             nlm4::PROGRAM => match Nlm4Call::decode(call.procedure, &call.args).ok()? {
                 Nlm4Call::GrantedRes(r) => parse_grant_cookie(r.cookie).map(|(ino, _)| ino),
-                args => self.fs.decode_handle(args.file_handle()?).ok().map(|i| i.0),
+                args => HandleCodec::route_key(args.file_handle()?),
             },
             _ => None,
+        }
+    }
+
+    /// READs and listings reply with up to what they ask for (as capped by the procedures);
+    /// everything else with a few KiB at most.
+    fn reply_size_hint(&self, call: &Call) -> usize {
+        if call.prog != NFS_PROGRAM {
+            return SMALL_REPLY;
+        }
+        match Nfs3Call::decode(call.procedure, &call.args) {
+            Ok(Nfs3Call::Read(a)) => a.count.min(MAX_IO) as usize + SMALL_REPLY,
+            Ok(Nfs3Call::Readdir(a)) => nfs3::listing_reply_bound(a.count),
+            Ok(Nfs3Call::Readdirplus(a)) => nfs3::listing_reply_bound(a.maxcount),
+            _ => SMALL_REPLY,
         }
     }
 
@@ -286,7 +380,15 @@ impl Service for NfsService {
             (NFS_PROGRAM, _) => self.handle_nfs(&call, peer.remote, data).await,
             (MOUNT_PROGRAM, _) => self.handle_mount(&call, peer.remote).await,
             (PORTMAP_PROGRAM, _) => portmap::handle(&self.portmap, &call, peer),
-            (nlm4::PROGRAM, Some(locks)) => nlm::handle(locks, &self.fs, &call, peer).await,
+            (nlm4::PROGRAM, Some(locks)) => {
+                let table = self.exports.load();
+                let files = nlm::Files {
+                    fs: &self.fs,
+                    codec: &self.codec,
+                    exports: &table,
+                };
+                nlm::handle(locks, files, &call, peer).await
+            }
             (nsm::PROGRAM, Some(locks)) => status_monitor::handle(locks, &call, peer),
             // The connection only hands out calls of the programs it was configured with.
             _ => CallReply::SystemErr,

@@ -1,20 +1,29 @@
 //! MOUNT v3 and portmap v2, served on the NFS port.
 //!
-//! There is one export, `/`. MNT of a deeper path (`server:/a/b`) is resolved as root would
-//! resolve it and returns that directory's handle, as Linux's nfsd does for a path inside an
-//! export. The mount list (for DUMP, `showmount -a`) is informational and kept in memory.
-use std::net::IpAddr;
+//! MNT of a path grants it when an export rule admits the peer for that directory or one above
+//! it ([`ExportTable::for_mount`]); the handle it returns is issued under that export, and its
+//! options apply to every call made with it and with the handles derived from it. The path is
+//! resolved as root would resolve it (as Linux's mountd does). A refused MNT is MNT3ERR_ACCES
+//! and logged with the peer, as is a MNT from a non-privileged port to a `secure` export.
+//! EXPORT lists the rules in force; the mount list (DUMP) is informational and kept in memory.
+use std::net::SocketAddr;
 
 use parking_lot::Mutex;
 
-use crate::fs::{Credentials, FileType, Fs, FsError};
+use crate::exports::{normalise_mount_path, ExportTable};
+use crate::fs::{Credentials, FileType, Fs, FsError, ObjectId};
 use crate::proto::mount::{
     auth_flavor, Exportnode, MountCall, MountReply, Mountbody, Mountres3, Mountres3Ok, Mountstat3,
 };
 use crate::proto::xdr::{XdrEncode, XdrSink};
+use crate::rate_limited_log::RateLimitedLog;
+
+use super::handle::{FileHandle, HandleCodec};
 
 /// Entries kept for DUMP; beyond this the oldest are forgotten.
 const MAX_MOUNT_LIST: usize = 1024;
+/// Refused MNTs logged per second, at most.
+static REFUSED_MOUNTS: RateLimitedLog = RateLimitedLog::new(10);
 
 #[derive(Default)]
 pub struct MountTable {
@@ -34,37 +43,39 @@ fn mount_status(e: &FsError) -> Mountstat3 {
 }
 
 impl MountTable {
-    pub async fn handle(&self, fs: &Fs, peer: IpAddr, call: &MountCall<'_>, out: &mut XdrSink) {
+    pub async fn handle(
+        &self,
+        fs: &Fs,
+        codec: &HandleCodec,
+        exports: &ExportTable,
+        peer: SocketAddr,
+        call: &MountCall<'_>,
+        out: &mut XdrSink,
+    ) {
         match call {
             MountCall::Null => MountReply::Null.encode(out),
-            MountCall::Mnt(path) => match resolve_export_path(fs, path)
-                .await
-                .inspect(|_| log::debug!("MNT {:?} from {peer}", String::from_utf8_lossy(path)))
-            {
-                Ok(handle) => {
-                    let entry = (peer.to_string(), path.to_vec());
-                    let mut list = self.mounts.lock();
-                    if !list.contains(&entry) {
-                        if list.len() >= MAX_MOUNT_LIST {
-                            list.remove(0);
-                        }
-                        list.push(entry);
+            MountCall::Mnt(path) => {
+                let shown = String::from_utf8_lossy(path);
+                match mount(fs, codec, exports, peer, path).await {
+                    Ok(handle) => {
+                        log::debug!("MNT {shown:?} from {peer}");
+                        self.remember(peer, path);
+                        MountReply::Mnt(Mountres3::Ok(Mountres3Ok {
+                            fhandle: handle.as_bytes(),
+                            auth_flavors: vec![auth_flavor::AUTH_SYS, auth_flavor::AUTH_NONE],
+                        }))
+                        .encode(out)
                     }
-                    drop(list);
-                    MountReply::Mnt(Mountres3::Ok(Mountres3Ok {
-                        fhandle: handle.as_bytes(),
-                        auth_flavors: vec![auth_flavor::AUTH_SYS, auth_flavor::AUTH_NONE],
-                    }))
-                    .encode(out)
+                    Err(Refused::Rules(why)) => {
+                        REFUSED_MOUNTS.warn(|| format!("refused MNT {shown:?} from {peer}: {why}"));
+                        MountReply::Mnt(Mountres3::Err(Mountstat3::Acces)).encode(out)
+                    }
+                    Err(Refused::Fs(e)) => {
+                        log::info!("MNT {shown:?} from {peer} failed: {e}");
+                        MountReply::Mnt(Mountres3::Err(mount_status(&e))).encode(out)
+                    }
                 }
-                Err(e) => {
-                    log::info!(
-                        "MNT {:?} from {peer} refused: {e}",
-                        String::from_utf8_lossy(path)
-                    );
-                    MountReply::Mnt(Mountres3::Err(mount_status(&e))).encode(out)
-                }
-            },
+            }
             MountCall::Dump => {
                 let list = self.mounts.lock().clone();
                 let bodies: Vec<Mountbody<'_>> = list
@@ -77,44 +88,98 @@ impl MountTable {
                 MountReply::Dump(bodies).encode(out)
             }
             MountCall::Umnt(path) => {
-                let host = peer.to_string();
+                let host = peer.ip().to_string();
                 self.mounts
                     .lock()
                     .retain(|(h, d)| !(h == &host && d.as_slice() == *path));
                 MountReply::Umnt.encode(out)
             }
             MountCall::Umntall => {
-                let host = peer.to_string();
+                let host = peer.ip().to_string();
                 self.mounts.lock().retain(|(h, _)| h != &host);
                 MountReply::Umntall.encode(out)
             }
-            MountCall::Export => MountReply::Export(vec![Exportnode {
-                dir: b"/",
-                groups: Vec::new(),
-            }])
-            .encode(out),
+            MountCall::Export => {
+                let groups: Vec<Vec<String>> = exports
+                    .exports()
+                    .iter()
+                    .map(|e| e.clients.iter().map(|(c, _)| c.to_string()).collect())
+                    .collect();
+                let nodes = exports
+                    .exports()
+                    .iter()
+                    .zip(&groups)
+                    .map(|(e, g)| Exportnode {
+                        dir: e.path.as_bytes(),
+                        groups: g.iter().map(|s| s.as_bytes()).collect(),
+                    })
+                    .collect();
+                MountReply::Export(nodes).encode(out)
+            }
+        }
+    }
+
+    fn remember(&self, peer: SocketAddr, path: &[u8]) {
+        let entry = (peer.ip().to_string(), path.to_vec());
+        let mut list = self.mounts.lock();
+        if !list.contains(&entry) {
+            if list.len() >= MAX_MOUNT_LIST {
+                list.remove(0);
+            }
+            list.push(entry);
         }
     }
 }
 
-/// The handle of the directory at `path` (absolute, `/` the root of the filesystem).
-async fn resolve_export_path(fs: &Fs, path: &[u8]) -> Result<crate::fs::FileHandle, FsError> {
+/// Why a MNT is refused.
+enum Refused {
+    /// No rule grants it (MNT3ERR_ACCES, logged with the reason).
+    Rules(String),
+    /// The path does not lead to a directory.
+    Fs(FsError),
+}
+
+/// The handle of the directory at `path` for `peer`, if a rule grants it.
+async fn mount(
+    fs: &Fs,
+    codec: &HandleCodec,
+    exports: &ExportTable,
+    peer: SocketAddr,
+    path: &[u8],
+) -> Result<FileHandle, Refused> {
+    let path = std::str::from_utf8(path)
+        .ok()
+        .and_then(normalise_mount_path)
+        .ok_or_else(|| Refused::Rules("not an absolute path without '..'".into()))?;
+    let Some((export, options)) = exports.for_mount(&path, peer.ip()) else {
+        return Err(Refused::Rules(
+            "no export rule grants it to this client".into(),
+        ));
+    };
+    if !options.port_allowed(peer.port()) {
+        return Err(Refused::Rules(format!(
+            "export {} is secure and port {} is not privileged",
+            export.path,
+            peer.port()
+        )));
+    }
+    let dir = resolve_directory(fs, &path).await.map_err(Refused::Fs)?;
+    Ok(codec.encode(dir, export.id))
+}
+
+/// The directory at `path` (absolute, `/` the root of the filesystem), walked as root.
+pub(crate) async fn resolve_directory(fs: &Fs, path: &str) -> Result<ObjectId, FsError> {
     let root = Credentials::root();
-    if path.first() != Some(&b'/') {
+    if !path.starts_with('/') {
         return Err(FsError::NoEnt);
     }
-    let mut dir = fs.root();
-    let mut handle = fs.root_handle().await?;
-    for name in path
-        .split(|b| *b == b'/')
-        .filter(|n| !n.is_empty() && *n != b".")
-    {
-        let found = fs.lookup(&root, dir, name).await?;
+    let mut dir = fs.root_object().await?;
+    for name in path.split('/').filter(|n| !n.is_empty() && *n != ".") {
+        let found = fs.lookup(&root, dir.ino, name.as_bytes()).await?;
         if found.attr.ftype != FileType::Directory {
             return Err(FsError::NotDir);
         }
-        dir = found.ino;
-        handle = found.handle;
+        dir = found.object();
     }
-    Ok(handle)
+    Ok(dir)
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::exports::ExportTable;
 use crate::fs::Fs;
 use crate::lockmgr::{ClientAddr, LockManager};
 use crate::proto::connection::{Call, CallReply};
@@ -18,6 +19,26 @@ use crate::proto::xdr::{encode_to_vec, XdrEncode, XdrSink};
 use crate::server::Peer;
 
 use super::decode_failure;
+use super::handle::HandleCodec;
+
+/// What NLM needs to turn a file handle into a file: the handle's MAC and generation are
+/// checked as for NFS calls, and so is the export: a handle of an export that does not admit
+/// the caller names no file here (NLM4_STALE_FH), so a host the rules refuse cannot take or
+/// test locks either.
+pub(super) struct Files<'a> {
+    pub fs: &'a Fs,
+    pub codec: &'a HandleCodec,
+    pub exports: &'a ExportTable,
+}
+
+impl Files<'_> {
+    /// The inode `fh` names for a caller at `peer`, if any.
+    async fn inode(&self, fh: &[u8], peer: std::net::IpAddr) -> Option<u64> {
+        let content = self.codec.decode(fh).ok()?;
+        self.exports.by_id(content.export)?.admit(peer)?;
+        self.fs.resolve(content.object).await.ok().map(|i| i.0)
+    }
+}
 
 fn reply(r: &Nlm4Reply<'_>) -> CallReply {
     let mut out = XdrSink::with_capacity(128);
@@ -26,7 +47,12 @@ fn reply(r: &Nlm4Reply<'_>) -> CallReply {
 }
 
 /// Runs one NLM call.
-pub(super) async fn handle(locks: &LockManager, fs: &Fs, call: &Call, peer: Peer) -> CallReply {
+pub(super) async fn handle(
+    locks: &LockManager,
+    files: Files<'_>,
+    call: &Call,
+    peer: Peer,
+) -> CallReply {
     let args = match Nlm4Call::decode(call.procedure, &call.args) {
         Ok(a) => a,
         Err(e) => {
@@ -45,7 +71,7 @@ pub(super) async fn handle(locks: &LockManager, fs: &Fs, call: &Call, peer: Peer
     };
     let now = Instant::now();
     let ino = match args.file_handle() {
-        Some(fh) => fs.resolve(fh).await.map(|i| i.0).ok(),
+        Some(fh) => files.inode(fh, peer.remote.ip()).await,
         None => None,
     };
     let res_proc = match args {

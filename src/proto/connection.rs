@@ -233,6 +233,9 @@ pub enum CallReply {
     ProcUnavail,
     /// The server could not produce a reply.
     SystemErr,
+    /// MSG_DENIED / AUTH_ERROR: the call's authentication is not acceptable (e.g. AUTH_TOOWEAK
+    /// for a non-privileged port on a `secure` export).
+    AuthError(AuthStat),
     /// Send nothing: a retransmission of a call that is still running (the client will
     /// retransmit again and get the finished reply from the duplicate-request cache).
     Drop,
@@ -247,6 +250,7 @@ impl CallReply {
             CallReply::GarbageArgs => f(ReplyBody::GarbageArgs),
             CallReply::ProcUnavail => f(ReplyBody::ProcUnavail),
             CallReply::SystemErr => f(ReplyBody::SystemErr),
+            CallReply::AuthError(stat) => f(ReplyBody::AuthError(*stat)),
             CallReply::Drop => return None,
         })
     }
@@ -442,6 +446,11 @@ impl ServerConnection {
     /// Bytes of output queued and not yet handed out by `poll_transmit`.
     pub fn pending_output_bytes(&self) -> usize {
         self.writer.pending_bytes()
+    }
+
+    /// Whether the input so far ends between two records (no record has arrived in part).
+    pub fn at_record_boundary(&self) -> bool {
+        self.decoder.at_record_boundary()
     }
 
     /// Calls handed out by `poll_call` and not yet answered or discarded.

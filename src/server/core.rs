@@ -1,24 +1,30 @@
 //! One core: its listeners, its connections and datagrams, and the calls it owns (forwarded
 //! from other cores).
+use std::any::Any;
 use std::cell::Cell;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::channel::oneshot;
 use futures::future::{select, Either};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use glommio::channels::channel_mesh::{Full, MeshBuilder, Senders};
 use glommio::net::{TcpListener, UdpSocket};
 use glommio::sync::Semaphore;
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 
 use crate::metrics::metrics;
 use crate::proto::connection::{Call, CallReply, ServerConfig};
+use crate::rate_limited_log::RateLimitedLog;
 use crate::sharded::part_of;
 
+use super::budget::CoreReplyBudget;
 use super::conn::{self, Dispatch};
 use super::datagram;
+use super::limits::Limits;
 use super::service::{Peer, Service, Transport};
 use super::shutdown::StopSignal;
 use super::{Listener, ServeError};
@@ -36,6 +42,9 @@ pub(super) type CoreMesh = MeshBuilder<Forwarded, Full>;
 /// Calls one core admits from its connections at once (each holds at most one record, ≤ 1 MiB).
 pub const MAX_CALLS_PER_CORE: u64 = 1024;
 
+/// Refused connections logged per second, at most.
+static REFUSED_CONNECTIONS: RateLimitedLog = RateLimitedLog::new(5);
+
 /// Everything one core needs to run calls: the service and its state on this core, and the
 /// senders towards the other cores.
 struct CoreRuntime<S: Service> {
@@ -44,7 +53,9 @@ struct CoreRuntime<S: Service> {
     service: Arc<S>,
     state: S::Core,
     senders: Senders<Forwarded>,
+    limits: Limits,
     admitted: Rc<Semaphore>,
+    replies: Rc<CoreReplyBudget>,
     /// Calls running on this core (its own and forwarded ones).
     running: Cell<usize>,
 }
@@ -71,11 +82,37 @@ pub fn owner_core(key: u64, cores: usize) -> usize {
     part_of(key, cores)
 }
 
+/// What a panic carried, for the log.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
 impl<S: Service> CoreRuntime<S> {
-    /// Runs `call` here, counted as running.
+    /// Runs `call` here, counted as running. A call that panics is answered SYSTEM_ERR and
+    /// logged; the core goes on serving (what the call held is released as it unwinds).
     async fn run_here(&self, call: Call, peer: Peer) -> CallReply {
         let _running = Running::enter(&self.running);
-        self.service.handle(&self.state, call, peer).await
+        let (xid, prog, procedure) = (call.xid, call.prog, call.procedure);
+        let handled = AssertUnwindSafe(self.service.handle(&self.state, call, peer));
+        match handled.catch_unwind().await {
+            Ok(reply) => reply,
+            Err(panic) => {
+                error!(
+                    "core {}: call xid {xid:#x} (program {prog}, procedure {procedure}) from \
+                     {} panicked: {}; answered SYSTEM_ERR",
+                    self.id,
+                    peer.remote,
+                    panic_message(panic.as_ref())
+                );
+                CallReply::SystemErr
+            }
+        }
     }
 
     /// Waits until no call runs on this core.
@@ -87,8 +124,20 @@ impl<S: Service> CoreRuntime<S> {
 }
 
 impl<S: Service> Dispatch for CoreRuntime<S> {
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     fn admission(&self) -> &Rc<Semaphore> {
         &self.admitted
+    }
+
+    fn reply_budget(&self) -> &Rc<CoreReplyBudget> {
+        &self.replies
+    }
+
+    fn reply_size_hint(&self, call: &Call) -> usize {
+        self.service.reply_size_hint(call)
     }
 
     async fn dispatch(self: Rc<Self>, call: Call, peer: Peer) -> CallReply {
@@ -118,7 +167,7 @@ impl<S: Service> Dispatch for CoreRuntime<S> {
 /// without it the connections of a server that was killed (`kill -9`, a crash) hold the port
 /// in FIN_WAIT/TIME_WAIT for up to a minute and the restarted server cannot bind it. It lets
 /// no second server listen on the port (a listener in LISTEN still conflicts).
-fn bind_listener(listen: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+fn bind_listener(listen: SocketAddr) -> std::io::Result<TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     use std::os::fd::{FromRawFd, IntoRawFd};
     let socket = Socket::new(
@@ -142,6 +191,7 @@ pub(super) async fn run<S: Service>(
     service: Arc<S>,
     mesh: CoreMesh,
     stop: StopSignal,
+    limits: Limits,
 ) -> Result<(), ServeError> {
     let cores = mesh.nr_peers();
     let (senders, mut receivers) = mesh
@@ -156,7 +206,9 @@ pub(super) async fn run<S: Service>(
         service,
         state,
         senders,
+        limits,
         admitted: Rc::new(Semaphore::new(MAX_CALLS_PER_CORE)),
+        replies: CoreReplyBudget::new(limits.core_reply_bytes),
         running: Cell::new(0),
     });
 
@@ -204,12 +256,25 @@ pub(super) async fn run<S: Service>(
         task.await;
     }
     // Stop: connections notice the signal themselves. Wait until every core's connections are
-    // closed, because their in-flight calls may still be forwarded to this core.
-    while stop.open_connections() > 0 {
-        glommio::timer::sleep(Duration::from_millis(10)).await;
+    // closed, because their in-flight calls may still be forwarded to this core, and let
+    // forwarded calls still running here finish; both only until the drain deadline, after which
+    // the executor goes away with whatever is left.
+    let drained = Box::pin(async {
+        while stop.open_connections() > 0 {
+            glommio::timer::sleep(Duration::from_millis(10)).await;
+        }
+        core.drain().await;
+    });
+    if let Either::Right(_) =
+        select(drained, Box::pin(stop.drain_deadline(limits.drain_timeout))).await
+    {
+        warn!(
+            "core {id}: drain took longer than {:?}: closing {} connections and {} calls",
+            limits.drain_timeout,
+            stop.open_connections(),
+            core.running.get()
+        );
     }
-    // Let forwarded calls still running on this core finish before the executor goes away.
-    core.drain().await;
     core.service.stop_core(&core.state, id);
     Ok(())
 }
@@ -242,11 +307,21 @@ async fn accept<D: Dispatch>(
         let (Ok(remote), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
             continue;
         };
+        let max = core.limits().max_connections;
+        let Some(guard) = stop.try_connection_opened(max) else {
+            REFUSED_CONNECTIONS.warn(|| {
+                format!(
+                    "core {id}: refused a connection from {remote}: {max} connections are open \
+                     (--max-connections)"
+                )
+            });
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         info!("core {id}: connection from {remote} to {local}");
         let peer = Peer::tcp(remote, local);
         let (core, stop, programs) = (core.clone(), stop.clone(), programs.clone());
-        let guard = stop.connection_opened();
         let server_metrics = &metrics().server;
         server_metrics.accepted.inc();
         server_metrics.connections.inc();

@@ -15,9 +15,11 @@
 //!
 //! The runtime also makes calls to other hosts for a service ([`outgoing`]: a lock manager's
 //! callbacks), on a thread of its own.
+mod budget;
 mod conn;
 mod core;
 mod datagram;
+mod limits;
 pub mod outgoing;
 pub mod registration;
 mod service;
@@ -45,8 +47,9 @@ pub struct Listener {
 
 pub use self::core::{owner_core, MAX_CALLS_PER_CORE};
 pub use conn::MAX_CALLS_IN_FLIGHT;
+pub use limits::{Limits, DEFAULT_MAX_CONNECTIONS};
 pub use service::{Peer, Service, Transport};
-pub use shutdown::{stop_on_signals, StopSignal};
+pub use shutdown::{handle_signals, StopSignal};
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -120,13 +123,15 @@ fn accepting(addr: SocketAddr) -> bool {
     std::net::TcpStream::connect_timeout(&target, std::time::Duration::from_secs(1)).is_ok()
 }
 
-/// Serves `service` on `listeners` with `cores` executors until `stop` is triggered (or an
-/// executor fails), then lets every connection finish its calls and returns.
+/// Serves `service` on `listeners` with `cores` executors within `limits` until `stop` is
+/// triggered (or an executor fails), then lets every connection finish its calls (for
+/// `limits.drain_timeout` at most) and returns.
 pub fn serve<S: Service>(
     listeners: Vec<Listener>,
     cores: usize,
     service: Arc<S>,
     stop: StopSignal,
+    limits: Limits,
 ) -> Result<(), ServeError> {
     for l in &listeners {
         check_listen(l.addr, l.transport)?;
@@ -140,7 +145,7 @@ pub fn serve<S: Service>(
             .on_all_shards(move || {
                 let (service, stop, mesh) = (service.clone(), stop.clone(), mesh.clone());
                 let listeners = listeners.clone();
-                async move { self::core::run(&listeners, service, mesh, stop).await }
+                async move { self::core::run(&listeners, service, mesh, stop, limits).await }
             })
             .map_err(|e| ServeError::Runtime(e.to_string()))?
     };

@@ -59,7 +59,15 @@ pub trait Service: Send + Sync + 'static {
     /// core may, and the core that read the call runs it.
     fn route(&self, call: &Call) -> Option<u64>;
 
-    /// Runs `call` from `peer` on this core and produces its reply.
+    /// The most bytes `call`'s reply may take: the runtime holds that much of its reply budget
+    /// for the call while it runs (see `Limits::connection_reply_bytes`).
+    fn reply_size_hint(&self, call: &Call) -> usize {
+        let _ = call;
+        4 << 10
+    }
+
+    /// Runs `call` from `peer` on this core and produces its reply. A panic in it is caught by
+    /// the runtime (the call gets SYSTEM_ERR): what the call holds must be released on unwind.
     fn handle(&self, core: &Self::Core, call: Call, peer: Peer) -> impl Future<Output = CallReply>;
 
     /// The core is stopping: no call runs on it any more.

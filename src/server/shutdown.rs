@@ -1,9 +1,11 @@
-//! Graceful stop: SIGINT/SIGTERM stop the accept loops, connections finish their in-flight calls
-//! and close, then the storage is flushed.
+//! Stopping: SIGINT/SIGTERM stop the accept loops; connections get a bounded time to finish the
+//! calls they have in flight and send the replies, then whatever is left is closed, and the
+//! storage is flushed. A second SIGINT/SIGTERM exits at once. SIGHUP asks for a reload (of the
+//! export rules: the composition root says what to do).
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
@@ -11,6 +13,8 @@ use log::{info, warn};
 #[derive(Clone)]
 pub struct StopSignal {
     stopped: Arc<AtomicBool>,
+    /// When the stop was triggered (the drain deadline counts from it).
+    stopped_at: Arc<OnceLock<Instant>>,
     tx: Arc<tokio::sync::watch::Sender<bool>>,
     rx: tokio::sync::watch::Receiver<bool>,
     open_connections: Arc<AtomicUsize>,
@@ -30,6 +34,7 @@ impl StopSignal {
         let (tx, rx) = tokio::sync::watch::channel(false);
         Self {
             stopped: Arc::new(AtomicBool::new(false)),
+            stopped_at: Arc::new(OnceLock::new()),
             tx: Arc::new(tx),
             rx,
             open_connections: Arc::new(AtomicUsize::new(0)),
@@ -37,13 +42,16 @@ impl StopSignal {
     }
 
     pub fn trigger(&self) {
+        self.stopped_at.get_or_init(Instant::now);
         self.stopped.store(true, Ordering::SeqCst);
         let _ = self.tx.send(true);
     }
 
-    pub fn connection_opened(&self) -> ConnectionGuard {
-        self.open_connections.fetch_add(1, Ordering::SeqCst);
-        ConnectionGuard(self.open_connections.clone())
+    /// Counts a new connection unless `max` are open already (`None`: refuse it).
+    pub fn try_connection_opened(&self, max: usize) -> Option<ConnectionGuard> {
+        let before = self.open_connections.fetch_add(1, Ordering::SeqCst);
+        let guard = ConnectionGuard(self.open_connections.clone());
+        (before < max).then_some(guard)
     }
 
     /// Connections open on all cores.
@@ -61,6 +69,16 @@ impl StopSignal {
         // An error means the sender is gone, which only happens at teardown: stop as well.
         let _ = rx.wait_for(|stopped| *stopped).await;
     }
+
+    /// Completes `drain` after the stop was triggered (on a glommio executor).
+    pub(super) async fn drain_deadline(&self, drain: Duration) {
+        self.wait().await;
+        let since = self
+            .stopped_at
+            .get()
+            .map_or(Duration::ZERO, |t| t.elapsed());
+        glommio::timer::sleep(drain.saturating_sub(since)).await;
+    }
 }
 
 impl Default for StopSignal {
@@ -69,8 +87,17 @@ impl Default for StopSignal {
     }
 }
 
-/// Triggers `stop` when SIGINT or SIGTERM arrives (on a thread of its own).
-pub fn stop_on_signals(stop: StopSignal) -> std::io::Result<()> {
+/// Exit status after a second SIGINT/SIGTERM: 128 + the signal, as a shell reports it.
+fn exit_status(signal: libc::c_int) -> i32 {
+    128 + signal
+}
+
+/// On a thread of its own: the first SIGINT or SIGTERM triggers `stop`, a second one exits the
+/// process at once; each SIGHUP calls `on_hangup`.
+pub fn handle_signals(
+    stop: StopSignal,
+    on_hangup: impl Fn() + Send + 'static,
+) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -79,18 +106,31 @@ pub fn stop_on_signals(stop: StopSignal) -> std::io::Result<()> {
         .spawn(move || {
             runtime.block_on(async move {
                 use tokio::signal::unix::{signal, SignalKind};
-                let (Ok(mut term), Ok(mut int)) = (
+                let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
                     signal(SignalKind::terminate()),
                     signal(SignalKind::interrupt()),
+                    signal(SignalKind::hangup()),
                 ) else {
                     warn!("cannot install signal handlers; stop with SIGKILL");
                     return;
                 };
-                tokio::select! {
-                    _ = term.recv() => info!("SIGTERM received"),
-                    _ = int.recv() => info!("SIGINT received"),
+                loop {
+                    let (name, number) = tokio::select! {
+                        _ = term.recv() => ("SIGTERM", libc::SIGTERM),
+                        _ = int.recv() => ("SIGINT", libc::SIGINT),
+                        _ = hup.recv() => {
+                            info!("SIGHUP received: reloading");
+                            on_hangup();
+                            continue;
+                        }
+                    };
+                    if stop.is_stopped() {
+                        warn!("second {name}: exiting at once, without waiting for the drain");
+                        std::process::exit(exit_status(number));
+                    }
+                    info!("{name} received: draining (a second {name} exits at once)");
+                    stop.trigger();
                 }
-                stop.trigger();
             })
         })?;
     Ok(())
@@ -103,5 +143,21 @@ pub(super) fn wait_for_stop_or(stop: &StopSignal, done: &Receiver<()>) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
             Err(RecvTimeoutError::Timeout) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_beyond_the_limit_are_refused_and_freed_slots_reused() {
+        let stop = StopSignal::new();
+        let a = stop.try_connection_opened(2).unwrap();
+        let _b = stop.try_connection_opened(2).unwrap();
+        assert!(stop.try_connection_opened(2).is_none());
+        assert_eq!(stop.open_connections(), 2);
+        drop(a);
+        assert!(stop.try_connection_opened(2).is_some());
     }
 }

@@ -1,11 +1,15 @@
 //! The real `slatenfs serve` on a free loopback port, for tests that go through TCP. Dropping a
 //! [`Server`] that was not stopped kills it, so a failing test leaves no server behind.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::os::fd::FromRawFd;
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use slatenfs::netclient::{auth_sys, Connection};
+use slatenfs::proto::auth::Credential;
 
 /// How to run the server.
 pub struct ServeOptions {
@@ -20,6 +24,10 @@ pub struct ServeOptions {
     /// Where the server's stderr goes; called once per start attempt, as a spawn uses up its
     /// `Stdio`.
     pub stderr: fn() -> Stdio,
+    /// If set, the server's stderr goes to this file instead (for tests that read the log).
+    pub log: Option<PathBuf>,
+    /// More `serve` arguments.
+    pub args: Vec<String>,
 }
 
 impl Default for ServeOptions {
@@ -31,6 +39,8 @@ impl Default for ServeOptions {
             cache_size_gb: "1",
             rust_log: "warn".into(),
             stderr: Stdio::inherit,
+            log: None,
+            args: Vec::new(),
         }
     }
 }
@@ -53,9 +63,20 @@ impl Server {
                 .port();
             // A fresh cache per attempt: nothing cached by a server that failed to start.
             let cache = tempfile::tempdir().expect("tempdir");
+            let stderr = match &opts.log {
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .expect("server log file"),
+                ),
+                None => (opts.stderr)(),
+            };
             let mut child = Command::new(env!("CARGO_BIN_EXE_slatenfs"))
                 .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
                 .args(["--storage", &opts.storage, "--cores", &opts.cores])
+                .args(&opts.args)
                 // Port 111 of the host is not the tests' to take.
                 .args(["--rpcbind", "off"])
                 .env("SLATEDB_CACHE_DIR", cache.path())
@@ -63,7 +84,7 @@ impl Server {
                 .env("RUST_LOG", &opts.rust_log)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr((opts.stderr)())
+                .stderr(stderr)
                 .spawn()
                 .expect("spawn slatenfs");
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -102,9 +123,24 @@ impl Server {
     /// SIGTERM, then waits `within` for the exit; kills the server after that. The exit
     /// status, `None` if it had to be killed.
     pub fn stop(mut self, within: Duration) -> Option<ExitStatus> {
+        self.signal("TERM");
+        let status = self.wait_exit(within);
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        status
+    }
+
+    /// Sends signal `name` (`TERM`, `HUP`, ...) to the server.
+    pub fn signal(&self, name: &str) {
         let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status();
+    }
+
+    /// Waits up to `within` for the server to exit; its status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
         let until = Instant::now() + within;
         while Instant::now() < until {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -112,9 +148,71 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         None
+    }
+
+    /// The server's resident set size, from /proc, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("/proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// A connection from source address `local` (an address of 127.0.0.0/8; port 0: any
+    /// unprivileged one), calling as `cred`.
+    pub fn connect_from(&self, local: SocketAddrV4, cred: Credential) -> Connection {
+        let stream = connect_from(local, self.addr).expect("connect from a loopback address");
+        let mut c = Connection::from_stream(stream, cred).unwrap();
+        c.set_timeout(Some(Duration::from_secs(30))).unwrap();
+        c
+    }
+
+    /// A connection from address `ip` and a privileged source port (below 1024: needs root).
+    pub fn connect_privileged(&self, ip: std::net::Ipv4Addr, cred: Credential) -> Connection {
+        for port in (600..1024).rev() {
+            if let Ok(stream) = connect_from(SocketAddrV4::new(ip, port), self.addr) {
+                let mut c = Connection::from_stream(stream, cred).unwrap();
+                c.set_timeout(Some(Duration::from_secs(30))).unwrap();
+                return c;
+            }
+        }
+        panic!("no privileged port free on {ip}");
+    }
+}
+
+/// A TCP connection to `remote` from `local` (IPv4), which std cannot bind before connecting.
+pub fn connect_from(local: SocketAddrV4, remote: SocketAddr) -> io::Result<TcpStream> {
+    let SocketAddr::V4(remote) = remote else {
+        return Err(io::Error::other("IPv4 only"));
+    };
+    let addr = |a: SocketAddrV4| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: a.port().to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*a.ip()).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: plain socket calls on a descriptor this function owns (the TcpStream closes it on
+    // every path), with pointers to live, correctly sized sockaddr_in values.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let stream = TcpStream::from_raw_fd(fd);
+        let (l, r) = (addr(local), addr(remote));
+        if libc::bind(fd, &l as *const _ as *const libc::sockaddr, len) != 0
+            || libc::connect(fd, &r as *const _ as *const libc::sockaddr, len) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(stream)
     }
 }
 

@@ -12,9 +12,9 @@ expect_error() {
     local out rc
     out=$(env -i PATH="$PATH" HOME="$HOME" "${envs[@]}" timeout 60 "$BIN" serve "$@" 2>&1 </dev/null)
     rc=$?
-    local lines; lines=$(printf '%s\n' "$out" | grep -c 'slatenfs:')
+    local lines; lines=$(printf '%s\n' "$out" | grep -c '^slatenfs: ')
     if [ $rc -ne 0 ] && [ $rc -ne 124 ] && printf '%s' "$out" | grep -q -- "$pattern" && [ "$lines" -eq 1 ]; then
-        pass "$desc: $(printf '%s' "$out" | grep 'slatenfs:')"
+        pass "$desc: $(printf '%s' "$out" | grep '^slatenfs: ')"
     else
         fail "$desc (exit $rc, wanted one line matching '$pattern'): $out"
     fi
@@ -37,7 +37,12 @@ mkdir -p "$work/ro"; touch "$work/ro/file"
 expect_error "cache dir not writable" "SLATEDB_CACHE_DIR" SLATEDB_CACHE_DIR="$work/ro/file/sub" SLATEDB_CACHE_SIZE_GB=1 -- --listen 127.0.0.1:$port --storage "file://$work/d"
 # An S3 endpoint where nothing listens.
 dead=$(free_port)
-expect_error "unreachable endpoint" "AWS_ENDPOINT_URL" "${ok_env[@]}" AWS_ENDPOINT_URL=http://127.0.0.1:$dead AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y -- --listen 127.0.0.1:$port
+expect_error "unreachable endpoint" "AWS_ENDPOINT_URL" "${ok_env[@]}" AWS_ENDPOINT_URL=http://127.0.0.1:$dead AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y -- --listen 127.0.0.1:$port --rpcbind off
+# Export rules: none while listening beyond loopback, an unknown option, a missing file.
+expect_error "non-loopback --listen without export rules" "\-\-export '/ 192.168.1.0/24(rw)'" "${ok_env[@]}" -- --listen 0.0.0.0:$port --storage "file://$work/d"
+expect_error "unknown export option" 'unknown option "rx"' "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d" --export '/ 10.0.0.0/8(rx)'
+expect_error "missing --exports file" "\-\-exports $work/no-such-file" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d" --exports "$work/no-such-file"
+expect_error "bad --max-connections" "\-\-max-connections" "${ok_env[@]}" -- --listen 127.0.0.1:$port --max-connections 0
 # A port somebody else holds.
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
 holder=$!; sleep 0.5
@@ -53,7 +58,8 @@ for word in SLATEDB_CACHE_DIR SLATEDB_CACHE_SIZE_GB SLATENFS_STORAGE AWS_ENDPOIN
     SLATENFS_GRACE_PERIOD --listen --storage --cache-dir --cache-size-gb --cores --async --anon-uid \
     --anon-gid --no-lock-manager --grace-period --rpcbind --object-store-timeout \
     --object-store-retries --store-wait SLATENFS_OBJECT_STORE_TIMEOUT SLATENFS_STORE_WAIT \
-    --metrics-listen mountport; do
+    --metrics-listen SLATENFS_EXPORTS --exports --export --max-connections --idle-timeout \
+    --record-timeout --write-timeout --drain-timeout mountport; do
     grep -q -- "$word" <<<"$help" || missing+=("$word")
 done
 [ ${#missing[@]} -eq 0 ] && pass "serve --help documents every setting" || fail "serve --help lacks: ${missing[*]}"

@@ -24,6 +24,9 @@ start_server() {
     PORT=${PORT_OVERRIDE:-$(free_port)}
     local ip=${LISTEN_IP:-127.0.0.1}
     mkdir -p "$work/cache"
+    # Listening is not enough: right after a kill -9 the dead server's listener may still accept
+    # for a moment; wait for this server's own "serving with" line too.
+    local served; served=$(grep -c "serving with" "$work/server.log" 2>/dev/null)
     SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=${CACHE_GB:-1} RUST_LOG=${RUST_LOG:-info} \
         "$BIN" serve --listen "$ip:$PORT" --rpcbind "${RPCBIND_MODE:-off}" "$@" >>"$work/server.log" 2>&1 &
     SERVER_PID=$!
@@ -31,7 +34,8 @@ start_server() {
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "server exited early; log:"; tail -20 "$work/server.log"; return 1
         fi
-        if (exec 3<>"/dev/tcp/$ip/$PORT") 2>/dev/null; then return 0; fi
+        if [ "$(grep -c "serving with" "$work/server.log" 2>/dev/null)" -gt "${served:-0}" ] \
+            && (exec 3<>"/dev/tcp/$ip/$PORT") 2>/dev/null; then return 0; fi
         sleep 0.1
     done
     echo "server did not start listening; log:"; tail -20 "$work/server.log"; return 1

@@ -59,7 +59,9 @@ ip link set tap0 up
 gcc -static -O2 -Wall -o "$work/locktest" "$ROOT/tests/vm/locktest.c" || { echo "FAIL build locktest"; exit 1; }
 
 GRACE=15
-serve_args=(--storage "file://$work/data" --grace-period "$GRACE")
+# The guest (192.168.77.2) and the host client (192.168.77.3) are on the bridge's network.
+serve_args=(--storage "file://$work/data" --grace-period "$GRACE"
+            --export "/ 192.168.77.0/24(rw,no_root_squash,insecure)")
 export LISTEN_IP=192.168.77.1 PORT_OVERRIDE=2049 RPCBIND_MODE=auto
 export RUST_LOG=info,slatenfs::nfs::nlm=debug
 start_server "$work" "${serve_args[@]}" || { fail "server starts"; summary; exit 1; }

@@ -1,14 +1,14 @@
 //! Attribute procedures: GETATTR, SETATTR, ACCESS, READLINK, FSSTAT, FSINFO, PATHCONF.
 use crate::datapath::DataPath;
-use crate::fs::{Credentials, Fs};
+use crate::fs::access::{DELETE, EXTEND, MODIFY};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
-use super::{inode_of, respond, Unconfirmed, NO_ATTRIBUTES};
+use super::{respond, CallContext, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{fattr, nfstime, post_op, set_attr, timestamp, wcc};
 
-pub(super) async fn getattr(fs: &Fs, a: &Getattr3Args<'_>, out: &mut XdrSink) {
-    let r = async { fs.getattr(inode_of(fs, a.object)?).await }.await;
+pub(super) async fn getattr(ctx: &CallContext<'_>, a: &Getattr3Args<'_>, out: &mut XdrSink) {
+    let r = async { ctx.fs.getattr(ctx.inode(a.object).await?).await }.await;
     respond(
         &r,
         |attr| Getattr3ResOk {
@@ -21,22 +21,36 @@ pub(super) async fn getattr(fs: &Fs, a: &Getattr3Args<'_>, out: &mut XdrSink) {
 
 /// SETATTR goes through the data path: a size change must drop the file's cached chunks.
 pub(super) async fn setattr(
+    ctx: &CallContext<'_>,
     data: &DataPath,
-    cred: &Credentials,
     a: &Setattr3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let ino = inode_of(data.fs(), a.object)?;
+        let ino = ctx.inode(a.object).await?;
         let sa = set_attr(&a.new_attributes);
-        data.setattr(cred, ino, &sa, a.guard.map(timestamp)).await
+        data.setattr(&ctx.cred, ino, &sa, a.guard.map(timestamp))
+            .await
     }
     .await;
     respond(&r, wcc, WccData::default(), out)
 }
 
-pub(super) async fn access(fs: &Fs, cred: &Credentials, a: &Access3Args<'_>, out: &mut XdrSink) {
-    let r = async { fs.access(cred, inode_of(fs, a.object)?, a.access).await }.await;
+/// ACCESS: on a read-only export nothing that changes the object is granted.
+pub(super) async fn access(ctx: &CallContext<'_>, a: &Access3Args<'_>, out: &mut XdrSink) {
+    let r = async {
+        let (granted, attr) = ctx
+            .fs
+            .access(&ctx.cred, ctx.inode(a.object).await?, a.access)
+            .await?;
+        let granted = if ctx.options.read_only {
+            granted & !(MODIFY | EXTEND | DELETE)
+        } else {
+            granted
+        };
+        Ok((granted, attr))
+    }
+    .await;
     respond(
         &r,
         |(granted, attr)| Access3ResOk {
@@ -48,13 +62,13 @@ pub(super) async fn access(fs: &Fs, cred: &Credentials, a: &Access3Args<'_>, out
     );
 }
 
-pub(super) async fn readlink(
-    fs: &Fs,
-    cred: &Credentials,
-    a: &Readlink3Args<'_>,
-    out: &mut XdrSink,
-) {
-    let r = async { fs.readlink(cred, inode_of(fs, a.symlink)?).await }.await;
+pub(super) async fn readlink(ctx: &CallContext<'_>, a: &Readlink3Args<'_>, out: &mut XdrSink) {
+    let r = async {
+        ctx.fs
+            .readlink(&ctx.cred, ctx.inode(a.symlink).await?)
+            .await
+    }
+    .await;
     respond(
         &r,
         |(target, attr)| Readlink3ResOk {
@@ -66,8 +80,8 @@ pub(super) async fn readlink(
     );
 }
 
-pub(super) async fn fsstat(fs: &Fs, a: &Fsstat3Args<'_>, out: &mut XdrSink) {
-    let r = async { fs.fsstat(inode_of(fs, a.fsroot)?).await }.await;
+pub(super) async fn fsstat(ctx: &CallContext<'_>, a: &Fsstat3Args<'_>, out: &mut XdrSink) {
+    let r = async { ctx.fs.fsstat(ctx.inode(a.fsroot).await?).await }.await;
     respond(
         &r,
         |s| Fsstat3ResOk {
@@ -85,8 +99,8 @@ pub(super) async fn fsstat(fs: &Fs, a: &Fsstat3Args<'_>, out: &mut XdrSink) {
     );
 }
 
-pub(super) async fn fsinfo(fs: &Fs, a: &Fsinfo3Args<'_>, out: &mut XdrSink) {
-    let r = async { fs.fsinfo(inode_of(fs, a.fsroot)?).await }.await;
+pub(super) async fn fsinfo(ctx: &CallContext<'_>, a: &Fsinfo3Args<'_>, out: &mut XdrSink) {
+    let r = async { ctx.fs.fsinfo(ctx.inode(a.fsroot).await?).await }.await;
     respond(
         &r,
         |i| Fsinfo3ResOk {
@@ -107,8 +121,8 @@ pub(super) async fn fsinfo(fs: &Fs, a: &Fsinfo3Args<'_>, out: &mut XdrSink) {
     );
 }
 
-pub(super) async fn pathconf(fs: &Fs, a: &Pathconf3Args<'_>, out: &mut XdrSink) {
-    let r = async { fs.pathconf(inode_of(fs, a.object)?).await }.await;
+pub(super) async fn pathconf(ctx: &CallContext<'_>, a: &Pathconf3Args<'_>, out: &mut XdrSink) {
+    let r = async { ctx.fs.pathconf(ctx.inode(a.object).await?).await }.await;
     respond(
         &r,
         |p| Pathconf3ResOk {

@@ -2,22 +2,21 @@
 use bytes::Bytes;
 
 use crate::datapath::DataPath;
-use crate::fs::{Credentials, Fs};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
-use super::{inode_of, respond, NO_ATTRIBUTES};
+use super::{respond, CallContext, NO_ATTRIBUTES};
 use crate::nfs::convert::{post_op, stable_how, wcc, wire_stable};
 
 pub(super) async fn read(
+    ctx: &CallContext<'_>,
     data: &DataPath,
-    cred: &Credentials,
     a: &Read3Args<'_>,
     out: &mut XdrSink,
 ) {
     let r = async {
-        let ino = inode_of(data.fs(), a.file)?;
-        data.read(cred, ino, a.offset, a.count).await
+        let ino = ctx.inode(a.file).await?;
+        data.read(&ctx.cred, ino, a.offset, a.count).await
     }
     .await;
     respond(
@@ -34,19 +33,19 @@ pub(super) async fn read(
 }
 
 pub(super) async fn write(
+    ctx: &CallContext<'_>,
     data: &DataPath,
-    cred: &Credentials,
     a: &Write3Args<'_>,
     body: &Bytes,
     out: &mut XdrSink,
 ) {
     let r = async {
-        let ino = inode_of(data.fs(), a.file)?;
+        let ino = ctx.inode(a.file).await?;
         // Zero-copy: the payload stays a slice of the received record down to the store.
         let payload = a
             .data_bytes(body)
             .unwrap_or_else(|| Bytes::copy_from_slice(a.data));
-        data.write(cred, ino, a.offset, payload, stable_how(a.stable))
+        data.write(&ctx.cred, ino, a.offset, payload, stable_how(a.stable))
             .await
     }
     .await;
@@ -63,8 +62,12 @@ pub(super) async fn write(
     );
 }
 
-pub(super) async fn commit(fs: &Fs, a: &Commit3Args<'_>, out: &mut XdrSink) {
-    let r = async { fs.commit(inode_of(fs, a.file)?, a.offset, a.count).await }.await;
+pub(super) async fn commit(ctx: &CallContext<'_>, a: &Commit3Args<'_>, out: &mut XdrSink) {
+    let r = async {
+        let ino = ctx.inode(a.file).await?;
+        ctx.fs.commit(&ctx.cred, ino, a.offset, a.count).await
+    }
+    .await;
     respond(
         &r,
         |ok| Commit3ResOk {

@@ -1,15 +1,26 @@
-//! Directory listings: READDIR and READDIRPLUS, fitted into the client's size limits.
-use crate::fs::{Credentials, Fs, FsResult, ReadDirOk};
+//! Directory listings: READDIR and READDIRPLUS, fitted into the client's size limits and into
+//! the server's own: whatever `count` a client asks for, one reply holds at most
+//! [`MAX_LISTING_REPLY`] bytes.
+use crate::fs::{FsResult, ReadDirOk};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::{XdrEncode, XdrSink};
 
-use super::{inode_of, nfs_status};
+use super::{nfs_status, CallContext};
 use crate::nfs::convert::{fattr, post_op};
+use crate::nfs::handle::HANDLE_LEN;
 
+/// Largest READDIR / READDIRPLUS reply, whatever the client asks (Linux's nfsd caps at its
+/// largest payload, 1 MiB, too; the Linux client asks for `dtpref`, 64 KiB).
+pub const MAX_LISTING_REPLY: u32 = 1 << 20;
 /// Smallest READDIR entry on the wire (empty name): bounds how many entries a page can hold.
 const MIN_ENTRY3: usize = 4 + 8 + 4 + 8;
 /// Smallest READDIRPLUS entry with attributes and a handle.
-const MIN_ENTRYPLUS3: usize = MIN_ENTRY3 + 4 + Fattr3::WIRE_SIZE + 4 + 4 + crate::fs::HANDLE_LEN;
+const MIN_ENTRYPLUS3: usize = MIN_ENTRY3 + 4 + Fattr3::WIRE_SIZE + 4 + 4 + HANDLE_LEN;
+
+/// The most a listing reply asking for `count` bytes takes.
+pub fn listing_reply_bound(count: u32) -> usize {
+    count.min(MAX_LISTING_REPLY) as usize + 512
+}
 
 /// How many entries to ask the filesystem for: as many as could possibly fit, plus one so
 /// that a page that ends exactly at the directory's end can say EOF.
@@ -19,26 +30,27 @@ fn entries_for(limit: u32, min_entry: usize) -> usize {
 
 /// The listing page a READDIR(PLUS) asked for, from the filesystem.
 async fn listing(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     dir: NfsFh3<'_>,
     cookie: u64,
     cookieverf: Cookieverf3,
     max_entries: usize,
     with_attrs: bool,
 ) -> FsResult<ReadDirOk> {
-    let dir = inode_of(fs, dir)?;
-    fs.readdir(cred, dir, cookie, cookieverf, max_entries, with_attrs)
+    let dir = ctx.inode(dir).await?;
+    ctx.fs
+        .readdir(&ctx.cred, dir, cookie, cookieverf, max_entries, with_attrs)
         .await
 }
 
-pub(super) async fn readdir(fs: &Fs, cred: &Credentials, a: &Readdir3Args<'_>, out: &mut XdrSink) {
-    let want = entries_for(a.count, MIN_ENTRY3);
-    let ok = match listing(fs, cred, a.dir, a.cookie, a.cookieverf, want, false).await {
+pub(super) async fn readdir(ctx: &CallContext<'_>, a: &Readdir3Args<'_>, out: &mut XdrSink) {
+    let count = a.count.min(MAX_LISTING_REPLY);
+    let want = entries_for(count, MIN_ENTRY3);
+    let ok = match listing(ctx, a.dir, a.cookie, a.cookieverf, want, false).await {
         Ok(ok) => ok,
         Err(e) => return Readdir3Res::Fail(nfs_status(&e), None).encode(out),
     };
-    let mut page = ReaddirBuilder::new(a.count, post_op(&ok.dir_attr));
+    let mut page = ReaddirBuilder::new(count, post_op(&ok.dir_attr));
     page.push_all(ok.entries.iter().map(|e| Entry3 {
         fileid: e.ino.0,
         name: &e.name,
@@ -47,24 +59,39 @@ pub(super) async fn readdir(fs: &Fs, cred: &Credentials, a: &Readdir3Args<'_>, o
     page.finish(ok.cookieverf, ok.eof).encode(out);
 }
 
+/// READDIRPLUS. The `..` entry carries neither attributes nor a handle (as in knfsd at an
+/// export's root; clients look `..` up when they need it, and LOOKUP keeps them inside the
+/// export).
 pub(super) async fn readdirplus(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Readdirplus3Args<'_>,
     out: &mut XdrSink,
 ) {
-    let want = entries_for(a.dircount, MIN_ENTRY3 - 4).min(entries_for(a.maxcount, MIN_ENTRYPLUS3));
-    let ok = match listing(fs, cred, a.dir, a.cookie, a.cookieverf, want, true).await {
+    let (dircount, maxcount) = (
+        a.dircount.min(MAX_LISTING_REPLY),
+        a.maxcount.min(MAX_LISTING_REPLY),
+    );
+    let want = entries_for(dircount, MIN_ENTRY3 - 4).min(entries_for(maxcount, MIN_ENTRYPLUS3));
+    let ok = match listing(ctx, a.dir, a.cookie, a.cookieverf, want, true).await {
         Ok(ok) => ok,
         Err(e) => return Readdirplus3Res::Fail(nfs_status(&e), None).encode(out),
     };
-    let mut page = ReaddirplusBuilder::new(a.dircount, a.maxcount, post_op(&ok.dir_attr));
-    page.push_all(ok.entries.iter().map(|e| Entryplus3 {
+    let handles: Vec<_> = ok
+        .entries
+        .iter()
+        .map(|e| {
+            e.object()
+                .filter(|_| &e.name[..] != b"..")
+                .map(|o| ctx.handle(o))
+        })
+        .collect();
+    let mut page = ReaddirplusBuilder::new(dircount, maxcount, post_op(&ok.dir_attr));
+    page.push_all(ok.entries.iter().zip(&handles).map(|(e, h)| Entryplus3 {
         fileid: e.ino.0,
         name: &e.name,
         cookie: e.cookie,
-        name_attributes: e.attr.as_ref().map(fattr),
-        name_handle: e.handle.as_ref().map(|h| NfsFh3(h.as_bytes())),
+        name_attributes: h.as_ref().and(e.attr.as_ref()).map(fattr),
+        name_handle: h.as_ref().map(|h| NfsFh3(h.as_bytes())),
     }));
     page.finish(ok.cookieverf, ok.eof).encode(out);
 }

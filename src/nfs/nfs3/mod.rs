@@ -12,15 +12,15 @@ mod namespace;
 use bytes::Bytes;
 
 use crate::datapath::DataPath;
-use crate::fs::{Credentials, Fs, FsError, FsResult, InodeId};
-use crate::proto::nfs3::{
-    proc3, Create3ResOk, Link3Wcc, Nfs3Call, Nfs3Res, NfsFh3, Nfsstat3, PostOpAttr, Rename3Wcc,
-    WccData,
-};
+use crate::fs::{FsError, FsResult};
+use crate::proto::nfs3::*;
 use crate::proto::xdr::{XdrEncode, XdrSink};
 use crate::store::WriteTicket;
 
+use super::admission::CallContext;
 use super::convert::status;
+
+pub(super) use listing::listing_reply_bound;
 
 /// The write a changing call made and could not confirm durable in time, when that is why it
 /// answered JUKEBOX: a retry of the call waits for that write instead of running again (see
@@ -30,40 +30,39 @@ pub type Unconfirmed = Option<WriteTicket>;
 /// Runs `call` and encodes its result into `out`. `body` is the call's undecoded argument
 /// record, which WRITE's payload is a zero-copy slice of. Returns the write the call made and
 /// could not confirm durable (only calls that are not idempotent report it).
-pub async fn dispatch(
-    fs: &Fs,
+pub(super) async fn dispatch(
+    ctx: &CallContext<'_>,
     data: &DataPath,
-    cred: &Credentials,
     call: &Nfs3Call<'_>,
     body: &Bytes,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     match call {
-        Nfs3Call::Setattr(a) => return attrs::setattr(data, cred, a, out).await,
-        Nfs3Call::Create(a) => return namespace::create(fs, cred, a, out).await,
-        Nfs3Call::Mkdir(a) => return namespace::mkdir(fs, cred, a, out).await,
-        Nfs3Call::Symlink(a) => return namespace::symlink(fs, cred, a, out).await,
-        Nfs3Call::Mknod(a) => return namespace::mknod(fs, cred, a, out).await,
-        Nfs3Call::Remove(a) => return namespace::remove(fs, cred, a, out).await,
-        Nfs3Call::Rmdir(a) => return namespace::rmdir(fs, cred, a, out).await,
-        Nfs3Call::Rename(a) => return namespace::rename(fs, cred, a, out).await,
-        Nfs3Call::Link(a) => return namespace::link(fs, cred, a, out).await,
+        Nfs3Call::Setattr(a) => return attrs::setattr(ctx, data, a, out).await,
+        Nfs3Call::Create(a) => return namespace::create(ctx, a, out).await,
+        Nfs3Call::Mkdir(a) => return namespace::mkdir(ctx, a, out).await,
+        Nfs3Call::Symlink(a) => return namespace::symlink(ctx, a, out).await,
+        Nfs3Call::Mknod(a) => return namespace::mknod(ctx, a, out).await,
+        Nfs3Call::Remove(a) => return namespace::remove(ctx, a, out).await,
+        Nfs3Call::Rmdir(a) => return namespace::rmdir(ctx, a, out).await,
+        Nfs3Call::Rename(a) => return namespace::rename(ctx, a, out).await,
+        Nfs3Call::Link(a) => return namespace::link(ctx, a, out).await,
         _ => {}
     }
     match call {
         Nfs3Call::Null => {}
-        Nfs3Call::Getattr(a) => attrs::getattr(fs, a, out).await,
-        Nfs3Call::Access(a) => attrs::access(fs, cred, a, out).await,
-        Nfs3Call::Readlink(a) => attrs::readlink(fs, cred, a, out).await,
-        Nfs3Call::Fsstat(a) => attrs::fsstat(fs, a, out).await,
-        Nfs3Call::Fsinfo(a) => attrs::fsinfo(fs, a, out).await,
-        Nfs3Call::Pathconf(a) => attrs::pathconf(fs, a, out).await,
-        Nfs3Call::Lookup(a) => namespace::lookup(fs, cred, a, out).await,
-        Nfs3Call::Read(a) => data::read(data, cred, a, out).await,
-        Nfs3Call::Write(a) => data::write(data, cred, a, body, out).await,
-        Nfs3Call::Commit(a) => data::commit(fs, a, out).await,
-        Nfs3Call::Readdir(a) => listing::readdir(fs, cred, a, out).await,
-        Nfs3Call::Readdirplus(a) => listing::readdirplus(fs, cred, a, out).await,
+        Nfs3Call::Getattr(a) => attrs::getattr(ctx, a, out).await,
+        Nfs3Call::Access(a) => attrs::access(ctx, a, out).await,
+        Nfs3Call::Readlink(a) => attrs::readlink(ctx, a, out).await,
+        Nfs3Call::Fsstat(a) => attrs::fsstat(ctx, a, out).await,
+        Nfs3Call::Fsinfo(a) => attrs::fsinfo(ctx, a, out).await,
+        Nfs3Call::Pathconf(a) => attrs::pathconf(ctx, a, out).await,
+        Nfs3Call::Lookup(a) => namespace::lookup(ctx, a, out).await,
+        Nfs3Call::Read(a) => data::read(ctx, data, a, out).await,
+        Nfs3Call::Write(a) => data::write(ctx, data, a, body, out).await,
+        Nfs3Call::Commit(a) => data::commit(ctx, a, out).await,
+        Nfs3Call::Readdir(a) => listing::readdir(ctx, a, out).await,
+        Nfs3Call::Readdirplus(a) => listing::readdirplus(ctx, a, out).await,
         // Answered above.
         Nfs3Call::Setattr(_)
         | Nfs3Call::Create(_)
@@ -76,6 +75,39 @@ pub async fn dispatch(
         | Nfs3Call::Link(_) => {}
     }
     None
+}
+
+/// Encodes the failure `e` of `call` without running it (a refused call): the status and the
+/// procedure's failure arm with no attributes.
+pub(super) fn refuse(call: &Nfs3Call<'_>, e: &FsError, out: &mut XdrSink) {
+    fn fail<F: XdrEncode>(status: Nfsstat3, arm: F, out: &mut XdrSink) {
+        Nfs3Res::<(), F>::Fail(status, arm).encode(out)
+    }
+    let st = nfs_status(e);
+    match call {
+        Nfs3Call::Null => {}
+        Nfs3Call::Getattr(_) => fail(st, (), out),
+        Nfs3Call::Setattr(_)
+        | Nfs3Call::Write(_)
+        | Nfs3Call::Create(_)
+        | Nfs3Call::Mkdir(_)
+        | Nfs3Call::Symlink(_)
+        | Nfs3Call::Mknod(_)
+        | Nfs3Call::Remove(_)
+        | Nfs3Call::Rmdir(_)
+        | Nfs3Call::Commit(_) => fail(st, WccData::default(), out),
+        Nfs3Call::Rename(_) => fail(st, Rename3Wcc::default(), out),
+        Nfs3Call::Link(_) => fail(st, Link3Wcc::default(), out),
+        Nfs3Call::Lookup(_)
+        | Nfs3Call::Access(_)
+        | Nfs3Call::Readlink(_)
+        | Nfs3Call::Read(_)
+        | Nfs3Call::Readdir(_)
+        | Nfs3Call::Readdirplus(_)
+        | Nfs3Call::Fsstat(_)
+        | Nfs3Call::Fsinfo(_)
+        | Nfs3Call::Pathconf(_) => fail(st, NO_ATTRIBUTES, out),
+    }
 }
 
 /// The result of changing procedure `procedure` with `status` (`None`: success) and none of
@@ -116,11 +148,6 @@ pub fn encode_without_attributes(
 
 /// The attributes a failure carries: none (see the module docs).
 const NO_ATTRIBUTES: PostOpAttr = None;
-
-/// The inode a file handle names (no I/O: whether it still exists is the operation's check).
-fn inode_of(fs: &Fs, fh: NfsFh3<'_>) -> FsResult<InodeId> {
-    fs.decode_handle(fh.as_bytes())
-}
 
 /// The wire status of a failure; I/O errors and server faults also reach the log, as they
 /// mean something is wrong on our side.

@@ -1,21 +1,32 @@
 //! Namespace procedures: LOOKUP, CREATE, MKDIR, SYMLINK, MKNOD, REMOVE, RMDIR, RENAME, LINK.
-use crate::fs::{CreateOk, Credentials, Fs, FsError, FsResult, SpecialKind};
+use crate::fs::{CreateOk, FsError, FsResult, SpecialKind};
+use crate::nfs::mount::resolve_directory;
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
-use super::{inode_of, respond, Unconfirmed, NO_ATTRIBUTES};
+use super::{respond, CallContext, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{create_how, post_op, set_attr, wcc};
 
-pub(super) async fn lookup(fs: &Fs, cred: &Credentials, a: &Lookup3Args<'_>, out: &mut XdrSink) {
+/// LOOKUP. `..` of the export's directory is that directory itself, as in knfsd: a client does
+/// not walk out of the export it mounted.
+pub(super) async fn lookup(ctx: &CallContext<'_>, a: &Lookup3Args<'_>, out: &mut XdrSink) {
     let r = async {
-        let dir = inode_of(fs, a.what.dir)?;
-        fs.lookup(cred, dir, a.what.name).await
+        let dir = ctx.inode(a.what.dir).await?;
+        let mut name = a.what.name;
+        if name == b".." && ctx.export_path() != "/" {
+            let root = resolve_directory(ctx.fs, ctx.export_path()).await?;
+            if root.ino == dir {
+                name = b".";
+            }
+        }
+        let ok = ctx.fs.lookup(&ctx.cred, dir, name).await?;
+        Ok((ctx.handle(ok.object()), ok))
     }
     .await;
     respond(
         &r,
-        |ok| Lookup3ResOk {
-            object: NfsFh3(ok.handle.as_bytes()),
+        |(handle, ok)| Lookup3ResOk {
+            object: NfsFh3(handle.as_bytes()),
             obj_attributes: post_op(&ok.attr),
             dir_attributes: post_op(&ok.dir_attr),
         },
@@ -25,11 +36,12 @@ pub(super) async fn lookup(fs: &Fs, cred: &Credentials, a: &Lookup3Args<'_>, out
 }
 
 /// The result of CREATE, MKDIR, SYMLINK and MKNOD.
-fn respond_created(r: &FsResult<CreateOk>, out: &mut XdrSink) -> Unconfirmed {
+fn respond_created(ctx: &CallContext<'_>, r: FsResult<CreateOk>, out: &mut XdrSink) -> Unconfirmed {
+    let r = r.map(|ok| (ctx.handle(ok.object()), ok));
     respond(
-        r,
-        |ok| Create3ResOk {
-            obj: Some(NfsFh3(ok.handle.as_bytes())),
+        &r,
+        |(handle, ok)| Create3ResOk {
+            obj: Some(NfsFh3(handle.as_bytes())),
             obj_attributes: post_op(&ok.attr),
             dir_wcc: wcc(&ok.dir_wcc),
         },
@@ -39,59 +51,58 @@ fn respond_created(r: &FsResult<CreateOk>, out: &mut XdrSink) -> Unconfirmed {
 }
 
 pub(super) async fn create(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Create3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let dir = inode_of(fs, a.where_.dir)?;
-        fs.create(cred, dir, a.where_.name, &create_how(&a.how))
+        let dir = ctx.inode(a.where_.dir).await?;
+        ctx.fs
+            .create(&ctx.cred, dir, a.where_.name, &create_how(&a.how))
             .await
     }
     .await;
-    respond_created(&r, out)
+    respond_created(ctx, r, out)
 }
 
 pub(super) async fn mkdir(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Mkdir3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let dir = inode_of(fs, a.where_.dir)?;
-        fs.mkdir(cred, dir, a.where_.name, &set_attr(&a.attributes))
+        let dir = ctx.inode(a.where_.dir).await?;
+        ctx.fs
+            .mkdir(&ctx.cred, dir, a.where_.name, &set_attr(&a.attributes))
             .await
     }
     .await;
-    respond_created(&r, out)
+    respond_created(ctx, r, out)
 }
 
 pub(super) async fn symlink(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Symlink3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let dir = inode_of(fs, a.where_.dir)?;
+        let dir = ctx.inode(a.where_.dir).await?;
         let sa = set_attr(&a.symlink.symlink_attributes);
-        fs.symlink(cred, dir, a.where_.name, a.symlink.symlink_data, &sa)
+        ctx.fs
+            .symlink(&ctx.cred, dir, a.where_.name, a.symlink.symlink_data, &sa)
             .await
     }
     .await;
-    respond_created(&r, out)
+    respond_created(ctx, r, out)
 }
 
 pub(super) async fn mknod(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Mknod3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let dir = inode_of(fs, a.where_.dir)?;
+        let dir = ctx.inode(a.where_.dir).await?;
         let (kind, sa) = match &a.what {
             Mknoddata3::Chr(d) => (
                 SpecialKind::Char(d.spec.specdata1, d.spec.specdata2),
@@ -106,51 +117,51 @@ pub(super) async fn mknod(
             // RFC 1813: MKNOD of a regular file, directory or symlink is BADTYPE.
             Mknoddata3::Reg | Mknoddata3::Dir | Mknoddata3::Lnk => return Err(FsError::BadType),
         };
-        fs.mknod(cred, dir, a.where_.name, kind, &set_attr(&sa))
+        ctx.fs
+            .mknod(&ctx.cred, dir, a.where_.name, kind, &set_attr(&sa))
             .await
     }
     .await;
-    respond_created(&r, out)
+    respond_created(ctx, r, out)
 }
 
 pub(super) async fn remove(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Remove3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let dir = inode_of(fs, a.object.dir)?;
-        fs.remove(cred, dir, a.object.name).await
+        let dir = ctx.inode(a.object.dir).await?;
+        ctx.fs.remove(&ctx.cred, dir, a.object.name).await
     }
     .await;
     respond(&r, wcc, WccData::default(), out)
 }
 
 pub(super) async fn rmdir(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Rmdir3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let dir = inode_of(fs, a.object.dir)?;
-        fs.rmdir(cred, dir, a.object.name).await
+        let dir = ctx.inode(a.object.dir).await?;
+        ctx.fs.rmdir(&ctx.cred, dir, a.object.name).await
     }
     .await;
     respond(&r, wcc, WccData::default(), out)
 }
 
 pub(super) async fn rename(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Rename3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let from = inode_of(fs, a.from.dir)?;
-        let to = inode_of(fs, a.to.dir)?;
-        fs.rename(cred, from, a.from.name, to, a.to.name).await
+        let from = ctx.inode(a.from.dir).await?;
+        let to = ctx.inode(a.to.dir).await?;
+        ctx.fs
+            .rename(&ctx.cred, from, a.from.name, to, a.to.name)
+            .await
     }
     .await;
     respond(
@@ -165,15 +176,14 @@ pub(super) async fn rename(
 }
 
 pub(super) async fn link(
-    fs: &Fs,
-    cred: &Credentials,
+    ctx: &CallContext<'_>,
     a: &Link3Args<'_>,
     out: &mut XdrSink,
 ) -> Unconfirmed {
     let r = async {
-        let file = inode_of(fs, a.file)?;
-        let dir = inode_of(fs, a.link.dir)?;
-        fs.link(cred, file, dir, a.link.name).await
+        let file = ctx.inode(a.file).await?;
+        let dir = ctx.inode(a.link.dir).await?;
+        ctx.fs.link(&ctx.cred, file, dir, a.link.name).await
     }
     .await;
     respond(

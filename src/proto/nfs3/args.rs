@@ -393,6 +393,27 @@ impl<'a> Nfs3Call<'a> {
     }
 }
 
+impl Nfs3Call<'_> {
+    /// Whether the procedure changes the filesystem: what a read-only export refuses with
+    /// NFS3ERR_ROFS (COMMIT included, as Linux's nfsd opens the file for writing).
+    pub fn modifies(&self) -> bool {
+        matches!(
+            self,
+            Nfs3Call::Setattr(_)
+                | Nfs3Call::Write(_)
+                | Nfs3Call::Create(_)
+                | Nfs3Call::Mkdir(_)
+                | Nfs3Call::Symlink(_)
+                | Nfs3Call::Mknod(_)
+                | Nfs3Call::Remove(_)
+                | Nfs3Call::Rmdir(_)
+                | Nfs3Call::Rename(_)
+                | Nfs3Call::Link(_)
+                | Nfs3Call::Commit(_)
+        )
+    }
+}
+
 /// Encodes the argument body (client mode); the procedure number goes in the RPC header.
 impl XdrEncode for Nfs3Call<'_> {
     fn encode(&self, out: &mut XdrSink) {
