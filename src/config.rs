@@ -146,6 +146,8 @@ pub enum ConfigError {
     },
     #[error("SLATENFS_OBJECT_STORE_RETRIES must be a whole number from 0 to 100, e.g. SLATENFS_OBJECT_STORE_RETRIES=3 (got {0:?})")]
     BadRetries(String),
+    #[error("{name} must be a numeric id from 0 to 4294967295, e.g. {name}=65534 (got {got:?})")]
+    BadId { name: &'static str, got: String },
     #[error("--inject-faults: {0}")]
     BadFaults(String),
     #[error(
@@ -348,7 +350,21 @@ impl ServeConfig {
             })
             .transpose()?;
 
-        let parse_id = |k: &str| get(k).and_then(|v| v.parse::<u32>().ok());
+        let parse_id = |name: &'static str| match get(name) {
+            None => Ok(None),
+            Some(text) => match text.trim().parse::<u32>() {
+                Ok(id) => Ok(Some(id)),
+                Err(_) => Err(ConfigError::BadId { name, got: text }),
+            },
+        };
+        let anon_uid = match flags.anon_uid {
+            Some(id) => id,
+            None => parse_id("SLATENFS_ANON_UID")?.unwrap_or(65534),
+        };
+        let anon_gid = match flags.anon_gid {
+            Some(id) => id,
+            None => parse_id("SLATENFS_ANON_GID")?.unwrap_or(65534),
+        };
         Ok(ServeConfig {
             listen,
             storage,
@@ -357,14 +373,8 @@ impl ServeConfig {
             cache_size_gb,
             cores,
             async_metadata: flags.async_metadata,
-            anon_uid: flags
-                .anon_uid
-                .or_else(|| parse_id("SLATENFS_ANON_UID"))
-                .unwrap_or(65534),
-            anon_gid: flags
-                .anon_gid
-                .or_else(|| parse_id("SLATENFS_ANON_GID"))
-                .unwrap_or(65534),
+            anon_uid,
+            anon_gid,
             exports,
             limits,
             test_panic_on_name: flags.test_panic_on_name,
@@ -674,6 +684,25 @@ mod tests {
             let e = resolve(ServeFlags::default(), &pairs).unwrap_err();
             assert!(e.to_string().starts_with(name), "{e}");
         }
+        for name in ["SLATENFS_ANON_UID", "SLATENFS_ANON_GID"] {
+            let mut pairs = BASE.to_vec();
+            pairs.push((name, "nobody"));
+            let e = resolve(ServeFlags::default(), &pairs).unwrap_err();
+            assert_eq!(
+                e,
+                ConfigError::BadId {
+                    name,
+                    got: "nobody".into()
+                }
+            );
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_ANON_UID", "1000"));
+        assert_eq!(
+            resolve(ServeFlags::default(), &pairs).unwrap().anon_uid,
+            1000
+        );
         let flags = ServeFlags {
             inject_faults: Some("get:melt@1".into()),
             ..Default::default()

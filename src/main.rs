@@ -75,6 +75,8 @@ Environment (flags win over variables):
                           same as the flags of the same names
   SLATENFS_GRACE_PERIOD   same as --grace-period
   SLATENFS_EXPORTS        same as --exports
+  SLATENFS_ANON_UID, SLATENFS_ANON_GID
+                          same as --anon-uid and --anon-gid
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
 
 Export rules (exports(5) syntax: PATH CLIENT(OPTIONS) ...; clients are addresses, CIDR networks

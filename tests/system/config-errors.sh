@@ -30,6 +30,7 @@ expect_error "bad AWS_ALLOW_HTTP" "AWS_ALLOW_HTTP" "${ok_env[@]}" AWS_ALLOW_HTTP
 expect_error "bad --listen" "\-\-listen" "${ok_env[@]}" -- --listen nonsense
 expect_error "bad --storage" "\-\-storage" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage ftp://x
 expect_error "bad --grace-period" "\-\-grace-period" "${ok_env[@]}" -- --listen 127.0.0.1:$port --grace-period soon
+expect_error "bad SLATENFS_ANON_UID" "SLATENFS_ANON_UID must be a numeric id" "${ok_env[@]}" SLATENFS_ANON_UID=nobody -- --listen 127.0.0.1:$port
 expect_error "bad --metrics-listen" "\-\-metrics-listen" "${ok_env[@]}" -- --listen 127.0.0.1:$port --metrics-listen 9100
 expect_error "bad --store-wait" "\-\-store-wait must be" "${ok_env[@]}" -- --listen 127.0.0.1:$port --store-wait soon
 expect_error "bad --rpcbind" "\-\-rpcbind" "${ok_env[@]}" -- --listen 127.0.0.1:$port --rpcbind maybe
@@ -58,7 +59,7 @@ for word in SLATEDB_CACHE_DIR SLATEDB_CACHE_SIZE_GB SLATENFS_STORAGE AWS_ENDPOIN
     SLATENFS_GRACE_PERIOD --listen --storage --cache-dir --cache-size-gb --cores --async --anon-uid \
     --anon-gid --no-lock-manager --grace-period --rpcbind --object-store-timeout \
     --object-store-retries --store-wait SLATENFS_OBJECT_STORE_TIMEOUT SLATENFS_STORE_WAIT \
-    --metrics-listen SLATENFS_EXPORTS --exports --export --max-connections --idle-timeout \
+    --metrics-listen SLATENFS_ANON_UID SLATENFS_ANON_GID SLATENFS_EXPORTS --exports --export --max-connections --idle-timeout \
     --record-timeout --write-timeout --drain-timeout mountport; do
     grep -q -- "$word" <<<"$help" || missing+=("$word")
 done
