@@ -100,11 +100,6 @@ impl Wire {
         Wire::serving_service(NfsService::new(fs, 2049, DataPathConfig::uncached())).await
     }
 
-    /// The service without a lock manager, over `fs` (the same as [`Wire::serving`]).
-    pub async fn over(fs: Fs) -> Wire {
-        Wire::serving(fs).await
-    }
-
     /// The service with a lock manager (in memory, no grace period) whose calls to clients go
     /// to `outbox`, exporting `/` to every host (`*(rw,no_root_squash,insecure)`): lock tests
     /// call from several addresses.

@@ -24,12 +24,8 @@ trap cleanup EXIT
 RANDOM=$SEED
 echo "crash campaign: storage $KIND, $KILLS kills, seed $SEED"
 
-case $KIND in
-    file) store=(--storage "file://$work/data") ;;
-    s3) start_moto "$work" campaign || { fail "moto S3 server"; summary; exit 1; }
-        store=() ;;
-    *) echo "CAMPAIGN_STORAGE must be file or s3"; exit 2 ;;
-esac
+campaign_storage "$work" campaign || { fail "storage ($KIND)"; summary; exit 1; }
+store=("${STORE_ARGS[@]}")
 log=$work/ack.log
 bench() { "$BENCH" --server 127.0.0.1 --port "$PORT" --dir campaign --ack-log "$log" \
               --seed "$SEED" --timeout 120 "$@"; }

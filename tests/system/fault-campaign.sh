@@ -10,25 +10,21 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 ROUND_SECONDS=${ROUND_SECONDS:-20}
 KIND=${CAMPAIGN_STORAGE:-file}
-FAULTS=${FAULTS:-seed=11,put_wal:error@0.05,put_sst:error@0.1,get:error@0.02,get:delay=30ms@0.1,list:delay=50ms@0.2,delete:error@0.2,outage=error:2s/8s}
+default_faults=seed=11,put_wal:error@0.05,put_sst:error@0.1,get:error@0.02,get:delay=30ms@0.1,list:delay=50ms@0.2,delete:error@0.2,outage=error:2s/8s
 # A lost reply of a WAL PUT (made, then reported failed) is retried by SlateDB as a create of
 # the same object, which only a store that keeps SlateDB's put-id attribute can tell apart from
 # another writer's (S3 can; the local-disk store cannot, and SlateDB then takes itself for
 # fenced). So only S3 runs lose replies.
-[ "$KIND" = s3 ] && [ -z "${FAULTS_SET:-}" ] && FAULTS="$FAULTS,put_wal:lost@0.02"
+[ "$KIND" = s3 ] && default_faults="$default_faults,put_wal:lost@0.02"
+FAULTS=${FAULTS:-$default_faults}
 BENCH=${SLATENFS_BENCH:-$(dirname "$BIN")/slatenfs-bench}
 work=$(mktemp -d)
 MOTO_PID=
 cleanup() { stop_server; [ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-[ -n "${KEEP_WORK:-}" ] && trap "stop_server; echo kept $work" EXIT
 echo "fault campaign: storage $KIND, --inject-faults $FAULTS"
-case $KIND in
-    file) store=(--storage "file://$work/data") ;;
-    s3) start_moto "$work" faults || { fail "moto S3 server"; summary; exit 1; }
-        store=() ;;
-    *) echo "CAMPAIGN_STORAGE must be file or s3"; exit 2 ;;
-esac
+campaign_storage "$work" faults || { fail "storage ($KIND)"; summary; exit 1; }
+store=("${STORE_ARGS[@]}")
 log=$work/ack.log
 bench() { "$BENCH" --server 127.0.0.1 --port "$PORT" --dir faults --ack-log "$log" --seed 11 \
               --timeout 120 "$@"; }
@@ -40,7 +36,6 @@ bench --workload ack --round 1 --conns 3 --seconds "$ROUND_SECONDS" --file-mb 4 
 echo "load: $(tail -1 "$work/load.out")"
 kill -0 "$SERVER_PID" 2>/dev/null && pass "the server stayed up through $ROUND_SECONDS s of faults" \
     || { fail "the server died under faults"; tail -20 "$work/server.log"; }
-injected=$(grep -o 'injected [0-9]*\|"injected":[0-9]*' "$work/server.log" | tail -1)
 if check_json=$(bench --workload ack --check 2>"$work/check.err"); then
     pass "every acknowledged change is there: $check_json"
 else

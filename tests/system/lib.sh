@@ -95,6 +95,18 @@ start_moto() {
            AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_ALLOW_HTTP=true
 }
 
+# campaign_storage WORKDIR BUCKET: the `serve` storage arguments of CAMPAIGN_STORAGE (file, the
+# default: a directory under WORKDIR; s3: moto's S3 server with BUCKET, selected through the
+# AWS_* variables start_moto exports) in the array STORE_ARGS.
+campaign_storage() {
+    case ${CAMPAIGN_STORAGE:-file} in
+        file) STORE_ARGS=(--storage "file://$1/data") ;;
+        s3) start_moto "$1" "$2" || return 1
+            STORE_ARGS=() ;;
+        *) echo "CAMPAIGN_STORAGE must be file or s3"; return 1 ;;
+    esac
+}
+
 summary() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
