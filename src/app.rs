@@ -3,6 +3,8 @@
 //! listens where (the NFS port over TCP and UDP, port 111), and hands the service to the
 //! runtime.
 mod locking;
+pub mod snapshot_cmd;
+mod snapshots;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -164,6 +166,12 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
         Some(l) => service.with_lock_manager(l.manager.clone(), config.listen.port()),
         None => service,
     });
+    let views = service.views().clone();
+    let _admin = snapshots::start_admin(&config, &views)?;
+    let scheduler = config
+        .snapshot_schedule
+        .map(|schedule| snapshots::start_schedule(schedule, &views, &stop))
+        .transpose()?;
     let mut listeners = vec![Listener {
         addr: config.listen,
         transport: Transport::Tcp,
@@ -200,6 +208,10 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
     if let Some(l) = locking {
         l.stop();
     }
+    if let Some(s) = scheduler {
+        let _ = s.join();
+    }
+    block_on(views.close());
     let lost = loss.join().ok().flatten();
     if let Some(f) = &faults {
         info!("fault injection: {}", f.stats());

@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use crate::exports::RuleSources;
 use crate::server::{Limits, DEFAULT_MAX_CONNECTIONS};
+use crate::snapshot::{self, schedule::SnapshotSchedule};
 use crate::store::backend::DEFAULT_S3_RETRIES;
 use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_WAIT_LIMIT};
 use crate::store::fault::FaultSchedule;
@@ -55,6 +56,8 @@ pub struct ServeConfig {
     pub simulate_object_store: Option<StoreTiming>,
     /// Where to serve the Prometheus metrics (`--metrics-listen`; off when `None`).
     pub metrics_listen: Option<SocketAddr>,
+    /// Automatic snapshots (`--snapshot-every`, `--snapshot-keep`; off when `None`).
+    pub snapshot_schedule: Option<SnapshotSchedule>,
 }
 
 /// What `slatenfs serve` does about port 111 (`--rpcbind`).
@@ -105,6 +108,8 @@ pub struct ServeFlags {
     pub rpcbind: Option<String>,
     pub simulate_object_store: Option<String>,
     pub metrics_listen: Option<String>,
+    pub snapshot_every: Option<String>,
+    pub snapshot_keep: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -162,6 +167,14 @@ pub enum ConfigError {
         "--metrics-listen must be ADDR:PORT, e.g. --metrics-listen 127.0.0.1:9100 (got {0:?})"
     )]
     BadMetricsListen(String),
+    #[error(
+        "--snapshot-every must be a duration of at least 1m, e.g. --snapshot-every 6h (got {0:?})"
+    )]
+    BadSnapshotEvery(String),
+    #[error("--snapshot-keep must be a whole number from 1 to 10000, e.g. --snapshot-keep 24 (got {0:?})")]
+    BadSnapshotKeep(String),
+    #[error("--snapshot-keep needs --snapshot-every (how often to take them), e.g. --snapshot-every 6h --snapshot-keep 24")]
+    SnapshotKeepWithoutEvery,
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -350,6 +363,15 @@ impl ServeConfig {
             })
             .transpose()?;
 
+        let snapshot_schedule = snapshot_schedule(
+            flags
+                .snapshot_every
+                .or_else(|| get("SLATENFS_SNAPSHOT_EVERY")),
+            flags
+                .snapshot_keep
+                .or_else(|| get("SLATENFS_SNAPSHOT_KEEP")),
+        )?;
+
         let parse_id = |name: &'static str| match get(name) {
             None => Ok(None),
             Some(text) => match text.trim().parse::<u32>() {
@@ -386,8 +408,37 @@ impl ServeConfig {
             rpcbind,
             simulate_object_store,
             metrics_listen,
+            snapshot_schedule,
         })
     }
+}
+
+/// Automatic snapshots kept when `--snapshot-keep` is not given.
+pub const DEFAULT_SNAPSHOT_KEEP: usize = 24;
+
+/// The schedule of `--snapshot-every` and `--snapshot-keep`.
+fn snapshot_schedule(
+    every: Option<String>,
+    keep: Option<String>,
+) -> Result<Option<SnapshotSchedule>, ConfigError> {
+    let Some(every_text) = every else {
+        return match keep {
+            None => Ok(None),
+            Some(_) => Err(ConfigError::SnapshotKeepWithoutEvery),
+        };
+    };
+    let every = humantime::parse_duration(every_text.trim())
+        .ok()
+        .filter(|d| *d >= snapshot::schedule::MIN_PERIOD)
+        .ok_or(ConfigError::BadSnapshotEvery(every_text))?;
+    let keep = match keep {
+        None => DEFAULT_SNAPSHOT_KEEP,
+        Some(text) => match text.trim().parse::<usize>() {
+            Ok(n) if (1..=10_000).contains(&n) => n,
+            _ => return Err(ConfigError::BadSnapshotKeep(text)),
+        },
+    };
+    Ok(Some(SnapshotSchedule { every, keep }))
 }
 
 /// The timeout flags, in the order [`limits`] takes their values.
@@ -732,6 +783,71 @@ mod tests {
             ConfigError::BadStorage("x".into()),
         ] {
             assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn snapshot_schedule_from_flags_and_the_environment() {
+        assert_eq!(
+            resolve(ServeFlags::default(), &BASE)
+                .unwrap()
+                .snapshot_schedule,
+            None
+        );
+        let flags = ServeFlags {
+            snapshot_every: Some("6h".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(flags, &BASE).unwrap().snapshot_schedule,
+            Some(SnapshotSchedule {
+                every: Duration::from_secs(6 * 3600),
+                keep: DEFAULT_SNAPSHOT_KEEP
+            })
+        );
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_SNAPSHOT_EVERY", "15m"));
+        pairs.push(("SLATENFS_SNAPSHOT_KEEP", "4"));
+        assert_eq!(
+            resolve(ServeFlags::default(), &pairs)
+                .unwrap()
+                .snapshot_schedule,
+            Some(SnapshotSchedule {
+                every: Duration::from_secs(900),
+                keep: 4
+            })
+        );
+        for (every, keep, want) in [
+            (
+                Some("30s"),
+                None,
+                ConfigError::BadSnapshotEvery("30s".into()),
+            ),
+            (
+                Some("often"),
+                None,
+                ConfigError::BadSnapshotEvery("often".into()),
+            ),
+            (
+                Some("1h"),
+                Some("0"),
+                ConfigError::BadSnapshotKeep("0".into()),
+            ),
+            (
+                Some("1h"),
+                Some("x"),
+                ConfigError::BadSnapshotKeep("x".into()),
+            ),
+            (None, Some("3"), ConfigError::SnapshotKeepWithoutEvery),
+        ] {
+            let flags = ServeFlags {
+                snapshot_every: every.map(Into::into),
+                snapshot_keep: keep.map(Into::into),
+                ..Default::default()
+            };
+            let e = resolve(flags, &BASE).unwrap_err();
+            assert!(!e.to_string().contains('\n'));
+            assert_eq!(e, want);
         }
     }
 

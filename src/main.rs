@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use slatenfs::config::{ServeConfig, ServeFlags};
+use slatenfs::snapshot::{SnapshotCommand, SnapshotName};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,6 +30,46 @@ enum Command {
     /// `serve`; prints a summary and exits 0 if consistent, 1 if not, 2 if it could not run.
     #[command(after_help = FSCK_HELP)]
     Fsck(FsckArgs),
+    /// Create, list or delete snapshots: read-only point-in-time states of the filesystem,
+    /// browsed under /.snapshot/NAME on the live export
+    #[command(after_help = SNAPSHOT_HELP)]
+    Snapshot(SnapshotArgs),
+}
+
+const SNAPSHOT_HELP: &str = "\
+With the storage and cache settings of `slatenfs serve` (flags or SLATEDB_CACHE_DIR,
+SLATENFS_STORAGE, AWS_*): the command asks the server that uses that cache directory, over
+its admin socket (SLATEDB_CACHE_DIR/admin.sock, root or the server's user only). With no
+server running it opens the storage itself (create opens it as its writer: a server writing
+the same storage from another machine would be fenced; run the command there instead).
+
+A snapshot holds every operation acknowledged before `create` returned, including UNSTABLE
+writes not yet committed, and no part of any later one. Names: 1-64 of A-Z a-z 0-9 . _ -
+
+Exit status: 0 done, 1 refused (duplicate name, no such snapshot, storage error), 2 could
+not run (a bad name, settings, cache directory).";
+
+#[derive(clap::Args, Debug)]
+struct SnapshotArgs {
+    #[command(subcommand)]
+    action: SnapshotAction,
+    /// Object storage, as for serve
+    #[arg(long, value_name = "URL", global = true)]
+    storage: Option<String>,
+    /// Local cache directory of the server [env: SLATEDB_CACHE_DIR]
+    #[arg(long, value_name = "DIR", global = true)]
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum SnapshotAction {
+    /// Take a snapshot named NAME now
+    Create { name: String },
+    /// List the snapshots: name, id, creation time, kind, and the object-store bytes that
+    /// only this snapshot keeps
+    List,
+    /// Delete the snapshot named NAME
+    Delete { name: String },
 }
 
 const FSCK_HELP: &str = "\
@@ -77,6 +118,8 @@ Environment (flags win over variables):
   SLATENFS_EXPORTS        same as --exports
   SLATENFS_ANON_UID, SLATENFS_ANON_GID
                           same as --anon-uid and --anon-gid
+  SLATENFS_SNAPSHOT_EVERY, SLATENFS_SNAPSHOT_KEEP
+                          same as --snapshot-every and --snapshot-keep
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
 
 Export rules (exports(5) syntax: PATH CLIENT(OPTIONS) ...; clients are addresses, CIDR networks
@@ -171,6 +214,12 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics [default: off]
     #[arg(long, value_name = "ADDR:PORT")]
     metrics_listen: Option<String>,
+    /// Take a snapshot this often, named auto-YYYYMMDDTHHMMZ (UTC), e.g. 6h; at least 1m [env: SLATENFS_SNAPSHOT_EVERY] [default: off]
+    #[arg(long, value_name = "DURATION")]
+    snapshot_every: Option<String>,
+    /// Automatic snapshots kept; older ones are deleted (manual ones never are) [env: SLATENFS_SNAPSHOT_KEEP] [default: 24]
+    #[arg(long, value_name = "N")]
+    snapshot_keep: Option<String>,
     /// Benchmarks only: delay every object-store request as S3 would (`20ms`, or
     /// `get=20ms,put=30ms,list=50ms,delete=20ms,bandwidth=80`)
     #[arg(long, value_name = "TIMING", hide = true)]
@@ -203,11 +252,53 @@ fn cap_malloc_arenas() {}
 fn main() -> ExitCode {
     cap_malloc_arenas();
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    // A server logs what it does; the other commands print their results, and only warnings
+    // (a retried request, say) belong beside them.
+    let default_log = match cli.command {
+        Command::Serve(_) => "info",
+        Command::Fsck(_) | Command::Snapshot(_) => "warn",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Fsck(args) => fsck(args),
+        Command::Snapshot(args) => snapshot(args),
     }
+}
+
+fn snapshot(args: SnapshotArgs) -> ExitCode {
+    let command = match args.action {
+        SnapshotAction::Create { name } => match SnapshotName::parse(&name) {
+            Ok(name) => SnapshotCommand::Create(name),
+            Err(e) => {
+                eprintln!("slatenfs snapshot: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        SnapshotAction::List => SnapshotCommand::List,
+        SnapshotAction::Delete { name } => SnapshotCommand::Delete(name),
+    };
+    let flags = ServeFlags {
+        storage: args.storage,
+        cache_dir: args.cache_dir,
+        // Only a server uses the size.
+        cache_size_gb: Some("1".into()),
+        ..ServeFlags::default()
+    };
+    let config = match resolve(flags) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let outcome = slatenfs::app::snapshot_cmd::run(&config, &command);
+    if outcome.status == 0 {
+        print!("{}", outcome.text);
+    } else {
+        eprint!("slatenfs snapshot: {}", outcome.text);
+        if !outcome.text.ends_with('\n') {
+            eprintln!();
+        }
+    }
+    ExitCode::from(outcome.status)
 }
 
 fn fsck(args: FsckArgs) -> ExitCode {
@@ -277,6 +368,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         rpcbind: args.rpcbind,
         simulate_object_store: args.simulate_object_store,
         metrics_listen: args.metrics_listen,
+        snapshot_every: args.snapshot_every,
+        snapshot_keep: args.snapshot_keep,
     };
     let config = match resolve(flags) {
         Ok(c) => c,

@@ -127,6 +127,7 @@ impl Fs {
             None if read_only => (sb, new_handle_secret()?),
             None => Self::add_handle_secret(&store, sb).await?,
         };
+        let fsid = opts.fsid.unwrap_or(sb.fsid);
         let fs = Fs {
             inner: Arc::new(FsInner {
                 store,
@@ -134,7 +135,7 @@ impl Fs {
                 dirs: DirCache::new(opts.dir_cache_entries),
                 pipeline: WritePipeline::default(),
                 opts,
-                fsid: sb.fsid,
+                fsid,
                 locks: LockTable::new(),
                 rename_lock: tokio::sync::Mutex::new(()),
                 alloc: tokio::sync::Mutex::new((0, 0)),
@@ -675,7 +676,12 @@ impl Fs {
         mask: u32,
     ) -> FsResult<(u32, Attr)> {
         let node = self.load(ino).await?;
-        Ok((perm::access_mask(cred, &node, mask), self.attr_of(&node)))
+        let mut granted = perm::access_mask(cred, &node, mask);
+        if self.is_read_only() {
+            // Nothing here can change, whatever the mode bits say.
+            granted &= !(access::MODIFY | access::EXTEND | access::DELETE);
+        }
+        Ok((granted, self.attr_of(&node)))
     }
 
     /// READLINK.

@@ -36,6 +36,9 @@ pub struct FsOptions {
     /// Directory entries kept in memory over all cached listings (0 turns the directory cache
     /// off).
     pub dir_cache_entries: usize,
+    /// Filesystem id to report instead of the superblock's: a snapshot is a filesystem of its
+    /// own to clients (they must not take its files for the live ones).
+    pub fsid: Option<u64>,
 }
 
 impl Default for FsOptions {
@@ -55,6 +58,7 @@ impl Default for FsOptions {
             inline_reclaim_chunks: 64,
             inode_cache_entries: DEFAULT_INODE_CACHE_ENTRIES,
             dir_cache_entries: DEFAULT_DIR_CACHE_ENTRIES,
+            fsid: None,
         }
     }
 }

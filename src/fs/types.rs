@@ -96,7 +96,14 @@ pub struct Timestamp {
 impl Timestamp {
     /// The current time.
     pub fn now() -> Self {
-        match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Timestamp::from(std::time::SystemTime::now())
+    }
+}
+
+impl From<std::time::SystemTime> for Timestamp {
+    /// The epoch for a time before it.
+    fn from(t: std::time::SystemTime) -> Self {
+        match t.duration_since(std::time::UNIX_EPOCH) {
             Ok(d) => Timestamp {
                 secs: d.as_secs() as i64,
                 nanos: d.subsec_nanos(),

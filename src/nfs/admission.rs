@@ -7,6 +7,10 @@
 //! a handle that is not ours is BADHANDLE/STALE, an export no longer exported STALE, a peer that
 //! is not a client of the export ACCES (logged, rate-limited), a non-privileged port under
 //! `secure` an RPC AUTH_ERROR / AUTH_TOOWEAK, a modifying call on a read-only export ROFS.
+//!
+//! The first handle also names the view the call runs in (see [`super::views`]): a snapshot
+//! that no longer exists is STALE, a modifying call in a snapshot or in `.snapshot` ROFS, and
+//! a second handle of another view XDEV.
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -16,8 +20,10 @@ use crate::proto::auth::{AuthStat, Credential};
 use crate::proto::nfs3::{Nfs3Call, NfsFh3};
 use crate::proto::xdr::XdrDecode;
 use crate::rate_limited_log::RateLimitedLog;
+use crate::snapshot::LIVE_VIEW;
 
 use super::handle::{FileHandle, HandleCodec, HandleContent, HANDLE_LEN};
+use super::views::{ViewFs, Views};
 
 /// Refused calls logged per second, at most.
 static REFUSALS: RateLimitedLog = RateLimitedLog::new(10);
@@ -33,7 +39,12 @@ pub(crate) enum Refusal {
 
 /// What an admitted call may do, and as whom.
 pub(crate) struct CallContext<'a> {
-    pub fs: &'a Fs,
+    /// The filesystem of the call's view (the live one for the `.snapshot` directory).
+    pub fs: Fs,
+    /// The call's view.
+    pub view: ViewFs,
+    view_id: u32,
+    pub views: &'a Views,
     codec: &'a HandleCodec,
     table: Arc<ExportTable>,
     export: ExportId,
@@ -47,8 +58,8 @@ pub(crate) struct CallContext<'a> {
 }
 
 /// Decides whether `args`, a call from `peer` with credential `cred`, may run.
-pub(crate) fn admit<'a>(
-    fs: &'a Fs,
+pub(crate) async fn admit<'a>(
+    views: &'a Views,
     codec: &'a HandleCodec,
     table: Arc<ExportTable>,
     args: &Nfs3Call<'_>,
@@ -93,8 +104,19 @@ pub(crate) fn admit<'a>(
         return Err(Refusal::Status(FsError::RoFs));
     }
     let export = export.id;
+    let view = views.resolve(content.view).await.map_err(Refusal::Status)?;
+    let fs = match &view {
+        ViewFs::Snapshot(fs) => fs.clone(),
+        ViewFs::Live | ViewFs::SnapshotDir => views.live().clone(),
+    };
+    if !matches!(view, ViewFs::Live) && args.modifies() {
+        return Err(Refusal::Status(FsError::RoFs));
+    }
     Ok(CallContext {
         fs,
+        view,
+        view_id: content.view,
+        views,
         codec,
         table,
         export,
@@ -113,7 +135,7 @@ impl CallContext<'_> {
             self.first_content
         } else {
             let c = self.codec.decode(fh.as_bytes())?;
-            if c.export != self.export {
+            if c.export != self.export || c.view != self.view_id {
                 return Err(FsError::XDev);
             }
             c
@@ -121,9 +143,30 @@ impl CallContext<'_> {
         self.fs.resolve(content.object).await
     }
 
-    /// The handle of `object`, issued under this call's export.
+    /// The handle of `object` in this call's view, issued under this call's export.
     pub fn handle(&self, object: ObjectId) -> FileHandle {
-        self.codec.encode(object, self.export)
+        self.codec.encode(self.view_id, object, self.export)
+    }
+
+    /// The handle of `object` in view `view`, issued under this call's export (LOOKUP from
+    /// one view into another: into `.snapshot`, a snapshot, or back).
+    pub fn handle_in(&self, view: u32, object: ObjectId) -> FileHandle {
+        self.codec.encode(view, object, self.export)
+    }
+
+    /// The attributes to answer with for an object of this call whose own are `attr`: the
+    /// `.snapshot` directory's in that view (its handle names the live root, which answers
+    /// every call on it but with its own attributes).
+    pub fn shown(&self, attr: crate::fs::Attr) -> crate::fs::Attr {
+        match self.view {
+            ViewFs::SnapshotDir => self.views.snapshot_dir_attr(),
+            _ => attr,
+        }
+    }
+
+    /// Whether the call is in the live filesystem.
+    pub fn is_live(&self) -> bool {
+        self.view_id == LIVE_VIEW
     }
 
     /// The directory the export makes the client's root (LOOKUP of `..` stops there).

@@ -6,16 +6,17 @@
 //! ```text
 //!  0  version = 2      1  kind = 0 (object)     2..4  zero
 //!  4  fsid: u64       12  inode: u64            20    generation: u64
-//! 28  view: u32 (0 = the live filesystem)       32    export id: u32
+//! 28  view: u32 (0 the live filesystem, 1 its `.snapshot` directory, others a snapshot)
+//! 32  export id: u32
 //! 36  MAC: HMAC-SHA-256(secret, bytes 0..36), first 16 bytes
 //! ```
 //!
 //! The secret is the filesystem's (kept in its superblock), so handles stay valid across
 //! restarts; the MAC is checked in constant time (`hmac`'s `verify_truncated_left`). A handle
 //! that is not well formed or whose MAC does not match is `BadHandle`; one of another
-//! filesystem, of a view other than the live one (snapshots will use views), or of the previous
-//! 28-byte layout is `Stale`, which tells a client to look the path up again or remount.
-//! Whether the object still exists with that generation is [`crate::fs::Fs::resolve`]'s check.
+//! filesystem or of the previous 28-byte layout is `Stale`, which tells a client to look the
+//! path up again or remount. Whether the view still exists is [`super::views::Views`]'s check,
+//! and whether the object does, with that generation, [`crate::fs::Fs::resolve`]'s.
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -24,8 +25,6 @@ use crate::fs::{FsError, FsResult, InodeId, ObjectId};
 
 /// Length of a handle.
 pub const HANDLE_LEN: usize = 52;
-/// The view of the live filesystem.
-pub const LIVE_VIEW: u32 = 0;
 
 const VERSION: u8 = 2;
 const KIND_OBJECT: u8 = 0;
@@ -49,6 +48,8 @@ impl FileHandle {
 /// What a verified handle names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HandleContent {
+    /// The filesystem the object is in: the live one, the `.snapshot` directory or a snapshot.
+    pub view: u32,
     pub object: ObjectId,
     /// The export the handle was issued under: its options apply to calls with it.
     pub export: ExportId,
@@ -91,15 +92,15 @@ impl HandleCodec {
         HandleCodec { fsid, mac }
     }
 
-    /// The handle of `object` in the live filesystem, issued under `export`.
-    pub fn encode(&self, object: ObjectId, export: ExportId) -> FileHandle {
+    /// The handle of `object` in view `view`, issued under `export`.
+    pub fn encode(&self, view: u32, object: ObjectId, export: ExportId) -> FileHandle {
         let mut b = [0u8; HANDLE_LEN];
         b[0] = VERSION;
         b[1] = KIND_OBJECT;
         b[4..12].copy_from_slice(&self.fsid.to_be_bytes());
         b[12..20].copy_from_slice(&object.ino.0.to_be_bytes());
         b[20..28].copy_from_slice(&object.generation.to_be_bytes());
-        b[28..32].copy_from_slice(&LIVE_VIEW.to_be_bytes());
+        b[28..32].copy_from_slice(&view.to_be_bytes());
         b[32..36].copy_from_slice(&export.0.to_be_bytes());
         let mut mac = self.mac.clone();
         mac.update(&b[..MAC_AT]);
@@ -135,10 +136,8 @@ impl HandleCodec {
         if ino == 0 {
             return Err(FsError::BadHandle);
         }
-        if be32(bytes, 28) != LIVE_VIEW {
-            return Err(FsError::Stale);
-        }
         Ok(HandleContent {
+            view: be32(bytes, 28),
             object: ObjectId {
                 ino: InodeId(ino),
                 generation: be64(bytes, 20),
@@ -170,16 +169,15 @@ mod tests {
     #[test]
     fn round_trip_and_size() {
         let c = codec();
-        let h = c.encode(OBJ, ExportId(5));
+        let h = c.encode(7, OBJ, ExportId(5));
         assert_eq!(h.as_bytes().len() % 4, 0);
         assert!(h.as_bytes().len() <= 64);
         let d = c.decode(h.as_bytes()).unwrap();
-        assert_eq!(d.object, OBJ);
-        assert_eq!(d.export, ExportId(5));
+        assert_eq!((d.view, d.object, d.export), (7, OBJ, ExportId(5)));
         assert_eq!(HandleCodec::route_key(h.as_bytes()), Some(42));
         // The same object, export and secret give the same bytes (handles survive restarts).
         assert_eq!(
-            HandleCodec::new(0xdead_beef, &[9; 32]).encode(OBJ, ExportId(5)),
+            HandleCodec::new(0xdead_beef, &[9; 32]).encode(7, OBJ, ExportId(5)),
             h
         );
     }
@@ -187,7 +185,7 @@ mod tests {
     #[test]
     fn every_changed_byte_is_rejected() {
         let c = codec();
-        let h = c.encode(OBJ, ExportId(5));
+        let h = c.encode(7, OBJ, ExportId(5));
         for at in 0..HANDLE_LEN {
             for delta in 1..=255u8 {
                 let mut b = h.as_bytes().to_vec();
@@ -202,7 +200,7 @@ mod tests {
 
     #[test]
     fn other_secrets_lengths_and_layouts_are_rejected() {
-        let h = codec().encode(OBJ, ExportId(5));
+        let h = codec().encode(7, OBJ, ExportId(5));
         let other_secret = HandleCodec::new(0xdead_beef, &[8; 32]);
         assert!(matches!(
             other_secret.decode(h.as_bytes()),

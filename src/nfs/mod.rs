@@ -15,6 +15,7 @@ mod nfs3;
 mod nlm;
 mod portmap;
 mod status_monitor;
+pub mod views;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,11 +40,13 @@ use crate::proto::portmap::{Mapping, PortmapTable, IPPROTO_TCP, IPPROTO_UDP};
 use crate::proto::rpcbind::{RPCB3_MAX_PROC, RPCB4_MAX_PROC, VERSION3, VERSION4};
 use crate::proto::xdr::{DecodeError, XdrDecode, XdrSink};
 use crate::server::{Peer, Service};
+use crate::snapshot::SnapshotCatalog;
 use crate::store::{StoreError, WriteTicket};
 
 use admission::Refusal;
 use drc::{DrcKey, DrcLookup, DuplicateRequestCache};
 use handle::HandleCodec;
+use views::Views;
 
 /// Largest RPC record accepted: a 1 MiB WRITE (wtmax) plus generous room for its headers.
 pub const MAX_RECORD_SIZE: usize = (1 << 20) + (64 << 10);
@@ -58,6 +61,8 @@ pub const MAX_DATAGRAM_RECORD: usize = 64 << 10;
 /// The NFS, MOUNT, portmap/rpcbind, NLM and NSM services of one server.
 pub struct NfsService {
     fs: Fs,
+    /// The live filesystem and its snapshots.
+    views: Arc<Views>,
     codec: HandleCodec,
     exports: SharedExports,
     drc: DuplicateRequestCache,
@@ -103,8 +108,10 @@ impl NfsService {
             anonymous.uid,
             anonymous.gid,
         )));
+        let catalog = Arc::new(SnapshotCatalog::new(fs.store().clone()));
         Self {
             codec: HandleCodec::new(fs.fsid(), fs.handle_secret()),
+            views: Arc::new(Views::new(fs.clone(), catalog)),
             fs,
             exports,
             drc: DuplicateRequestCache::new(DRC_CAPACITY),
@@ -176,6 +183,11 @@ impl NfsService {
         &self.fs
     }
 
+    /// The live filesystem and its snapshots.
+    pub fn views(&self) -> &Arc<Views> {
+        &self.views
+    }
+
     /// The export rules in force.
     pub fn exports(&self) -> &SharedExports {
         &self.exports
@@ -214,7 +226,7 @@ impl NfsService {
         let mut out = XdrSink::with_capacity(256);
         let table = self.exports.load_full();
         self.mounts
-            .handle(&self.fs, &self.codec, &table, peer, &args, &mut out)
+            .handle(&self.views, &self.codec, &table, peer, &args, &mut out)
             .await;
         CallReply::from_sink(out)
     }
@@ -233,14 +245,16 @@ impl NfsService {
         log::trace!("{} xid {:#x} from {peer}", args.name(), call.xid);
         let table = self.exports.load_full();
         let ctx = match admission::admit(
-            &self.fs,
+            &self.views,
             &self.codec,
             table,
             &args,
             &call.args,
             &call.cred,
             peer,
-        ) {
+        )
+        .await
+        {
             Ok(ctx) => ctx,
             Err(Refusal::Auth(stat)) => return CallReply::AuthError(stat),
             Err(Refusal::Status(e)) => {

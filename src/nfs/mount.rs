@@ -6,6 +6,9 @@
 //! resolved as root would resolve it (as Linux's mountd does). A refused MNT is MNT3ERR_ACCES
 //! and logged with the peer, as is a MNT from a non-privileged port to a `secure` export.
 //! EXPORT lists the rules in force; the mount list (DUMP) is informational and kept in memory.
+//!
+//! `/.snapshot` and `/.snapshot/NAME[/DIR]` mount the snapshot directory and a snapshot (or a
+//! directory in it), under the export rule that covers `/`.
 use std::net::SocketAddr;
 
 use parking_lot::Mutex;
@@ -17,8 +20,10 @@ use crate::proto::mount::{
 };
 use crate::proto::xdr::{XdrEncode, XdrSink};
 use crate::rate_limited_log::RateLimitedLog;
+use crate::snapshot::{LIVE_VIEW, SNAPSHOT_DIR_VIEW};
 
 use super::handle::{FileHandle, HandleCodec};
+use super::views::Views;
 
 /// Entries kept for DUMP; beyond this the oldest are forgotten.
 const MAX_MOUNT_LIST: usize = 1024;
@@ -45,7 +50,7 @@ fn mount_status(e: &FsError) -> Mountstat3 {
 impl MountTable {
     pub async fn handle(
         &self,
-        fs: &Fs,
+        views: &Views,
         codec: &HandleCodec,
         exports: &ExportTable,
         peer: SocketAddr,
@@ -56,7 +61,7 @@ impl MountTable {
             MountCall::Null => MountReply::Null.encode(out),
             MountCall::Mnt(path) => {
                 let shown = String::from_utf8_lossy(path);
-                match mount(fs, codec, exports, peer, path).await {
+                match mount(views, codec, exports, peer, path).await {
                     Ok(handle) => {
                         log::debug!("MNT {shown:?} from {peer}");
                         self.remember(peer, path);
@@ -141,7 +146,7 @@ enum Refused {
 
 /// The handle of the directory at `path` for `peer`, if a rule grants it.
 async fn mount(
-    fs: &Fs,
+    views: &Views,
     codec: &HandleCodec,
     exports: &ExportTable,
     peer: SocketAddr,
@@ -163,8 +168,23 @@ async fn mount(
             peer.port()
         )));
     }
-    let dir = resolve_directory(fs, &path).await.map_err(Refused::Fs)?;
-    Ok(codec.encode(dir, export.id))
+    let (view, dir) = resolve_in_views(views, &path).await.map_err(Refused::Fs)?;
+    Ok(codec.encode(view, dir, export.id))
+}
+
+/// The view and directory at `path`: in the live filesystem, or under `/.snapshot`.
+async fn resolve_in_views(views: &Views, path: &str) -> Result<(u32, ObjectId), FsError> {
+    let mut parts = path.split('/').filter(|n| !n.is_empty() && *n != ".");
+    if parts.next() != Some(".snapshot") {
+        return Ok((LIVE_VIEW, resolve_directory(views.live(), path).await?));
+    }
+    let Some(name) = parts.next() else {
+        return Ok((SNAPSHOT_DIR_VIEW, views.live().root_object().await?));
+    };
+    let (snapshot, fs) = views.by_name(name.as_bytes()).await?;
+    let rest: Vec<&str> = parts.collect();
+    let dir = resolve_directory(&fs, &format!("/{}", rest.join("/"))).await?;
+    Ok((snapshot.view, dir))
 }
 
 /// The directory at `path` (absolute, `/` the root of the filesystem), walked as root.

@@ -35,6 +35,11 @@ impl Files<'_> {
     /// The inode `fh` names for a caller at `peer`, if any.
     async fn inode(&self, fh: &[u8], peer: std::net::IpAddr) -> Option<u64> {
         let content = self.codec.decode(fh).ok()?;
+        if content.view != crate::snapshot::LIVE_VIEW {
+            // Snapshots are read-only and locks are the live files' (a snapshot's inode
+            // numbers are the live ones): none are taken there.
+            return None;
+        }
         self.exports.by_id(content.export)?.admit(peer)?;
         self.fs.resolve(content.object).await.ok().map(|i| i.0)
     }

@@ -38,7 +38,7 @@ use super::view::{DbHandle, ReadOnlyView};
 use super::{KeyRange, StorageUrl, StoreError};
 
 /// Path of the database inside the object store root.
-const DB_PATH: &str = "slatenfs";
+pub(super) const DB_PATH: &str = "slatenfs";
 
 /// Configuration of [`Store::open`].
 #[derive(Debug, Clone)]
@@ -166,6 +166,14 @@ struct Inner {
     ops: OpCounters,
     inline_poll: bool,
     group: Arc<GroupWriter>,
+    /// The object store SlateDB reads and writes (with the request counters), for checkpoint
+    /// readers and SlateDB's `Admin`.
+    os: Arc<dyn ObjectStore>,
+    /// How readers of this storage are opened.
+    reader_options: DbReaderOptions,
+    /// The store whose runtime this one runs on (a checkpoint reader), kept open for as long
+    /// as this one is.
+    _runtime_owner: Option<Store>,
 }
 
 impl Drop for Inner {
@@ -391,7 +399,9 @@ impl Store {
         let os: Arc<dyn ObjectStore> = Arc::new(Intercepted::new(os, Arc::new(deadline)));
         let counting = CountingObjectStore::new(os);
         let counters = counting.counters();
-        let opening = open(Arc::new(counting));
+        let os: Arc<dyn ObjectStore> = Arc::new(counting);
+        let reader_options = reader_options(config)?;
+        let opening = open(os.clone());
         let (tx, rx) = oneshot::channel();
         handle.spawn(async move {
             let _ = tx.send(opening.await);
@@ -418,8 +428,41 @@ impl Store {
                 counters,
                 ops: OpCounters::default(),
                 inline_poll: config.inline_poll,
+                os,
+                reader_options,
+                _runtime_owner: None,
             }),
         })
+    }
+
+    /// A store over `db`, another view of this store's storage, on this store's runtime.
+    pub(super) fn sibling(&self, db: DbHandle) -> Store {
+        let durability = DurabilityTracker::new(self.inner.durability.wait_limit());
+        Store {
+            inner: Arc::new(Inner {
+                db,
+                handle: self.inner.handle.clone(),
+                runtime: Mutex::new(None),
+                group: GroupWriter::new(durability.clone()),
+                durability,
+                counters: self.inner.counters.clone(),
+                ops: OpCounters::default(),
+                inline_poll: self.inner.inline_poll,
+                os: self.inner.os.clone(),
+                reader_options: self.inner.reader_options.clone(),
+                _runtime_owner: Some(self.clone()),
+            }),
+        }
+    }
+
+    /// The object store under SlateDB.
+    pub(super) fn object_store(&self) -> Arc<dyn ObjectStore> {
+        self.inner.os.clone()
+    }
+
+    /// How readers of this storage are opened.
+    pub(super) fn reader_options(&self) -> DbReaderOptions {
+        self.inner.reader_options.clone()
     }
 
     /// Whether this store was opened read-only ([`Store::open_read_only`]).

@@ -6,6 +6,7 @@
 pub mod backend;
 mod batch;
 pub mod bridge;
+mod checkpoints;
 pub mod chunk_value;
 pub mod deadline;
 pub mod durability;
@@ -24,6 +25,7 @@ pub use backend::{
 };
 pub use batch::StoreBatch;
 pub use bridge::{OpStats, Store, StoreConfig};
+pub use checkpoints::CheckpointRecord;
 pub use durability::{Applied, CommitScope, Durability, DurabilityTracker, WriteTicket};
 pub use group_write::{AppliedHook, LaneId, Submitted};
 pub use keys::KeyRange;

@@ -1,6 +1,7 @@
 //! Attribute procedures: GETATTR, SETATTR, ACCESS, READLINK, FSSTAT, FSINFO, PATHCONF.
 use crate::datapath::DataPath;
-use crate::fs::access::{DELETE, EXTEND, MODIFY};
+use crate::fs::access::{DELETE, EXTEND, LOOKUP, MODIFY, READ};
+use crate::nfs::views::ViewFs;
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
@@ -8,7 +9,7 @@ use super::{respond, CallContext, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{fattr, nfstime, post_op, set_attr, timestamp, wcc};
 
 pub(super) async fn getattr(ctx: &CallContext<'_>, a: &Getattr3Args<'_>, out: &mut XdrSink) {
-    let r = async { ctx.fs.getattr(ctx.inode(a.object).await?).await }.await;
+    let r = async { Ok(ctx.shown(ctx.fs.getattr(ctx.inode(a.object).await?).await?)) }.await;
     respond(
         &r,
         |attr| Getattr3ResOk {
@@ -43,12 +44,13 @@ pub(super) async fn access(ctx: &CallContext<'_>, a: &Access3Args<'_>, out: &mut
             .fs
             .access(&ctx.cred, ctx.inode(a.object).await?, a.access)
             .await?;
-        let granted = if ctx.options.read_only {
-            granted & !(MODIFY | EXTEND | DELETE)
-        } else {
-            granted
+        let granted = match ctx.view {
+            // Mode 0555: anyone may list it and look names up in it.
+            ViewFs::SnapshotDir => a.access & (READ | LOOKUP),
+            _ if ctx.options.read_only => granted & !(MODIFY | EXTEND | DELETE),
+            _ => granted,
         };
-        Ok((granted, attr))
+        Ok((granted, ctx.shown(attr)))
     }
     .await;
     respond(
@@ -81,7 +83,12 @@ pub(super) async fn readlink(ctx: &CallContext<'_>, a: &Readlink3Args<'_>, out: 
 }
 
 pub(super) async fn fsstat(ctx: &CallContext<'_>, a: &Fsstat3Args<'_>, out: &mut XdrSink) {
-    let r = async { ctx.fs.fsstat(ctx.inode(a.fsroot).await?).await }.await;
+    let r = async {
+        let mut r = ctx.fs.fsstat(ctx.inode(a.fsroot).await?).await?;
+        r.attr = ctx.shown(r.attr);
+        Ok(r)
+    }
+    .await;
     respond(
         &r,
         |s| Fsstat3ResOk {
@@ -100,7 +107,12 @@ pub(super) async fn fsstat(ctx: &CallContext<'_>, a: &Fsstat3Args<'_>, out: &mut
 }
 
 pub(super) async fn fsinfo(ctx: &CallContext<'_>, a: &Fsinfo3Args<'_>, out: &mut XdrSink) {
-    let r = async { ctx.fs.fsinfo(ctx.inode(a.fsroot).await?).await }.await;
+    let r = async {
+        let mut r = ctx.fs.fsinfo(ctx.inode(a.fsroot).await?).await?;
+        r.attr = ctx.shown(r.attr);
+        Ok(r)
+    }
+    .await;
     respond(
         &r,
         |i| Fsinfo3ResOk {
@@ -122,7 +134,12 @@ pub(super) async fn fsinfo(ctx: &CallContext<'_>, a: &Fsinfo3Args<'_>, out: &mut
 }
 
 pub(super) async fn pathconf(ctx: &CallContext<'_>, a: &Pathconf3Args<'_>, out: &mut XdrSink) {
-    let r = async { ctx.fs.pathconf(ctx.inode(a.object).await?).await }.await;
+    let r = async {
+        let mut r = ctx.fs.pathconf(ctx.inode(a.object).await?).await?;
+        r.attr = ctx.shown(r.attr);
+        Ok(r)
+    }
+    .await;
     respond(
         &r,
         |p| Pathconf3ResOk {

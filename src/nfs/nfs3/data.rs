@@ -16,7 +16,12 @@ pub(super) async fn read(
 ) {
     let r = async {
         let ino = ctx.inode(a.file).await?;
-        data.read(&ctx.cred, ino, a.offset, a.count).await
+        if ctx.is_live() {
+            data.read(&ctx.cred, ino, a.offset, a.count).await
+        } else {
+            // The core's chunk cache holds live data only.
+            ctx.fs.read(&ctx.cred, ino, a.offset, a.count).await
+        }
     }
     .await;
     respond(

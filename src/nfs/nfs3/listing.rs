@@ -5,9 +5,10 @@ use crate::fs::{FsResult, ReadDirOk};
 use crate::proto::nfs3::*;
 use crate::proto::xdr::{XdrEncode, XdrSink};
 
-use super::{nfs_status, CallContext};
+use super::{nfs_status, snapshot_dir, CallContext};
 use crate::nfs::convert::{fattr, post_op};
 use crate::nfs::handle::HANDLE_LEN;
+use crate::nfs::views::ViewFs;
 
 /// Largest READDIR / READDIRPLUS reply, whatever the client asks (Linux's nfsd caps at its
 /// largest payload, 1 MiB, too; the Linux client asks for `dtpref`, 64 KiB).
@@ -38,6 +39,9 @@ async fn listing(
     with_attrs: bool,
 ) -> FsResult<ReadDirOk> {
     let dir = ctx.inode(dir).await?;
+    if let ViewFs::SnapshotDir = ctx.view {
+        return snapshot_dir::listing(ctx, cookie, max_entries).await;
+    }
     ctx.fs
         .readdir(&ctx.cred, dir, cookie, cookieverf, max_entries, with_attrs)
         .await

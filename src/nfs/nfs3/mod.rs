@@ -8,6 +8,7 @@ mod attrs;
 mod data;
 mod listing;
 mod namespace;
+mod snapshot_dir;
 
 use bytes::Bytes;
 

@@ -4,6 +4,7 @@ use crate::nfs::mount::resolve_directory;
 use crate::proto::nfs3::*;
 use crate::proto::xdr::XdrSink;
 
+use super::snapshot_dir::{check_new_name, lookup_crossing};
 use super::{respond, CallContext, Unconfirmed, NO_ATTRIBUTES};
 use crate::nfs::convert::{create_how, post_op, set_attr, wcc};
 
@@ -12,23 +13,26 @@ use crate::nfs::convert::{create_how, post_op, set_attr, wcc};
 pub(super) async fn lookup(ctx: &CallContext<'_>, a: &Lookup3Args<'_>, out: &mut XdrSink) {
     let r = async {
         let dir = ctx.inode(a.what.dir).await?;
+        if let Some(found) = lookup_crossing(ctx, dir, a.what.name).await? {
+            return Ok(found);
+        }
         let mut name = a.what.name;
         if name == b".." && ctx.export_path() != "/" {
-            let root = resolve_directory(ctx.fs, ctx.export_path()).await?;
+            let root = resolve_directory(&ctx.fs, ctx.export_path()).await?;
             if root.ino == dir {
                 name = b".";
             }
         }
         let ok = ctx.fs.lookup(&ctx.cred, dir, name).await?;
-        Ok((ctx.handle(ok.object()), ok))
+        Ok((ctx.handle(ok.object()), ok.attr, ok.dir_attr))
     }
     .await;
     respond(
         &r,
-        |(handle, ok)| Lookup3ResOk {
+        |(handle, attr, dir_attr)| Lookup3ResOk {
             object: NfsFh3(handle.as_bytes()),
-            obj_attributes: post_op(&ok.attr),
-            dir_attributes: post_op(&ok.dir_attr),
+            obj_attributes: post_op(attr),
+            dir_attributes: post_op(dir_attr),
         },
         NO_ATTRIBUTES,
         out,
@@ -57,6 +61,7 @@ pub(super) async fn create(
 ) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
+        check_new_name(ctx, dir, a.where_.name)?;
         ctx.fs
             .create(&ctx.cred, dir, a.where_.name, &create_how(&a.how))
             .await
@@ -72,6 +77,7 @@ pub(super) async fn mkdir(
 ) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
+        check_new_name(ctx, dir, a.where_.name)?;
         ctx.fs
             .mkdir(&ctx.cred, dir, a.where_.name, &set_attr(&a.attributes))
             .await
@@ -87,6 +93,7 @@ pub(super) async fn symlink(
 ) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
+        check_new_name(ctx, dir, a.where_.name)?;
         let sa = set_attr(&a.symlink.symlink_attributes);
         ctx.fs
             .symlink(&ctx.cred, dir, a.where_.name, a.symlink.symlink_data, &sa)
@@ -103,6 +110,7 @@ pub(super) async fn mknod(
 ) -> Unconfirmed {
     let r = async {
         let dir = ctx.inode(a.where_.dir).await?;
+        check_new_name(ctx, dir, a.where_.name)?;
         let (kind, sa) = match &a.what {
             Mknoddata3::Chr(d) => (
                 SpecialKind::Char(d.spec.specdata1, d.spec.specdata2),
@@ -159,6 +167,7 @@ pub(super) async fn rename(
     let r = async {
         let from = ctx.inode(a.from.dir).await?;
         let to = ctx.inode(a.to.dir).await?;
+        check_new_name(ctx, to, a.to.name)?;
         ctx.fs
             .rename(&ctx.cred, from, a.from.name, to, a.to.name)
             .await
@@ -183,6 +192,7 @@ pub(super) async fn link(
     let r = async {
         let file = ctx.inode(a.file).await?;
         let dir = ctx.inode(a.link.dir).await?;
+        check_new_name(ctx, dir, a.link.name)?;
         ctx.fs.link(&ctx.cred, file, dir, a.link.name).await
     }
     .await;
