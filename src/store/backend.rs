@@ -162,43 +162,9 @@ pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectS
             Ok(Arc::new(fs.with_automatic_cleanup(true).with_fsync(true)))
         }
         StorageUrl::S3 { bucket, prefix } => {
-            let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-            if let Some(e) = &s3.endpoint {
-                b = b.with_endpoint(e);
-            }
-            if let Some(r) = &s3.region {
-                b = b.with_region(r);
-            }
-            if let Some(k) = &s3.access_key {
-                b = b.with_access_key_id(k);
-            }
-            if let Some(s) = &s3.secret {
-                b = b.with_secret_access_key(s);
-            }
-            b = b.with_allow_http(s3.allow_http);
-            // Bounded: the client's defaults retry a request for up to 3 minutes (10 times);
-            // SlateDB retries the call itself after that, so the client needs only to get past
-            // a blip, and a store that stopped answering shows as failed calls within
-            // `timeout` (see `super::deadline`). Set key by key, so the client settings
-            // `from_env` read (a proxy, say) stay.
-            let ms = |d: Duration| format!("{}ms", d.as_millis());
-            b = b
-                .with_config(
-                    AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
-                    ms(s3.timeout),
-                )
-                .with_config(
-                    AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
-                    ms(S3_CONNECT_TIMEOUT.min(s3.timeout)),
-                )
-                .with_retry(RetryConfig {
-                    backoff: BackoffConfig::default(),
-                    max_retries: s3.retries,
-                    retry_timeout: s3.timeout,
-                });
-            let store = b.build().map_err(|e| StoreError::Backend(e.to_string()))?;
+            let store = s3_bucket(bucket, s3)?;
             if prefix.is_empty() {
-                Ok(Arc::new(store))
+                Ok(store)
             } else {
                 Ok(Arc::new(object_store::prefix::PrefixStore::new(
                     store,
@@ -207,6 +173,136 @@ pub fn object_store(url: &StorageUrl, s3: &S3Settings) -> Result<Arc<dyn ObjectS
             }
         }
     }
+}
+
+/// The S3 bucket `bucket` (its root) with the client settings of `s3`.
+fn s3_bucket(bucket: &str, s3: &S3Settings) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+    if let Some(e) = &s3.endpoint {
+        b = b.with_endpoint(e);
+    }
+    if let Some(r) = &s3.region {
+        b = b.with_region(r);
+    }
+    if let Some(k) = &s3.access_key {
+        b = b.with_access_key_id(k);
+    }
+    if let Some(s) = &s3.secret {
+        b = b.with_secret_access_key(s);
+    }
+    b = b.with_allow_http(s3.allow_http);
+    // Bounded: the client's defaults retry a request for up to 3 minutes (10 times);
+    // SlateDB retries the call itself after that, so the client needs only to get past
+    // a blip, and a store that stopped answering shows as failed calls within
+    // `timeout` (see `super::deadline`). Set key by key, so the client settings
+    // `from_env` read (a proxy, say) stay.
+    let ms = |d: Duration| format!("{}ms", d.as_millis());
+    b = b
+        .with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
+            ms(s3.timeout),
+        )
+        .with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+            ms(S3_CONNECT_TIMEOUT.min(s3.timeout)),
+        )
+        .with_retry(RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: s3.retries,
+            retry_timeout: s3.timeout,
+        });
+    let store = b.build().map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(Arc::new(store))
+}
+
+/// Name of the database directory inside a storage location.
+pub const DB_DIR: &str = "slatenfs";
+
+/// Where a database lives: the object store at the root of its back end and the database's
+/// path there.
+///
+/// The root is the bucket for S3 and the local filesystem's `/` for `file://`, rather than the
+/// storage location itself, because a SlateDB clone refers to its parent's tables by their
+/// path in one object store: rooted there, every location of a bucket (of a machine) can
+/// name every other, so a clone may go anywhere beside its parent. The objects are where they
+/// always were (`<location>/slatenfs/...`).
+pub struct StorageLocation {
+    pub root: Arc<dyn ObjectStore>,
+    pub db_path: Path,
+}
+
+impl StorageLocation {
+    /// `root` holding the database at its top (`slatenfs/...`): an object store given whole.
+    pub fn at_top(root: Arc<dyn ObjectStore>) -> Self {
+        StorageLocation {
+            root,
+            db_path: Path::from(DB_DIR),
+        }
+    }
+}
+
+/// The database path under `prefix` (a location's path in its root), if object-store paths
+/// can spell the prefix exactly (they percent-encode a few characters, such as `%` and `#`:
+/// such a location keeps its own root and cannot take part in clones).
+fn db_path_under(prefix: &str) -> Option<Path> {
+    let trimmed = prefix.trim_matches('/');
+    if trimmed.is_empty() {
+        return Some(Path::from(DB_DIR));
+    }
+    let path = Path::from(trimmed);
+    (path.as_ref() == trimmed).then(|| path.clone().join(DB_DIR))
+}
+
+/// The root object store and database path of `url`.
+pub fn locate(url: &StorageUrl, s3: &S3Settings) -> Result<StorageLocation, StoreError> {
+    match url {
+        StorageUrl::File(path) => {
+            let Some(db_path) = path.to_str().and_then(db_path_under) else {
+                return Ok(StorageLocation::at_top(object_store(url, s3)?));
+            };
+            std::fs::create_dir_all(path).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", path.display()))
+            })?;
+            Ok(StorageLocation {
+                root: local_root(true)?,
+                db_path,
+            })
+        }
+        StorageUrl::S3 { bucket, prefix } => match db_path_under(prefix) {
+            Some(db_path) => Ok(StorageLocation {
+                root: s3_bucket(bucket, s3)?,
+                db_path,
+            }),
+            None => Ok(StorageLocation::at_top(object_store(url, s3)?)),
+        },
+        StorageUrl::Memory => Ok(StorageLocation::at_top(object_store(url, s3)?)),
+    }
+}
+
+/// The local filesystem from `/`.
+fn local_root(fsync: bool) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let fs = object_store::local::LocalFileSystem::new_with_prefix("/")
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .with_automatic_cleanup(true);
+    // See `object_store` for why PUTs are fsynced.
+    Ok(Arc::new(if fsync { fs.with_fsync(true) } else { fs }))
+}
+
+/// [`locate`] for a local directory, without fsyncs (benchmarks that simulate another
+/// store's timing); `None` for other storage.
+pub fn locate_without_fsync(url: &StorageUrl) -> Result<Option<StorageLocation>, StoreError> {
+    let StorageUrl::File(path) = url else {
+        return Ok(None);
+    };
+    let Some(db_path) = path.to_str().and_then(db_path_under) else {
+        return Ok(without_fsync(url)?.map(StorageLocation::at_top));
+    };
+    std::fs::create_dir_all(path)
+        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", path.display())))?;
+    Ok(Some(StorageLocation {
+        root: local_root(false)?,
+        db_path,
+    }))
 }
 
 /// For a local directory, the object store without its fsyncs (benchmarks that simulate
@@ -354,9 +450,10 @@ fn put_kind(wal: bool) -> StoreRequest {
     }
 }
 
-/// Whether `location` is an object of SlateDB's write-ahead log (`<db>/wal/<id>.sst`).
-fn is_wal(location: &Path) -> bool {
-    location.parts().any(|p| p.as_ref() == "wal")
+/// Whether `location` is an object of SlateDB's write-ahead log (`<db>/wal/<id>.sst`): its
+/// directory is `wal` (a location's own path may hold that name too).
+pub(crate) fn is_wal(location: &Path) -> bool {
+    location.parts().rev().nth(1).is_some_and(|p| p.as_ref() == "wal")
 }
 
 impl IoCounters {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use object_store::path::Path;
 use object_store::ObjectStore;
 use parking_lot::Mutex;
 use slatedb::config::{
@@ -23,7 +24,8 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
 use super::backend::{
-    object_store, without_fsync, CountingObjectStore, IoCounters, IoSnapshot, S3Settings,
+    locate, locate_without_fsync, CountingObjectStore, IoCounters, IoSnapshot, S3Settings,
+    StorageLocation,
 };
 use super::batch::StoreBatch;
 use super::chunk_value::ChunkMergeOperator;
@@ -37,8 +39,6 @@ use super::simulated::{SimulatedObjectStore, StoreTiming};
 use super::view::{DbHandle, ReadOnlyView};
 use super::{KeyRange, StorageUrl, StoreError};
 
-/// Path of the database inside the object store root.
-pub(super) const DB_PATH: &str = "slatenfs";
 
 /// Configuration of [`Store::open`].
 #[derive(Debug, Clone)]
@@ -169,6 +169,8 @@ struct Inner {
     /// The object store SlateDB reads and writes (with the request counters), for checkpoint
     /// readers and SlateDB's `Admin`.
     os: Arc<dyn ObjectStore>,
+    /// The database's path in `os`.
+    db_path: Path,
     /// How readers of this storage are opened.
     reader_options: DbReaderOptions,
     /// The store whose runtime this one runs on (a checkpoint reader), kept open for as long
@@ -294,8 +296,8 @@ impl Store {
     /// Opens (or creates) the store described by `config`, as its one writer: a writer that
     /// had it open before is fenced.
     pub async fn open(config: StoreConfig) -> Result<Store, StoreError> {
-        let os = match &config.simulated_timing {
-            None => object_store(&config.url, &config.s3)?,
+        let location = match &config.simulated_timing {
+            None => locate(&config.url, &config.s3)?,
             Some(timing) => {
                 log::warn!(
                     "the object store SIMULATES S3 request times ({timing}) and does not fsync: \
@@ -303,12 +305,17 @@ impl Store {
                 );
                 // The simulated PUT time is what a durable write waits for; a local fsync
                 // would add the disk's latency to S3's.
-                let local =
-                    without_fsync(&config.url)?.unwrap_or(object_store(&config.url, &config.s3)?);
-                Arc::new(SimulatedObjectStore::new(local, timing.clone()))
+                let local = match locate_without_fsync(&config.url)? {
+                    Some(l) => l,
+                    None => locate(&config.url, &config.s3)?,
+                };
+                StorageLocation {
+                    root: Arc::new(SimulatedObjectStore::new(local.root, timing.clone())),
+                    db_path: local.db_path,
+                }
             }
         };
-        Self::open_with_object_store(os, config).await
+        Self::open_at(location, config).await
     }
 
     /// Opens a fresh store on an in-memory object store (tests).
@@ -322,10 +329,15 @@ impl Store {
         os: Arc<dyn ObjectStore>,
         config: StoreConfig,
     ) -> Result<Store, StoreError> {
+        Self::open_at(StorageLocation::at_top(os), config).await
+    }
+
+    /// Opens the database at `location` as its writer.
+    async fn open_at(location: StorageLocation, config: StoreConfig) -> Result<Store, StoreError> {
         let settings = writer_settings(&config)?;
         let slatedb_metrics = config.slatedb_metrics;
-        let store = Self::start(os, &config, move |os| async move {
-            let mut builder = Db::builder(DB_PATH, os)
+        let store = Self::start(location, &config, move |os, path| async move {
+            let mut builder = Db::builder(path, os)
                 .with_settings(settings)
                 .with_block_cache_policy(block_cache_policy())
                 .with_merge_operator(Arc::new(ChunkMergeOperator));
@@ -353,8 +365,8 @@ impl Store {
         config: StoreConfig,
         view: ReadOnlyView,
     ) -> Result<Store, StoreError> {
-        let os = object_store(&config.url, &config.s3)?;
-        Self::open_read_only_with_object_store(os, config, view).await
+        let location = locate(&config.url, &config.s3)?;
+        Self::open_read_only_at(location, config, view).await
     }
 
     /// [`Store::open_read_only`] on an existing object store.
@@ -363,9 +375,17 @@ impl Store {
         config: StoreConfig,
         view: ReadOnlyView,
     ) -> Result<Store, StoreError> {
+        Self::open_read_only_at(StorageLocation::at_top(os), config, view).await
+    }
+
+    async fn open_read_only_at(
+        location: StorageLocation,
+        config: StoreConfig,
+        view: ReadOnlyView,
+    ) -> Result<Store, StoreError> {
         let options = reader_options(&config)?;
-        Self::start(os, &config, move |os| async move {
-            let reader = DbReader::builder(DB_PATH, os)
+        Self::start(location, &config, move |os, path| async move {
+            let reader = DbReader::builder(path, os)
                 .with_options(options)
                 .with_reader_mode(view.reader_mode())
                 .with_merge_operator(Arc::new(ChunkMergeOperator))
@@ -379,16 +399,17 @@ impl Store {
     /// Starts the storage runtime and opens SlateDB on it with `open`, over `os` wrapped in the
     /// request counters.
     async fn start<F, Fut>(
-        os: Arc<dyn ObjectStore>,
+        location: StorageLocation,
         config: &StoreConfig,
         open: F,
     ) -> Result<Store, StoreError>
     where
-        F: FnOnce(Arc<dyn ObjectStore>) -> Fut,
+        F: FnOnce(Arc<dyn ObjectStore>, Path) -> Fut,
         Fut: Future<Output = Result<DbHandle, slatedb::Error>> + Send + 'static,
     {
         let runtime = build_runtime(config.worker_threads)?;
         let handle = runtime.handle().clone();
+        let StorageLocation { root: os, db_path } = location;
         let os = match &config.faults {
             Some(faults) => faults.wrap(os),
             None => os,
@@ -401,7 +422,7 @@ impl Store {
         let counters = counting.counters();
         let os: Arc<dyn ObjectStore> = Arc::new(counting);
         let reader_options = reader_options(config)?;
-        let opening = open(os.clone());
+        let opening = open(os.clone(), db_path.clone());
         let (tx, rx) = oneshot::channel();
         handle.spawn(async move {
             let _ = tx.send(opening.await);
@@ -429,6 +450,7 @@ impl Store {
                 ops: OpCounters::default(),
                 inline_poll: config.inline_poll,
                 os,
+                db_path,
                 reader_options,
                 _runtime_owner: None,
             }),
@@ -449,6 +471,7 @@ impl Store {
                 ops: OpCounters::default(),
                 inline_poll: self.inner.inline_poll,
                 os: self.inner.os.clone(),
+                db_path: self.inner.db_path.clone(),
                 reader_options: self.inner.reader_options.clone(),
                 _runtime_owner: Some(self.clone()),
             }),
@@ -458,6 +481,11 @@ impl Store {
     /// The object store under SlateDB.
     pub(super) fn object_store(&self) -> Arc<dyn ObjectStore> {
         self.inner.os.clone()
+    }
+
+    /// The database's path in [`Store::object_store`].
+    pub(super) fn db_path(&self) -> Path {
+        self.inner.db_path.clone()
     }
 
     /// How readers of this storage are opened.

@@ -20,7 +20,7 @@ use slatedb::config::{CheckpointOptions, CheckpointScope};
 use slatedb::{DbReader, DbReaderMode, VersionedManifest};
 use uuid::Uuid;
 
-use super::bridge::{Store, DB_PATH};
+use super::bridge::Store;
 use super::chunk_value::ChunkMergeOperator;
 use super::view::DbHandle;
 use super::StoreError;
@@ -46,7 +46,7 @@ fn system_time(secs: i64, nanos: u32) -> SystemTime {
 
 impl Store {
     fn admin(&self) -> Admin {
-        Admin::builder(DB_PATH, self.object_store()).build()
+        Admin::builder(self.db_path(), self.object_store()).build()
     }
 
     /// Creates a checkpoint named `name` of everything applied so far (the WAL is flushed
@@ -172,10 +172,10 @@ impl Store {
 
     /// A read-only store showing checkpoint `id`, on this store's runtime and object store.
     pub async fn open_checkpoint(&self, id: Uuid) -> Result<Store, StoreError> {
-        let os = self.object_store();
+        let (os, path) = (self.object_store(), self.db_path());
         let options = self.reader_options();
         let opening = async move {
-            let reader = DbReader::builder(DB_PATH, os)
+            let reader = DbReader::builder(path, os)
                 .with_options(options)
                 .with_reader_mode(DbReaderMode::Checkpoint(id))
                 .with_merge_operator(Arc::new(ChunkMergeOperator))

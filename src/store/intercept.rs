@@ -59,7 +59,7 @@ impl OpKind {
 
     /// The kind of a PUT to `location`.
     pub fn of_put(location: &Path) -> OpKind {
-        if location.parts().any(|p| p.as_ref() == "wal") {
+        if super::backend::is_wal(location) {
             OpKind::PutWal
         } else if location.extension() == Some("sst") {
             OpKind::PutSst
