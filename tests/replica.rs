@@ -20,7 +20,7 @@ use common::fs::{mkdir, mkfile, root};
 use common::{run_in_glommio, XorShift};
 use object_store::memory::InMemory;
 use object_store::ObjectStore;
-use slatenfs::app::replica::replica_fs_options;
+use slatenfs::app::replica::{check_handles_are_the_writers, replica_fs_options};
 use slatenfs::datapath::{DataPath, DataPathConfig};
 use slatenfs::exports::ExportId;
 use slatenfs::fs::*;
@@ -285,5 +285,40 @@ fn a_replica_needs_a_filesystem_to_follow() {
             .unwrap_err();
         assert!(e.to_string().contains("no slatenfs filesystem"), "{e}");
         bare.close().await.unwrap();
+    });
+}
+
+/// A superblock of format 2 (no handle secret; a writer of an older version serves it) would
+/// give the replica handles of its own: the replica refuses it.
+#[test]
+fn a_replica_refuses_a_filesystem_without_a_handle_secret() {
+    use slatenfs::fs::inode::Superblock;
+    use slatenfs::store::keys::SuperblockKey;
+    use slatenfs::store::{Durability, StoreBatch};
+    run_in_glommio(|| async {
+        let os: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let writer = open_writer(&os).await;
+        let current = open_replica_store(&os).await.unwrap();
+        check_handles_are_the_writers(&current, &StorageUrl::Memory).unwrap();
+        current.close().await.unwrap();
+
+        let store = writer.store();
+        let sb =
+            Superblock::decode(&store.get(SuperblockKey.encode()).await.unwrap().unwrap()).unwrap();
+        let old = Superblock {
+            format: 2,
+            handle_secret: None,
+            ..sb
+        };
+        let mut b = StoreBatch::new();
+        b.put(SuperblockKey.encode(), old.encode());
+        store.write(b, Durability::Durable).await.unwrap();
+        let replica = open_replica_store(&os).await.unwrap();
+        let e = check_handles_are_the_writers(&replica, &StorageUrl::Memory)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--read-only") && e.contains("format 2"), "{e}");
+        replica.close().await.unwrap();
+        writer.close().await.unwrap();
     });
 }

@@ -29,8 +29,10 @@ use futures::executor::block_on;
 use log::info;
 
 use crate::config::ServeConfig;
+use crate::fs::inode::Superblock;
 use crate::fs::{Fs, FsOptions};
-use crate::store::{ReadOnlyView, Store, StoreConfig};
+use crate::store::keys::SuperblockKey;
+use crate::store::{ReadOnlyView, StorageUrl, Store, StoreConfig};
 
 use super::AppError;
 
@@ -62,6 +64,7 @@ pub(super) fn open(
         .map_err(|e| no_filesystem(e.to_string()))?;
     let fs = block_on(Fs::open(store.clone(), replica_fs_options(fs_options)))
         .map_err(|e| no_filesystem(e.to_string()))?;
+    check_handles_are_the_writers(&store, storage)?;
     info!(
         "read-only replica of filesystem {:#x} on {storage}: follows its writer, looking for \
          new writes every {:?}; changes are answered NFS3ERR_ROFS",
@@ -69,6 +72,26 @@ pub(super) fn open(
         config.replica_poll
     );
     Ok((store, fs))
+}
+
+/// Fails unless the superblock holds the handle secret. One of format 2 has none (a writer of an
+/// older version serves it; the current one adds it when it opens the filesystem): a read-only
+/// [`Fs`] then makes one up for as long as it runs, and its handles would be valid on no other
+/// gateway.
+pub fn check_handles_are_the_writers(store: &Store, storage: &StorageUrl) -> Result<(), AppError> {
+    let superblock = block_on(store.get(SuperblockKey.encode()))
+        .map_err(|e| AppError::Storage(e.to_string()))?
+        .map(|v| Superblock::decode(&v))
+        .transpose()
+        .map_err(|e| AppError::Storage(e.to_string()))?;
+    match superblock {
+        Some(sb) if sb.handle_secret.is_some() => Ok(()),
+        _ => Err(AppError::Storage(format!(
+            "--read-only: the filesystem on {storage} has no handle secret yet (format 2), so a \
+             replica's file handles would differ from its writer's: start the writer with this \
+             version of slatenfs once, then the replica"
+        ))),
+    }
 }
 
 /// `base` with the caches that only the filesystem's own writes keep coherent turned off.
