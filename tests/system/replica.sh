@@ -4,7 +4,8 @@
 # replica with the same bytes; the time from the writer's answer to the replica's first good read
 # is the replica's lag (printed). An overwrite appears too (the replica's caches do not keep the
 # old bytes). A write to the replica fails with ROFS. The writer is not fenced by the replica's
-# start or stop: it goes on taking writes. Both stop cleanly.
+# start or stop: it goes on taking writes. Both stop cleanly. CAMPAIGN_STORAGE=s3 runs the two on
+# moto's S3 server instead of a local directory.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 work=$(mktemp -d)
@@ -12,11 +13,13 @@ WRITER_PID= REPLICA_PID=
 cleanup() {
     SERVER_PID=$REPLICA_PID stop_server
     SERVER_PID=$WRITER_PID stop_server
+    [ -n "${MOTO_PID:-}" ] && kill "$MOTO_PID" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
 url() { echo "nfs://127.0.0.1//$2?version=3&nfsport=$1&mountport=$1"; }
-store=(--storage "file://$work/data")
+campaign_storage "$work" replica || { fail "storage"; summary; exit 1; }
+store=("${STORE_ARGS[@]}")
 files=${REPLICA_FILES:-20}
 limit_ms=${REPLICA_LAG_LIMIT_MS:-10000}
 poll=${REPLICA_POLL:-1} # --replica-poll of the replica
@@ -41,7 +44,7 @@ helper() { "$work/nfs-helper" "nfs://127.0.0.1/?version=3&nfsport=$1&mountport=$
 mkdir -p "$work/writer" "$work/replica" "$work/empty"
 gcc -O2 -Wall -o "$work/nfs-helper" "$ROOT/tests/interop/nfs-helper.c" -lnfs \
     || { fail "build tests/interop/nfs-helper.c (needs gcc and libnfs-dev)"; summary; exit 1; }
-out=$(SLATEDB_CACHE_DIR=$work/empty/cache SLATEDB_CACHE_SIZE_GB=1 timeout 60 "$BIN" serve \
+out=$(env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID SLATEDB_CACHE_DIR=$work/empty/cache SLATEDB_CACHE_SIZE_GB=1 timeout 60 "$BIN" serve \
       --listen "127.0.0.1:$(free_port)" --rpcbind off --read-only --storage "file://$work/empty/data" 2>&1)
 rc=$?
 [ $rc -ne 0 ] && [ "$(echo "$out" | grep -c .)" -eq 1 ] && echo "$out" | grep -q -- "--read-only" \
@@ -69,7 +72,7 @@ done
 if [ ${#lags[@]} -eq "$files" ]; then
     stats=$(printf '%s\n' "${lags[@]}" | sort -n | awk '{a[NR]=$1; s+=$1} END {
         printf "max %.2f s, median %.2f s, mean %.2f s over %d files", a[NR]/1000, a[int((NR+1)/2)]/1000, s/NR/1000, NR}')
-    echo "replica lag: $stats (--replica-poll $poll)"
+    echo "replica lag: $stats (--replica-poll $poll, ${CAMPAIGN_STORAGE:-file} storage)"
     pass "every file written to the writer reads the same on the replica; lag $stats"
 fi
 
