@@ -117,8 +117,9 @@ pub const DEFAULT_OBJECT_STORE_TIMEOUT: Duration = Duration::from_secs(30);
 /// (`timeo=600`), so a client gets JUKEBOX ("try again later") before it would retransmit.
 pub const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(15);
 /// Default of [`StoreConfig::reader_poll`]. SlateDB's own default (10 s) would leave a replica
-/// up to 10 s behind; each poll is a LIST of the WAL and manifest prefixes and a GET of what is
-/// new, a few requests a second per replica, which S3 charges for but does not notice.
+/// up to 10 s behind. Each poll lists the manifest and WAL objects and reads what is new: about
+/// six requests a second per replica at this default (tests/system/replica.sh), which S3
+/// charges for but does not notice.
 pub const DEFAULT_READER_POLL: Duration = Duration::from_secs(1);
 
 /// What SlateDB's in-memory block cache takes in when a memtable is flushed to L0: the index,

@@ -95,6 +95,9 @@ nfs-cp "$work/f2" "$(url "$WPORT" while-replica)" >/dev/null \
     && check "the writer takes writes beside the replica" cmp <(nfs-cat "$(url "$WPORT" while-replica)") "$work/f2" \
     || fail "the writer takes writes beside the replica"
 SERVER_PID=$REPLICA_PID; check "the replica stops cleanly (SIGTERM, exit 0)" stop_server; REPLICA_PID=
+totals=$(grep -o "object store totals: .*" "$work/replica/server.log")
+echo "$totals" | grep -q "puts=0 " && pass "the replica wrote nothing to the storage: $totals" \
+    || fail "the replica wrote nothing to the storage: $totals"
 nfs-cp "$work/f3" "$(url "$WPORT" after-replica)" >/dev/null \
     && check "the writer takes writes after the replica stopped" cmp <(nfs-cat "$(url "$WPORT" after-replica)") "$work/f3" \
     || fail "the writer takes writes after the replica stopped"
