@@ -3,6 +3,7 @@
 //! listens where (the NFS port over TCP and UDP, port 111), and hands the service to the
 //! runtime.
 mod locking;
+pub mod replica;
 pub mod snapshot_cmd;
 mod snapshots;
 
@@ -101,7 +102,7 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
     // Before the store is opened: opening it fences any other writer of the same storage.
     server::check_listen(config.listen, Transport::Tcp)?;
     preflight::check_s3(&config.storage, &config.s3).map_err(AppError::Config)?;
-    let portmapper = if config.lock_manager {
+    let portmapper = if config.lock_manager && !config.read_only {
         // NLM and NSM are served over UDP on the NFS port too.
         server::check_listen(config.listen, Transport::Udp)?;
         Some(locking::port_111(&config)?)
@@ -126,17 +127,22 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
         slatedb_metrics: config.metrics_listen.is_some(),
         ..StoreConfig::new(config.storage.clone())
     };
-    // The store runs on its own tokio runtime; its futures can be awaited from any executor.
-    let store =
-        block_on(Store::open(store_config)).map_err(|e| AppError::Storage(e.to_string()))?;
     let fs_options = FsOptions {
         async_metadata: config.async_metadata,
         anon_uid: config.anon_uid,
         anon_gid: config.anon_gid,
         ..FsOptions::default()
     };
-    let fs = block_on(Fs::open(store.clone(), fs_options))
-        .map_err(|e| AppError::Storage(e.to_string()))?;
+    // The store runs on its own tokio runtime; its futures can be awaited from any executor.
+    let (store, fs) = if config.read_only {
+        replica::open(store_config, fs_options, &config)?
+    } else {
+        let store =
+            block_on(Store::open(store_config)).map_err(|e| AppError::Storage(e.to_string()))?;
+        let fs = block_on(Fs::open(store.clone(), fs_options))
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        (store, fs)
+    };
     let data_paths = DataPathConfig {
         cache_dir: Some(config.cache_dir.join("chunks")),
         cache_bytes_per_core: chunk_cache_per_core(&config),
@@ -157,6 +163,10 @@ pub fn serve(mut config: ServeConfig) -> Result<(), AppError> {
     let stop = StopSignal::new();
     let locking = match portmapper {
         Some(p) => Some(locking::start(&config, &store, p, &stop)?),
+        None if config.read_only => {
+            info!("{}", replica::NO_LOCK_MANAGER);
+            None
+        }
         None => {
             info!("no lock manager (--no-lock-manager): clients must mount with nolock");
             None

@@ -15,7 +15,7 @@ use crate::exports::RuleSources;
 use crate::server::{Limits, DEFAULT_MAX_CONNECTIONS};
 use crate::snapshot::{self, schedule::SnapshotSchedule};
 use crate::store::backend::DEFAULT_S3_RETRIES;
-use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_WAIT_LIMIT};
+use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_READER_POLL, DEFAULT_WAIT_LIMIT};
 use crate::store::fault::FaultSchedule;
 use crate::store::simulated::StoreTiming;
 use crate::store::{S3Settings, StorageUrl};
@@ -58,6 +58,10 @@ pub struct ServeConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Automatic snapshots (`--snapshot-every`, `--snapshot-keep`; off when `None`).
     pub snapshot_schedule: Option<SnapshotSchedule>,
+    /// Serve as a read-only replica following the storage's writer (`--read-only`).
+    pub read_only: bool,
+    /// How often a replica looks for the writer's new state (`--replica-poll`).
+    pub replica_poll: Duration,
 }
 
 /// What `slatenfs serve` does about port 111 (`--rpcbind`).
@@ -110,6 +114,8 @@ pub struct ServeFlags {
     pub metrics_listen: Option<String>,
     pub snapshot_every: Option<String>,
     pub snapshot_keep: Option<String>,
+    pub read_only: bool,
+    pub replica_poll: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -175,6 +181,10 @@ pub enum ConfigError {
     BadSnapshotKeep(String),
     #[error("--snapshot-keep needs --snapshot-every (how often to take them), e.g. --snapshot-every 6h --snapshot-keep 24")]
     SnapshotKeepWithoutEvery,
+    #[error("--snapshot-every takes snapshots on the server that writes the storage, not on a read-only replica (which shows them under /.snapshot all the same)")]
+    SnapshotsOnReplica,
+    #[error("SLATENFS_READ_ONLY must be true or false, e.g. SLATENFS_READ_ONLY=true (got {0:?})")]
+    BadReadOnly(String),
 }
 
 /// Default location of the embedded local-disk object store when no storage is configured.
@@ -371,6 +381,25 @@ impl ServeConfig {
                 .snapshot_keep
                 .or_else(|| get("SLATENFS_SNAPSHOT_KEEP")),
         )?;
+        // The flag can only turn it on; the variable says either way.
+        let read_only = flags.read_only
+            || match get("SLATENFS_READ_ONLY").as_deref() {
+                None => false,
+                Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => true,
+                Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => false,
+                Some(v) => return Err(ConfigError::BadReadOnly(v.to_string())),
+            };
+        let replica_poll = seconds(
+            flags.replica_poll,
+            "--replica-poll",
+            "SLATENFS_REPLICA_POLL",
+            1,
+            DEFAULT_READER_POLL,
+        )?;
+
+        if read_only && snapshot_schedule.is_some() {
+            return Err(ConfigError::SnapshotsOnReplica);
+        }
 
         let parse_id = |name: &'static str| match get(name) {
             None => Ok(None),
@@ -409,6 +438,8 @@ impl ServeConfig {
             simulate_object_store,
             metrics_listen,
             snapshot_schedule,
+            read_only,
+            replica_poll,
         })
     }
 }
@@ -616,6 +647,48 @@ mod tests {
             resolve(flags, &BASE).unwrap_err(),
             ConfigError::BadRpcbind("maybe".into())
         );
+    }
+
+    #[test]
+    fn replica_settings() {
+        let c = resolve(ServeFlags::default(), &BASE).unwrap();
+        assert!(!c.read_only);
+        assert_eq!(c.replica_poll, DEFAULT_READER_POLL);
+        let flags = ServeFlags {
+            read_only: true,
+            replica_poll: Some("0.25".into()),
+            ..Default::default()
+        };
+        let c = resolve(flags, &BASE).unwrap();
+        assert!(c.read_only);
+        assert_eq!(c.replica_poll, Duration::from_millis(250));
+        for (text, want) in [("true", true), ("1", true), ("FALSE", false), ("0", false)] {
+            let mut pairs = BASE.to_vec();
+            pairs.extend([("SLATENFS_READ_ONLY", text), ("SLATENFS_REPLICA_POLL", "3")]);
+            let c = resolve(ServeFlags::default(), &pairs).unwrap();
+            assert_eq!(c.read_only, want, "{text}");
+            assert_eq!(c.replica_poll, Duration::from_secs(3));
+        }
+        let mut pairs = BASE.to_vec();
+        pairs.push(("SLATENFS_READ_ONLY", "yes"));
+        let e = resolve(ServeFlags::default(), &pairs).unwrap_err();
+        assert_eq!(e, ConfigError::BadReadOnly("yes".into()));
+        assert!(e
+            .to_string()
+            .starts_with("SLATENFS_READ_ONLY must be true or false"));
+        for bad in ["0", "-1", "soon"] {
+            let flags = ServeFlags {
+                replica_poll: Some(bad.into()),
+                ..Default::default()
+            };
+            let e = resolve(flags, &BASE).unwrap_err().to_string();
+            assert!(
+                e.starts_with(
+                    "--replica-poll must be a positive number of seconds, e.g. --replica-poll 1"
+                ),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -120,6 +120,8 @@ Environment (flags win over variables):
                           same as --anon-uid and --anon-gid
   SLATENFS_SNAPSHOT_EVERY, SLATENFS_SNAPSHOT_KEEP
                           same as --snapshot-every and --snapshot-keep
+  SLATENFS_READ_ONLY      true to serve as a read-only replica, as --read-only (default: false)
+  SLATENFS_REPLICA_POLL   same as --replica-poll
   RUST_LOG                log filter, e.g. info or slatenfs=debug (default: info)
 
 Export rules (exports(5) syntax: PATH CLIENT(OPTIONS) ...; clients are addresses, CIDR networks
@@ -224,6 +226,16 @@ struct ServeArgs {
     /// `get=20ms,put=30ms,list=50ms,delete=20ms,bandwidth=80`)
     #[arg(long, value_name = "TIMING", hide = true)]
     simulate_object_store: Option<String>,
+    /// Serve a read-only replica of the filesystem another server writes on the same storage:
+    /// it follows the writer's durable state, answers writes NFS3ERR_ROFS, never fences the
+    /// writer, serves the writer's file handles, and has no lock manager (mount with nolock).
+    /// Give it its own --cache-dir [env: SLATENFS_READ_ONLY]
+    #[arg(long)]
+    read_only: bool,
+    /// How often a replica looks for the writer's new writes, in seconds: it lags the writer by
+    /// about this much [env: SLATENFS_REPLICA_POLL] [default: 1]
+    #[arg(long, value_name = "SECS")]
+    replica_poll: Option<String>,
 }
 
 /// Caps glibc's malloc at two arenas unless `MALLOC_ARENA_MAX` says otherwise.
@@ -370,6 +382,8 @@ fn serve(args: ServeArgs) -> ExitCode {
         metrics_listen: args.metrics_listen,
         snapshot_every: args.snapshot_every,
         snapshot_keep: args.snapshot_keep,
+        read_only: args.read_only,
+        replica_poll: args.replica_poll,
     };
     let config = match resolve(flags) {
         Ok(c) => c,

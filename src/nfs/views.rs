@@ -176,8 +176,13 @@ impl Views {
             return Ok(fs.clone());
         }
         let store = self.live.store().open_checkpoint(snapshot.id).await?;
+        let defaults = FsOptions::default();
         let options = FsOptions {
             fsid: Some(snapshot_fsid(self.live.fsid(), snapshot.view)),
+            // A snapshot never changes, so its caches never go stale (a replica's live
+            // filesystem runs without them).
+            inode_cache_entries: defaults.inode_cache_entries,
+            dir_cache_entries: defaults.dir_cache_entries,
             ..self.live.options().clone()
         };
         let fs = Fs::open(store, options).await?;

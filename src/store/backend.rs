@@ -453,7 +453,11 @@ fn put_kind(wal: bool) -> StoreRequest {
 /// Whether `location` is an object of SlateDB's write-ahead log (`<db>/wal/<id>.sst`): its
 /// directory is `wal` (a location's own path may hold that name too).
 pub(crate) fn is_wal(location: &Path) -> bool {
-    location.parts().rev().nth(1).is_some_and(|p| p.as_ref() == "wal")
+    location
+        .parts()
+        .rev()
+        .nth(1)
+        .is_some_and(|p| p.as_ref() == "wal")
 }
 
 impl IoCounters {

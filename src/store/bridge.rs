@@ -39,7 +39,6 @@ use super::simulated::{SimulatedObjectStore, StoreTiming};
 use super::view::{DbHandle, ReadOnlyView};
 use super::{KeyRange, StorageUrl, StoreError};
 
-
 /// Configuration of [`Store::open`].
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
@@ -78,6 +77,9 @@ pub struct StoreConfig {
     pub simulated_timing: Option<StoreTiming>,
     /// Expose SlateDB's own metrics with the process's (see [`crate::metrics`]).
     pub slatedb_metrics: bool,
+    /// How often a reader of [`ReadOnlyView::Latest`] looks for the writer's new manifest and
+    /// WAL: how far a replica lags behind its writer (see [`DEFAULT_READER_POLL`]).
+    pub reader_poll: Duration,
 }
 
 impl StoreConfig {
@@ -101,6 +103,7 @@ impl StoreConfig {
             faults: None,
             simulated_timing: None,
             slatedb_metrics: false,
+            reader_poll: DEFAULT_READER_POLL,
         }
     }
 }
@@ -112,6 +115,11 @@ pub const DEFAULT_OBJECT_STORE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default of [`StoreConfig::wait_limit`]: well inside the Linux client's 60 s RPC timeout
 /// (`timeo=600`), so a client gets JUKEBOX ("try again later") before it would retransmit.
 pub const DEFAULT_WAIT_LIMIT: Duration = Duration::from_secs(15);
+/// Default of [`StoreConfig::reader_poll`]. SlateDB's own default (10 s) would leave a replica
+/// up to 10 s behind. Each poll lists the manifest and WAL objects and reads what is new: about
+/// six requests a second per replica at this default (tests/system/replica.sh), which S3
+/// charges for but does not notice.
+pub const DEFAULT_READER_POLL: Duration = Duration::from_secs(1);
 
 /// What SlateDB's in-memory block cache takes in when a memtable is flushed to L0: the index,
 /// the filters and the data blocks of metadata keys, but not the blocks of file chunks
@@ -240,7 +248,10 @@ fn writer_settings(config: &StoreConfig) -> Result<Settings, StoreError> {
 
 /// SlateDB's options for a reader described by `config`.
 fn reader_options(config: &StoreConfig) -> Result<DbReaderOptions, StoreError> {
-    let mut options = DbReaderOptions::default();
+    let mut options = DbReaderOptions {
+        manifest_poll_interval: config.reader_poll,
+        ..DbReaderOptions::default()
+    };
     if let Some(dir) = object_store_cache_dir(config)? {
         options.object_store_cache_options.root_folder = Some(dir);
         options.object_store_cache_options.max_cache_size_bytes = config.cache_max_bytes;

@@ -44,6 +44,8 @@ expect_error "non-loopback --listen without export rules" "\-\-export '/ 192.168
 expect_error "unknown export option" 'unknown option "rx"' "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d" --export '/ 10.0.0.0/8(rx)'
 expect_error "missing --exports file" "\-\-exports $work/no-such-file" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d" --exports "$work/no-such-file"
 expect_error "bad --max-connections" "\-\-max-connections" "${ok_env[@]}" -- --listen 127.0.0.1:$port --max-connections 0
+expect_error "bad SLATENFS_READ_ONLY" "SLATENFS_READ_ONLY must be true or false" "${ok_env[@]}" SLATENFS_READ_ONLY=yes -- --listen 127.0.0.1:$port
+expect_error "bad --replica-poll" "\-\-replica-poll must be a positive number" "${ok_env[@]}" -- --listen 127.0.0.1:$port --read-only --replica-poll 0
 # A port somebody else holds.
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
 holder=$!; sleep 0.5
@@ -60,7 +62,8 @@ for word in SLATEDB_CACHE_DIR SLATEDB_CACHE_SIZE_GB SLATENFS_STORAGE AWS_ENDPOIN
     --anon-gid --no-lock-manager --grace-period --rpcbind --object-store-timeout \
     --object-store-retries --store-wait SLATENFS_OBJECT_STORE_TIMEOUT SLATENFS_STORE_WAIT \
     --metrics-listen SLATENFS_ANON_UID SLATENFS_ANON_GID SLATENFS_EXPORTS --exports --export --max-connections --idle-timeout \
-    --record-timeout --write-timeout --drain-timeout mountport; do
+    --record-timeout --write-timeout --drain-timeout mountport \
+    --read-only SLATENFS_READ_ONLY --replica-poll SLATENFS_REPLICA_POLL; do
     grep -q -- "$word" <<<"$help" || missing+=("$word")
 done
 [ ${#missing[@]} -eq 0 ] && pass "serve --help documents every setting" || fail "serve --help lacks: ${missing[*]}"

@@ -3,7 +3,7 @@
 # own 'N passed, N failed'; this prints the grand total and fails if any part failed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-parts=(config-errors.sh lifecycle.sh fencing.sh fsck.sh libnfs.sh s3.sh metrics.sh rpcbind.sh locks.sh exports.sh snapshots.sh crash-campaign.sh crash-campaign-s3.sh fault-campaign.sh kernel-client.sh)
+parts=(config-errors.sh lifecycle.sh fencing.sh fsck.sh replica.sh libnfs.sh s3.sh metrics.sh rpcbind.sh locks.sh exports.sh snapshots.sh crash-campaign.sh crash-campaign-s3.sh fault-campaign.sh kernel-client.sh)
 [ -n "${SYSTEM_PARTS:-}" ] && read -r -a parts <<<"$SYSTEM_PARTS"
 total_pass=0; total_fail=0; failed_parts=()
 for part in "${parts[@]}"; do
