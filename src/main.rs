@@ -34,6 +34,34 @@ enum Command {
     /// browsed under /.snapshot/NAME on the live export
     #[command(after_help = SNAPSHOT_HELP)]
     Snapshot(SnapshotArgs),
+    /// Make a new writable filesystem from a snapshot, without copying data (a restore of
+    /// the whole filesystem, or a fork)
+    #[command(after_help = CLONE_HELP)]
+    Clone(CloneArgs),
+}
+
+const CLONE_HELP: &str = "\
+The parent is the storage `slatenfs serve` would use (--from-storage, else SLATENFS_STORAGE or
+the AWS_* settings); it is only read, and may be served meanwhile. The clone shares the
+parent's tables (SlateDB keeps them for it with a checkpoint of its own in the parent, so
+deleting the snapshot later does not break the clone) and gets its own filesystem id, so
+handles of one are stale on the other. Both must be on one back end: two file:// paths of one
+machine, or two prefixes of one S3 bucket. Then: slatenfs serve --storage URL
+
+Exit status: 0 done, 1 refused (no such snapshot, destination not empty, other back end),
+2 could not run.";
+
+#[derive(clap::Args, Debug)]
+struct CloneArgs {
+    /// The snapshot to start from
+    #[arg(long, value_name = "NAME")]
+    from_snapshot: String,
+    /// Where the new filesystem goes: file:///path or s3://bucket/prefix (must hold nothing)
+    #[arg(long, value_name = "URL")]
+    storage: String,
+    /// The parent's storage [default: as for serve]
+    #[arg(long, value_name = "URL")]
+    from_storage: Option<String>,
 }
 
 const SNAPSHOT_HELP: &str = "\
@@ -268,14 +296,52 @@ fn main() -> ExitCode {
     // (a retried request, say) belong beside them.
     let default_log = match cli.command {
         Command::Serve(_) => "info",
-        Command::Fsck(_) | Command::Snapshot(_) => "warn",
+        Command::Fsck(_) | Command::Snapshot(_) | Command::Clone(_) => "warn",
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log)).init();
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Fsck(args) => fsck(args),
         Command::Snapshot(args) => snapshot(args),
+        Command::Clone(args) => clone(args),
     }
+}
+
+fn clone(args: CloneArgs) -> ExitCode {
+    let flags = ServeFlags {
+        storage: args.from_storage,
+        // The command keeps nothing locally; the setting is only required of a server.
+        cache_dir: Some(std::env::temp_dir()),
+        cache_size_gb: Some("1".into()),
+        ..ServeFlags::default()
+    };
+    let config = match resolve(flags) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let destination = match slatenfs::config::parse_storage(&args.storage, &cwd) {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("slatenfs clone: --storage: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = slatenfs::app::snapshot_cmd::clone(&config, &args.from_snapshot, &destination);
+    report("clone", outcome.status, &outcome.text)
+}
+
+/// Prints a command's text (stdout on success, stderr otherwise) and returns its status.
+fn report(command: &str, status: u8, text: &str) -> ExitCode {
+    if status == 0 {
+        print!("{text}");
+    } else {
+        eprint!("slatenfs {command}: {text}");
+        if !text.ends_with('\n') {
+            eprintln!();
+        }
+    }
+    ExitCode::from(status)
 }
 
 fn snapshot(args: SnapshotArgs) -> ExitCode {
@@ -302,15 +368,7 @@ fn snapshot(args: SnapshotArgs) -> ExitCode {
         Err(code) => return code,
     };
     let outcome = slatenfs::app::snapshot_cmd::run(&config, &command);
-    if outcome.status == 0 {
-        print!("{}", outcome.text);
-    } else {
-        eprint!("slatenfs snapshot: {}", outcome.text);
-        if !outcome.text.ends_with('\n') {
-            eprintln!();
-        }
-    }
-    ExitCode::from(outcome.status)
+    report("snapshot", outcome.status, &outcome.text)
 }
 
 fn fsck(args: FsckArgs) -> ExitCode {

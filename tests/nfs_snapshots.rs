@@ -517,3 +517,103 @@ fn snapshot_handles_survive_a_restart() {
         w.service.fs().close().await.unwrap();
     });
 }
+
+async fn open_url(url: &StorageUrl) -> Fs {
+    let store = Store::open(StoreConfig::new(url.clone())).await.unwrap();
+    Fs::open(store, FsOptions::default()).await.unwrap()
+}
+
+async fn put_file(fs: &Fs, name: &str, data: Bytes) {
+    let cred = Credentials::root();
+    let ino = match fs.lookup(&cred, fs.root(), name.as_bytes()).await {
+        Ok(found) => found.ino,
+        Err(_) => mkfile(fs, fs.root(), name).await,
+    };
+    fs.write(&cred, ino, 0, data, StableHow::FileSync)
+        .await
+        .unwrap();
+}
+
+/// A clone starts as the snapshot, then goes its own way; the parent's snapshot can go.
+#[test]
+fn a_clone_is_a_filesystem_of_its_own_that_outlives_the_parent_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let parent_url = StorageUrl::File(dir.path().join("parent"));
+    let clone_url = StorageUrl::File(dir.path().join("clone"));
+    block_on(async {
+        let parent = open_url(&parent_url).await;
+        for i in 0..4u64 {
+            put_file(&parent, &format!("f{i}"), contents(i)).await;
+        }
+        let catalog = SnapshotCatalog::new(parent.store().clone());
+        let snap = catalog
+            .create(&name("base"), SnapshotKind::Manual)
+            .await
+            .unwrap();
+        parent
+            .store()
+            .clone_checkpoint(snap.id, &parent_url, &clone_url)
+            .await
+            .unwrap();
+        // Not twice into one place, not across back ends.
+        let again = parent
+            .store()
+            .clone_checkpoint(snap.id, &parent_url, &clone_url)
+            .await
+            .unwrap_err();
+        assert!(again.to_string().contains("already holds"), "{again}");
+        assert!(parent
+            .store()
+            .clone_checkpoint(snap.id, &parent_url, &StorageUrl::Memory)
+            .await
+            .is_err());
+
+        let clone = open_url(&clone_url).await;
+        let fsid = clone.assign_new_identity().await.unwrap();
+        clone.close().await.unwrap();
+        let clone = open_url(&clone_url).await;
+        assert_eq!(clone.fsid(), fsid);
+        assert_ne!(clone.fsid(), parent.fsid());
+        assert_ne!(clone.handle_secret(), parent.handle_secret());
+
+        // Each side changes, and sees only its own changes.
+        put_file(&parent, "f0", contents(100)).await;
+        put_file(&parent, "parent-only", contents(101)).await;
+        put_file(&clone, "f1", contents(200)).await;
+        put_file(&clone, "clone-only", contents(201)).await;
+        let cred = Credentials::root();
+        assert!(clone
+            .lookup(&cred, clone.root(), b"parent-only")
+            .await
+            .is_err());
+        assert!(parent
+            .lookup(&cred, parent.root(), b"clone-only")
+            .await
+            .is_err());
+        assert_eq!(read_file(&parent, "f1").await, contents(1).to_vec());
+        assert_eq!(read_file(&clone, "f0").await, contents(0).to_vec());
+
+        // The snapshot goes; the parent moves on; the clone reads all it had, after a restart.
+        catalog.delete("base").await.unwrap();
+        for i in 0..4u64 {
+            put_file(&parent, &format!("f{i}"), contents(300 + i)).await;
+        }
+        parent.close().await.unwrap();
+        clone.close().await.unwrap();
+        let clone = open_url(&clone_url).await;
+        assert_eq!(read_file(&clone, "f0").await, contents(0).to_vec());
+        assert_eq!(read_file(&clone, "f1").await, contents(200).to_vec());
+        for i in 2..4u64 {
+            assert_eq!(
+                read_file(&clone, &format!("f{i}")).await,
+                contents(i).to_vec()
+            );
+        }
+        assert_eq!(
+            read_file(&clone, "clone-only").await,
+            contents(201).to_vec()
+        );
+        assert_clean(&clone).await;
+        clone.close().await.unwrap();
+    });
+}

@@ -25,6 +25,7 @@ use slatenfs::datapath::{DataPath, DataPathConfig};
 use slatenfs::exports::ExportId;
 use slatenfs::fs::*;
 use slatenfs::nfs::handle::HandleCodec;
+use slatenfs::snapshot::LIVE_VIEW;
 use slatenfs::store::{ReadOnlyView, StorageUrl, Store, StoreConfig};
 
 /// Longest a committed change may take to appear on the replica before the test fails: far
@@ -152,9 +153,10 @@ fn replica_follows_the_writer_with_its_handles_and_refuses_changes() {
         let export = ExportId::of_path("/");
         let generation = writer.lookup(&root(), d, b"f").await.unwrap().generation;
         let object = ObjectId { ino: f, generation };
-        let issued = HandleCodec::new(writer.fsid(), writer.handle_secret()).encode(object, export);
+        let issued = HandleCodec::new(writer.fsid(), writer.handle_secret())
+            .encode(LIVE_VIEW, object, export);
         let on_replica_codec = HandleCodec::new(replica.fsid(), replica.handle_secret());
-        assert_eq!(on_replica_codec.encode(object, export), issued);
+        assert_eq!(on_replica_codec.encode(LIVE_VIEW, object, export), issued);
         let decoded = on_replica_codec.decode(issued.as_bytes()).unwrap();
         assert_eq!(replica.resolve(decoded.object).await.unwrap(), f);
 

@@ -1,4 +1,6 @@
-//! `slatenfs snapshot create|list|delete`: sent to the server of the storage over its admin
+//! `slatenfs snapshot create|list|delete` and `slatenfs clone`.
+//!
+//! The snapshot commands are sent to the server of the storage over its admin
 //! channel when one runs with the same cache directory; otherwise run here, on the storage
 //! itself, holding the cache directory's instance lock meanwhile so that no server starts
 //! beside it.
@@ -16,7 +18,7 @@ use crate::fs::{Fs, FsOptions};
 use crate::instance_lock::{InstanceLock, LockError};
 use crate::snapshot::command::{execute, SnapshotCommand};
 use crate::snapshot::SnapshotCatalog;
-use crate::store::{ReadOnlyView, Store, StoreConfig};
+use crate::store::{ReadOnlyView, StorageUrl, Store, StoreConfig};
 
 /// How the command ended: the text for the user, and the exit status (0 done, 1 refused or
 /// failed, 2 could not run).
@@ -86,5 +88,67 @@ pub fn run(config: &ServeConfig, command: &SnapshotCommand) -> CommandOutcome {
             status: 1,
         },
         Err(e) => cannot(format!("cannot open {}: {e}", config.storage)),
+    }
+}
+
+/// `slatenfs clone --from-snapshot NAME --storage DESTINATION`: a new writable filesystem at
+/// `destination` that starts as snapshot `name` of the storage of `config`, sharing its
+/// tables (nothing is copied), with a filesystem id and handle secret of its own. The parent
+/// is only read (and given one more checkpoint, which keeps the clone's tables): its server,
+/// if one runs, goes on.
+pub fn clone(config: &ServeConfig, name: &str, destination: &StorageUrl) -> CommandOutcome {
+    let started = std::time::Instant::now();
+    let store_config = |url: &StorageUrl| StoreConfig {
+        s3: config.s3.clone(),
+        object_store_timeout: config.object_store_timeout,
+        wait_limit: config.wait_limit,
+        ..StoreConfig::new(url.clone())
+    };
+    let result = block_on(async {
+        let parent =
+            Store::open_read_only(store_config(&config.storage), ReadOnlyView::Latest).await?;
+        let snapshot = match SnapshotCatalog::new(parent.clone()).find(name).await {
+            Ok(s) => s,
+            Err(e) => {
+                parent.close().await?;
+                return Ok(Err(e.to_string()));
+            }
+        };
+        let cloned = parent
+            .clone_checkpoint(snapshot.id, &config.storage, destination)
+            .await;
+        parent.close().await?;
+        if let Err(e) = cloned {
+            return Ok(Err(e.to_string()));
+        }
+        let fs = Fs::open(
+            Store::open(store_config(destination)).await?,
+            FsOptions::default(),
+        )
+        .await?;
+        let fsid = fs.assign_new_identity().await?;
+        fs.close().await?;
+        Ok::<_, crate::fs::FsError>(Ok((snapshot, fsid)))
+    });
+    match result {
+        Ok(Ok((snapshot, fsid))) => CommandOutcome {
+            text: format!(
+                "cloned snapshot {} (id {}) of {} to {destination} in {} ms: a new filesystem \
+                 (id {fsid:#x}); serve it with: slatenfs serve --storage {destination}\n",
+                snapshot.name,
+                snapshot.id,
+                config.storage,
+                started.elapsed().as_millis()
+            ),
+            status: 0,
+        },
+        Ok(Err(refused)) => CommandOutcome {
+            text: format!("{refused}\n"),
+            status: 1,
+        },
+        Err(e) => CommandOutcome {
+            text: format!("cannot clone from {}: {e}", config.storage),
+            status: 2,
+        },
     }
 }

@@ -13,7 +13,7 @@ use crate::config::ServeConfig;
 use crate::nfs::views::Views;
 use crate::server::StopSignal;
 use crate::snapshot::command::{execute, SnapshotCommand};
-use crate::snapshot::schedule::{automatic_name, expired, next_in, SnapshotSchedule};
+use crate::snapshot::schedule::{next_in, take_round, SnapshotSchedule};
 use crate::snapshot::{SnapshotError, SnapshotKind};
 
 use super::AppError;
@@ -106,14 +106,12 @@ pub(super) fn start_schedule(
 
 /// One automatic snapshot, then the expiry of the ones beyond `schedule.keep`.
 async fn take_automatic(views: &Views, schedule: SnapshotSchedule) -> Result<(), SnapshotError> {
-    let catalog = views.catalog();
-    let name = automatic_name(SystemTime::now());
-    // A name taken already (a manual snapshot called so) fails, and the scheduler tries
-    // again a minute later, under the next minute's name.
-    let s = catalog.create(&name, SnapshotKind::Automatic).await?;
-    info!("automatic snapshot {} taken (id {})", s.name, s.id);
-    for old in expired(&catalog.list().await?, schedule.keep) {
-        catalog.delete(old.name.as_str()).await?;
+    let round = take_round(views.catalog(), schedule.keep, SystemTime::now()).await?;
+    info!(
+        "automatic snapshot {} taken (id {})",
+        round.taken.name, round.taken.id
+    );
+    for old in &round.deleted {
         info!(
             "automatic snapshot {} deleted (beyond --snapshot-keep {})",
             old.name, schedule.keep

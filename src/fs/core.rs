@@ -225,6 +225,32 @@ impl Fs {
         Ok((sb, secret))
     }
 
+    /// Gives the filesystem a new fsid and handle secret, in one durable write of the
+    /// superblock: a clone is another filesystem, and a handle of its parent must not name
+    /// one of its files (their inode numbers part ways at once). Takes effect at the next
+    /// open. Returns the new fsid.
+    pub async fn assign_new_identity(&self) -> FsResult<u64> {
+        self.check_writable()?;
+        let sb = match self.inner.store.get(SuperblockKey.encode()).await? {
+            Some(v) => Superblock::decode(&v)?,
+            None => return Err(FsError::Io("the filesystem has no superblock".into())),
+        };
+        let mut fsid = random_u64();
+        while fsid == 0 || fsid == sb.fsid {
+            fsid = random_u64();
+        }
+        let sb = Superblock {
+            format: FORMAT_VERSION,
+            fsid,
+            handle_secret: Some(new_handle_secret()?),
+            ..sb
+        };
+        let mut b = StoreBatch::new();
+        b.put(SuperblockKey.encode(), sb.encode());
+        self.inner.store.write(b, Durability::Durable).await?;
+        Ok(fsid)
+    }
+
     /// The underlying store.
     pub fn store(&self) -> &Store {
         &self.inner.store
@@ -754,13 +780,18 @@ impl Fs {
     /// Persists the approximate usage counters into the superblock.
     pub async fn persist_usage(&self) -> FsResult<()> {
         self.check_writable()?;
+        // Only the usage is this filesystem's to write: the identity is the stored one, which
+        // `assign_new_identity` may have changed since the open.
+        let stored = match self.inner.store.get(SuperblockKey.encode()).await? {
+            Some(v) => Superblock::decode(&v)?,
+            None => return Err(FsError::Io("the filesystem has no superblock".into())),
+        };
         let sb = Superblock {
             format: FORMAT_VERSION,
-            fsid: self.inner.fsid,
-            created: self.inner.created,
             files_used: self.inner.files_used.load(Ordering::Relaxed).max(0) as u64,
             bytes_used: self.inner.bytes_used.load(Ordering::Relaxed).max(0) as u64,
-            handle_secret: Some(self.inner.handle_secret),
+            handle_secret: stored.handle_secret.or(Some(self.inner.handle_secret)),
+            ..stored
         };
         let mut b = FsBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());

@@ -2,7 +2,7 @@
 //! which automatic ones to delete. Manual snapshots are never deleted here.
 use std::time::{Duration, SystemTime};
 
-use super::catalog::{Snapshot, SnapshotKind};
+use super::catalog::{Snapshot, SnapshotCatalog, SnapshotError, SnapshotKind};
 use super::name::SnapshotName;
 
 /// Shortest period: automatic names have minute resolution.
@@ -53,6 +53,32 @@ pub fn next_in(
     }
 }
 
+/// What one scheduled round did.
+#[derive(Debug)]
+pub struct Round {
+    pub taken: Snapshot,
+    pub deleted: Vec<Snapshot>,
+}
+
+/// One scheduled round at `now`: takes the automatic snapshot named for `now`, then deletes
+/// the oldest automatic ones beyond `keep`. A name already taken (a manual snapshot called
+/// so) fails with [`SnapshotError::Exists`]; the scheduler tries again a minute later, under
+/// the next minute's name.
+pub async fn take_round(
+    catalog: &SnapshotCatalog,
+    keep: usize,
+    now: SystemTime,
+) -> Result<Round, SnapshotError> {
+    let taken = catalog
+        .create(&automatic_name(now), SnapshotKind::Automatic)
+        .await?;
+    let mut deleted = Vec::new();
+    for old in expired(&catalog.list().await?, keep) {
+        deleted.push(catalog.delete(old.name.as_str()).await?);
+    }
+    Ok(Round { taken, deleted })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +97,49 @@ mod tests {
             created: at(created),
             kind,
         }
+    }
+
+    #[test]
+    fn a_round_takes_one_and_expires_the_oldest_automatic_ones() {
+        futures::executor::block_on(async {
+            let store = crate::store::Store::open_in_memory().await.unwrap();
+            let catalog = SnapshotCatalog::new(store.clone());
+            catalog
+                .create(
+                    &SnapshotName::parse("manual").unwrap(),
+                    SnapshotKind::Manual,
+                )
+                .await
+                .unwrap();
+            let mut names = Vec::new();
+            for minute in 0..4u64 {
+                let round = take_round(&catalog, 2, at(1_796_277_600 + minute * 60))
+                    .await
+                    .unwrap();
+                names.push(round.taken.name.to_string());
+                let deleted: Vec<String> =
+                    round.deleted.iter().map(|s| s.name.to_string()).collect();
+                let want: Vec<String> = names.iter().rev().skip(2).take(1).cloned().collect();
+                assert_eq!(deleted, want, "round {minute}");
+            }
+            let left: Vec<String> = catalog
+                .list()
+                .await
+                .unwrap()
+                .iter()
+                .map(|s| s.name.to_string())
+                .collect();
+            assert_eq!(
+                left,
+                ["manual", "auto-20261203T0602Z", "auto-20261203T0603Z"]
+            );
+            // The same minute again: the name is taken.
+            assert!(matches!(
+                take_round(&catalog, 2, at(1_796_277_600 + 3 * 60)).await,
+                Err(SnapshotError::Exists(_))
+            ));
+            store.close().await.unwrap();
+        });
     }
 
     #[test]

@@ -279,6 +279,49 @@ pub fn locate(url: &StorageUrl, s3: &S3Settings) -> Result<StorageLocation, Stor
     }
 }
 
+/// The database path at `destination` for a clone of a database at `source`: both must be
+/// in one root (one machine's filesystem, one S3 bucket), spelled exactly (see
+/// [`db_path_under`]), and not the same location.
+pub fn clone_path(source: &StorageUrl, destination: &StorageUrl) -> Result<Path, StoreError> {
+    let refuse = |why: &str| {
+        Err(StoreError::BadUrl(format!(
+            "cannot clone {source} to {destination}: {why}"
+        )))
+    };
+    if source == destination {
+        return refuse("they are the same location");
+    }
+    let (parent, path) = match (source, destination) {
+        (StorageUrl::File(a), StorageUrl::File(b)) => {
+            let spelled = |p: &std::path::Path| p.to_str().and_then(db_path_under);
+            match (spelled(a), spelled(b)) {
+                (Some(parent), Some(path)) => (parent, path),
+                _ => return refuse("a path holds a character object-store paths encode (%, #, ~, [ ] and a few more)"),
+            }
+        }
+        (
+            StorageUrl::S3 {
+                bucket: a,
+                prefix: parent,
+            },
+            StorageUrl::S3 { bucket: b, prefix },
+        ) if a == b => match (db_path_under(parent), db_path_under(prefix)) {
+            (Some(parent), Some(path)) => (parent, path),
+            _ => return refuse("a prefix holds a character object-store paths encode"),
+        },
+        (StorageUrl::S3 { .. }, StorageUrl::S3 { .. }) => {
+            return refuse("a clone shares its parent's tables, so it must be in the same bucket")
+        }
+        _ => return refuse(
+            "a clone must be on the parent's back end (both file:// or both s3:// in one bucket)",
+        ),
+    };
+    if path.prefix_matches(&parent) || parent.prefix_matches(&path) {
+        return refuse("one would be inside the other's database");
+    }
+    Ok(path)
+}
+
 /// The local filesystem from `/`.
 fn local_root(fsync: bool) -> Result<Arc<dyn ObjectStore>, StoreError> {
     let fs = object_store::local::LocalFileSystem::new_with_prefix("/")
@@ -648,6 +691,46 @@ impl ObjectStore for CountingObjectStore {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn clones_go_beside_their_parent_on_one_root() {
+        let file = |p: &str| StorageUrl::File(PathBuf::from(p));
+        let s3 = |b: &str, p: &str| StorageUrl::S3 {
+            bucket: b.into(),
+            prefix: p.into(),
+        };
+        assert_eq!(
+            clone_path(&file("/srv/a"), &file("/srv/b"))
+                .unwrap()
+                .as_ref(),
+            "srv/b/slatenfs"
+        );
+        assert_eq!(
+            clone_path(&s3("bk", ""), &s3("bk", "fork/1"))
+                .unwrap()
+                .as_ref(),
+            "fork/1/slatenfs"
+        );
+        for (from, to) in [
+            (file("/srv/a"), file("/srv/a")),
+            (file("/srv/a"), file("/srv/a/slatenfs/x")),
+            (file("/srv/a/slatenfs/x"), file("/srv/a")),
+            (file("/srv/a"), file("/srv/10%")),
+            (file("/srv/a"), s3("bk", "a")),
+            (s3("bk", "a"), s3("other", "a")),
+            (StorageUrl::Memory, StorageUrl::Memory),
+        ] {
+            assert!(clone_path(&from, &to).is_err(), "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn wal_objects_are_known_by_their_directory() {
+        assert!(is_wal(&Path::from("slatenfs/wal/00000000000000000001.sst")));
+        assert!(is_wal(&Path::from("srv/wal/slatenfs/wal/1.sst")));
+        assert!(!is_wal(&Path::from("srv/wal/slatenfs/compacted/1.sst")));
+        assert!(!is_wal(&Path::from("srv/wal/slatenfs/manifest/1.manifest")));
+    }
     use super::*;
 
     #[test]

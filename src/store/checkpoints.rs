@@ -17,9 +17,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use slatedb::admin::Admin;
 use slatedb::config::{CheckpointOptions, CheckpointScope};
+use slatedb::CloneSourceSpec;
 use slatedb::{DbReader, DbReaderMode, VersionedManifest};
 use uuid::Uuid;
 
+use super::backend::{clone_path, StorageUrl};
 use super::bridge::Store;
 use super::chunk_value::ChunkMergeOperator;
 use super::view::DbHandle;
@@ -166,6 +168,39 @@ impl Store {
                 sizes.push(bytes);
             }
             Ok(sizes)
+        })
+        .await
+    }
+
+    /// Creates at `destination` (this store's location being `source`) a new database that
+    /// starts as checkpoint `id` of this one, without copying its tables: SlateDB records them
+    /// as the parent's and pins them with a checkpoint of its own in this database, so the
+    /// clone keeps working whatever happens to checkpoint `id` later. The destination must
+    /// hold no database yet.
+    pub async fn clone_checkpoint(
+        &self,
+        id: Uuid,
+        source: &StorageUrl,
+        destination: &StorageUrl,
+    ) -> Result<(), StoreError> {
+        let path = clone_path(source, destination)?;
+        let os = self.object_store();
+        let admin = Admin::builder(path.clone(), os.clone()).build();
+        let parent = CloneSourceSpec::with_checkpoint(self.db_path(), id);
+        let shown = destination.to_string();
+        self.run(async move {
+            use futures::StreamExt;
+            let manifests = path.clone().join("manifest");
+            if os.list(Some(&manifests)).next().await.is_some() {
+                return Err(StoreError::BadUrl(format!(
+                    "{shown} already holds a database: a clone needs an empty location"
+                )));
+            }
+            admin
+                .create_clone_builder_from_source(parent)
+                .build()
+                .await?;
+            Ok(())
         })
         .await
     }

@@ -23,7 +23,24 @@ objects=$(curl -s "http://127.0.0.1:$mport/slatenfs-test?list-type=2" | grep -o 
 start_server "$work" || { fail "server restarts on S3"; summary; exit 1; }
 check "f1 identical after restart" cmp <(nfs-cat "$(url f1)") "$work/f1"
 check "f2 identical after restart" cmp <(nfs-cat "$(url f2)") "$work/f2"
+
+# Snapshots and clones on S3: the checkpoint, the browsing, a clone in another prefix.
+snap() { SLATEDB_CACHE_DIR=$work/cache "$BIN" "$@"; }
+check "snapshot create on S3 (through the server)" snap snapshot create before
+echo changed >"$work/f2b"
+check "f2 overwritten" nfs-cp "$work/f2b" "$(url f2)"
+check "the snapshot shows the old f2" cmp <(nfs-cat "$(url .snapshot/before/f2)") "$work/f2"
+check "the live f2 is the new one" cmp <(nfs-cat "$(url f2)") "$work/f2b"
 check "SIGTERM exits 0 again" stop_server
+check "snapshot list on S3 with no server" bash -c "SLATEDB_CACHE_DIR=$work/cache '$BIN' snapshot list | grep -q '^before '"
+check "clone into another prefix of the bucket" snap clone --from-snapshot before --storage s3://slatenfs-test/clone1
+check "the parent's snapshot can go" snap snapshot delete before
+mkdir -p "$work/clone"
+start_server "$work/clone" --storage s3://slatenfs-test/clone1 || { fail "server starts on the clone"; summary; exit 1; }
+check "the clone has the snapshot's f1" cmp <(nfs-cat "$(url f1)") "$work/f1"
+check "the clone has the snapshot's f2" cmp <(nfs-cat "$(url f2)") "$work/f2"
+check "the clone takes writes" nfs-cp "$work/f2b" "$(url f3)"
+check "SIGTERM exits 0 on the clone" stop_server
 
 # A bucket that does not exist: one clear line, non-zero exit.
 out=$(AWS_S3_BUCKET=no-such-bucket SLATEDB_CACHE_DIR=$work/c2 SLATEDB_CACHE_SIZE_GB=1 timeout 60 "$BIN" serve --listen 127.0.0.1:$(free_port) 2>&1)

@@ -147,6 +147,23 @@ nfs-ls "$(url /.snapshot/offline1/)" >"$work/ls-off" 2>&1 && grep -qw tree "$wor
 nfs-cat "$(url /.snapshot/offline1/tree/a/new1)" 2>&1 | grep -qx new1 \
     && pass "offline1 holds the changed tree" || fail "offline1 holds the changed tree"
 check "SIGTERM exits 0" stop_server
+
+# ------------------------------------------------------ scheduled snapshots --
+# The first automatic snapshot is due at start (there is none yet); manual ones stay.
+PORT_OVERRIDE=$PORT start_server "$work" "${serve_args[@]}" --snapshot-every 1m --snapshot-keep 1 \
+    || { fail "server starts with --snapshot-every"; summary; exit 1; }
+auto=
+for _ in $(seq 1 100); do
+    auto=$(snap list 2>/dev/null | awk '$1 ~ /^auto-[0-9]{8}T[0-9]{4}Z$/ && $4 == "auto" {print $1}')
+    [ -n "$auto" ] && break
+    sleep 0.2
+done
+[ -n "$auto" ] && pass "an automatic snapshot is taken at start: $auto" || fail "no automatic snapshot within 20 s"
+snap list 2>/dev/null | grep -qw offline1 && pass "the manual snapshot is kept beside it" \
+    || fail "the manual snapshot is kept beside it"
+[ -n "$auto" ] && nfs-ls "$(url /.snapshot/$auto/)" 2>/dev/null | grep -qw tree \
+    && pass "the automatic snapshot is browsable" || fail "the automatic snapshot is browsable"
+check "SIGTERM exits 0 with the scheduler running" stop_server
 if grep -E "panic|ERROR" "$work/server.log" >"$work/errors"; then
     fail "server log has $(wc -l <"$work/errors") ERROR/panic lines:"; head -5 "$work/errors"
 else
