@@ -15,7 +15,7 @@ use futures::executor::block_on;
 use crate::config::ServeConfig;
 use crate::fs::{Fs, FsOptions, FsckReport};
 use crate::instance_lock::{InstanceLock, LockError};
-use crate::store::{ReadOnlyView, Store, StoreConfig};
+use crate::store::{ReadOnlyView, Store};
 
 /// What the command was asked to do.
 #[derive(Debug, Clone, Copy, Default)]
@@ -62,12 +62,7 @@ pub fn run(config: &ServeConfig, mode: FsckMode) -> FsckOutcome {
         Err(LockError::Busy { .. }) => None,
         Err(e) => return refused(e.to_string()),
     };
-    let store_config = StoreConfig {
-        s3: config.s3.clone(),
-        object_store_timeout: config.object_store_timeout,
-        wait_limit: config.wait_limit,
-        ..StoreConfig::new(config.storage.clone())
-    };
+    let store_config = config.command_store_config(&config.storage);
     let result = block_on(async {
         if mode.repair {
             // Opening as the writer would format storage that holds no filesystem (a mistyped

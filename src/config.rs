@@ -18,7 +18,7 @@ use crate::store::backend::DEFAULT_S3_RETRIES;
 use crate::store::bridge::{DEFAULT_OBJECT_STORE_TIMEOUT, DEFAULT_READER_POLL, DEFAULT_WAIT_LIMIT};
 use crate::store::fault::FaultSchedule;
 use crate::store::simulated::StoreTiming;
-use crate::store::{S3Settings, StorageUrl};
+use crate::store::{S3Settings, StorageUrl, StoreConfig};
 
 /// Everything `slatenfs serve` needs, validated.
 #[derive(Debug, Clone)]
@@ -441,6 +441,19 @@ impl ServeConfig {
             read_only,
             replica_poll,
         })
+    }
+}
+
+impl ServeConfig {
+    /// How the operator commands (fsck, snapshot, clone) open `url`: with this
+    /// configuration's S3 client settings and time limits, and SlateDB's defaults otherwise.
+    pub fn command_store_config(&self, url: &StorageUrl) -> StoreConfig {
+        StoreConfig {
+            s3: self.s3.clone(),
+            object_store_timeout: self.object_store_timeout,
+            wait_limit: self.wait_limit,
+            ..StoreConfig::new(url.clone())
+        }
     }
 }
 

@@ -107,7 +107,7 @@ fn answer(mut stream: UnixStream, own_uid: u32, handler: &AdminHandler) {
     let reply = match peer_uid(&stream) {
         Ok(uid) if uid == 0 || uid == own_uid => match read_request(&stream) {
             Ok(line) => {
-                log::info!("admin request from uid {uid}: {line}");
+                log::debug!("admin request from uid {uid}: {line}");
                 handler(&line)
             }
             Err(e) => AdminReply {

@@ -18,7 +18,7 @@ use crate::fs::{Fs, FsOptions};
 use crate::instance_lock::{InstanceLock, LockError};
 use crate::snapshot::command::{execute, SnapshotCommand};
 use crate::snapshot::SnapshotCatalog;
-use crate::store::{ReadOnlyView, StorageUrl, Store, StoreConfig};
+use crate::store::{ReadOnlyView, StorageUrl, Store};
 
 /// How the command ended: the text for the user, and the exit status (0 done, 1 refused or
 /// failed, 2 could not run).
@@ -59,12 +59,7 @@ pub fn run(config: &ServeConfig, command: &SnapshotCommand) -> CommandOutcome {
         }
         Err(e) => return cannot(e.to_string()),
     };
-    let store_config = StoreConfig {
-        s3: config.s3.clone(),
-        object_store_timeout: config.object_store_timeout,
-        wait_limit: config.wait_limit,
-        ..StoreConfig::new(config.storage.clone())
-    };
+    let store_config = config.command_store_config(&config.storage);
     let result = block_on(async {
         // The storage must hold a filesystem: a mistyped --storage is an error, not an empty
         // database created there.
@@ -98,12 +93,7 @@ pub fn run(config: &ServeConfig, command: &SnapshotCommand) -> CommandOutcome {
 /// if one runs, goes on.
 pub fn clone(config: &ServeConfig, name: &str, destination: &StorageUrl) -> CommandOutcome {
     let started = std::time::Instant::now();
-    let store_config = |url: &StorageUrl| StoreConfig {
-        s3: config.s3.clone(),
-        object_store_timeout: config.object_store_timeout,
-        wait_limit: config.wait_limit,
-        ..StoreConfig::new(url.clone())
-    };
+    let store_config = |url: &StorageUrl| config.command_store_config(url);
     let result = block_on(async {
         let parent =
             Store::open_read_only(store_config(&config.storage), ReadOnlyView::Latest).await?;

@@ -37,6 +37,10 @@ pub(super) fn start_admin(
         };
         let result = block_on(execute(views.catalog(), &command));
         if command.changes() {
+            match &result {
+                Ok(text) => info!("{}", text.trim_end()),
+                Err(e) => info!("{} refused: {e}", command.to_line()),
+            }
             if let Err(e) = block_on(views.refresh()) {
                 warn!(
                     "listing the snapshots again after {}: {e}",

@@ -8,11 +8,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-RUN=${NFSVM_RUN:-}
-for cand in "$ROOT/../shared/nfs-vm/run" "$ROOT/../../shared/nfs-vm/run"; do
-    [ -z "$RUN" ] && [ -x "$cand" ] && RUN=$cand
-done
-[ -x "$RUN" ] || { echo "FAIL nfs-vm harness not found (set NFSVM_RUN)"; exit 1; }
+find_nfsvm || exit 1
 work=$(mktemp -d)
 trap 'stop_server; if [ -n "${EXPORTS_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi' EXIT
 

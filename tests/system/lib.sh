@@ -107,6 +107,17 @@ campaign_storage() {
     esac
 }
 
+# find_nfsvm: the nfs-vm harness in RUN (NFSVM_RUN, else ../shared/nfs-vm/run beside the
+# checkout or one level further up, for a worktree), or a FAIL line and status 1.
+find_nfsvm() {
+    RUN=${NFSVM_RUN:-}
+    local cand
+    for cand in "$ROOT/../shared/nfs-vm/run" "$ROOT/../../shared/nfs-vm/run"; do
+        [ -z "$RUN" ] && [ -x "$cand" ] && RUN=$cand
+    done
+    [ -x "$RUN" ] || { echo "FAIL nfs-vm harness not found (set NFSVM_RUN)"; return 1; }
+}
+
 summary() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]

@@ -29,11 +29,7 @@ fi
 for prog in rpcbind rpc.statd sm-notify flock sqlite3 gcc ip; do
     command -v "$prog" >/dev/null || { echo "FAIL locks.sh needs $prog (scripts/install-deps.sh)"; exit 1; }
 done
-RUN=${NFSVM_RUN:-}
-for cand in "$ROOT/../shared/nfs-vm/run" "$ROOT/../../shared/nfs-vm/run"; do
-    [ -z "$RUN" ] && [ -x "$cand" ] && RUN=$cand
-done
-[ -x "$RUN" ] || { echo "FAIL nfs-vm harness not found (set NFSVM_RUN)"; exit 1; }
+find_nfsvm || exit 1
 LOCKTOOL=${SLATENFS_LOCK_BIN:-$(dirname "$BIN")/slatenfs-lock}
 [ -x "$LOCKTOOL" ] || { echo "FAIL $LOCKTOOL not built (cargo build --bins)"; exit 1; }
 

@@ -28,9 +28,11 @@ check "f2 identical after restart" cmp <(nfs-cat "$(url f2)") "$work/f2"
 snap() { SLATEDB_CACHE_DIR=$work/cache "$BIN" "$@"; }
 check "snapshot create on S3 (through the server)" snap snapshot create before
 echo changed >"$work/f2b"
-check "f2 overwritten" nfs-cp "$work/f2b" "$(url f2)"
-check "the snapshot shows the old f2" cmp <(nfs-cat "$(url .snapshot/before/f2)") "$work/f2"
-check "the live f2 is the new one" cmp <(nfs-cat "$(url f2)") "$work/f2b"
+check "a file made after the snapshot" nfs-cp "$work/f2b" "$(url f4)"
+check "the snapshot shows f2" cmp <(nfs-cat "$(url .snapshot/before/f2)") "$work/f2"
+check "the live filesystem has the new file" cmp <(nfs-cat "$(url f4)") "$work/f2b"
+if nfs-cat "$(url .snapshot/before/f4)" >/dev/null 2>&1; then fail "the snapshot has the new file"
+else pass "the snapshot does not have the new file"; fi
 check "SIGTERM exits 0 again" stop_server
 check "snapshot list on S3 with no server" bash -c "SLATEDB_CACHE_DIR=$work/cache '$BIN' snapshot list | grep -q '^before '"
 check "clone into another prefix of the bucket" snap clone --from-snapshot before --storage s3://slatenfs-test/clone1

@@ -12,11 +12,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
-RUN=${NFSVM_RUN:-}
-for cand in "$ROOT/../shared/nfs-vm/run" "$ROOT/../../shared/nfs-vm/run"; do
-    [ -z "$RUN" ] && [ -x "$cand" ] && RUN=$cand
-done
-[ -x "$RUN" ] || { echo "FAIL nfs-vm harness not found (set NFSVM_RUN)"; exit 1; }
+find_nfsvm || exit 1
 for prog in nfs-ls nfs-cp nfs-cat; do
     command -v "$prog" >/dev/null || { echo "FAIL snapshots.sh needs $prog (libnfs-utils)"; exit 1; }
 done
@@ -154,7 +150,7 @@ PORT_OVERRIDE=$PORT start_server "$work" "${serve_args[@]}" --snapshot-every 1m 
     || { fail "server starts with --snapshot-every"; summary; exit 1; }
 auto=
 for _ in $(seq 1 100); do
-    auto=$(snap list 2>/dev/null | awk '$1 ~ /^auto-[0-9]{8}T[0-9]{4}Z$/ && $4 == "auto" {print $1}')
+    auto=$(snap list 2>/dev/null | grep -E '^auto-[0-9]{8}T[0-9]{4}Z +[0-9a-f-]{36} +[^ ]+ +auto ' | cut -d' ' -f1)
     [ -n "$auto" ] && break
     sleep 0.2
 done
