@@ -3,7 +3,10 @@
 mod common;
 
 use bytes::Bytes;
-use common::fs::{assert_clean, mkdir, mkfile, new_fs, new_fs_with, open_file_fs, root};
+use common::fs::{
+    assert_clean, assert_namespace_changes_refused, mkdir, mkfile, new_fs, new_fs_with,
+    open_file_fs, root,
+};
 use slatenfs::fs::*;
 use slatenfs::store::keys::ChunkKey;
 use slatenfs::store::{StorageUrl, Store, StoreConfig};
@@ -1333,23 +1336,7 @@ async fn read_only_fs_sees_the_writers_committed_data() {
 
     // Every change is refused up front.
     let cred = root();
-    let how = CreateHow::Unchecked(SetAttr::default());
-    assert!(matches!(
-        ro.create(&cred, d, b"x", &how).await,
-        Err(FsError::RoFs)
-    ));
-    assert!(matches!(
-        ro.mkdir(&cred, d, b"x", &SetAttr::default()).await,
-        Err(FsError::RoFs)
-    ));
-    assert!(matches!(
-        ro.remove(&cred, d, b"synced").await,
-        Err(FsError::RoFs)
-    ));
-    assert!(matches!(
-        ro.rename(&cred, d, b"synced", d, b"y").await,
-        Err(FsError::RoFs)
-    ));
+    assert_namespace_changes_refused(&ro, d, b"synced").await;
     assert!(matches!(
         ro.link(&cred, synced, d, b"z").await,
         Err(FsError::RoFs)

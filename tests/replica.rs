@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::fs::{mkdir, mkfile, root};
+use common::fs::{assert_namespace_changes_refused, mkdir, mkfile, root};
 use common::{run_in_glommio, XorShift};
 use object_store::memory::InMemory;
 use object_store::ObjectStore;
@@ -198,23 +198,7 @@ fn replica_follows_the_writer_with_its_handles_and_refuses_changes() {
 
         // Every change on the replica: ROFS, through the data path too.
         let cred = root();
-        let how = CreateHow::Unchecked(SetAttr::default());
-        assert!(matches!(
-            replica.create(&cred, d, b"x", &how).await,
-            Err(FsError::RoFs)
-        ));
-        assert!(matches!(
-            replica.mkdir(&cred, d, b"x", &SetAttr::default()).await,
-            Err(FsError::RoFs)
-        ));
-        assert!(matches!(
-            replica.remove(&cred, d, b"h").await,
-            Err(FsError::RoFs)
-        ));
-        assert!(matches!(
-            replica.rename(&cred, d, b"h", d, b"y").await,
-            Err(FsError::RoFs)
-        ));
+        assert_namespace_changes_refused(&replica, d, b"h").await;
         assert!(matches!(
             data_path
                 .write(&cred, f, 0, Bytes::from_static(b"q"), StableHow::FileSync)

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use slatenfs::fs::{CreateHow, Credentials, Fs, FsOptions, InodeId, SetAttr};
+use slatenfs::fs::{CreateHow, Credentials, Fs, FsError, FsOptions, InodeId, SetAttr};
 use slatenfs::store::{StorageUrl, Store, StoreConfig};
 
 pub fn root() -> Credentials {
@@ -53,4 +53,27 @@ pub async fn mkdir(fs: &Fs, dir: InodeId, name: &str) -> InodeId {
 pub async fn assert_clean(fs: &Fs) {
     let rep = fs.fsck().await.unwrap();
     assert!(rep.is_clean(), "fsck: {:?}", rep.errors);
+}
+
+/// A read-only filesystem refuses CREATE, MKDIR, REMOVE and RENAME in `dir` (which holds
+/// `existing`) up front, with `RoFs`.
+pub async fn assert_namespace_changes_refused(fs: &Fs, dir: InodeId, existing: &[u8]) {
+    let cred = root();
+    let how = CreateHow::Unchecked(SetAttr::default());
+    assert!(matches!(
+        fs.create(&cred, dir, b"x", &how).await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        fs.mkdir(&cred, dir, b"x", &SetAttr::default()).await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        fs.remove(&cred, dir, existing).await,
+        Err(FsError::RoFs)
+    ));
+    assert!(matches!(
+        fs.rename(&cred, dir, existing, dir, b"y").await,
+        Err(FsError::RoFs)
+    ));
 }
