@@ -93,10 +93,12 @@ pub fn run(config: &ServeConfig, command: &SnapshotCommand) -> CommandOutcome {
 /// if one runs, goes on.
 pub fn clone(config: &ServeConfig, name: &str, destination: &StorageUrl) -> CommandOutcome {
     let started = std::time::Instant::now();
-    let store_config = |url: &StorageUrl| config.command_store_config(url);
     let result = block_on(async {
-        let parent =
-            Store::open_read_only(store_config(&config.storage), ReadOnlyView::Latest).await?;
+        let parent = Store::open_read_only(
+            config.command_store_config(&config.storage),
+            ReadOnlyView::Latest,
+        )
+        .await?;
         let snapshot = match SnapshotCatalog::new(parent.clone()).find(name).await {
             Ok(s) => s,
             Err(e) => {
@@ -112,7 +114,7 @@ pub fn clone(config: &ServeConfig, name: &str, destination: &StorageUrl) -> Comm
             return Ok(Err(e.to_string()));
         }
         let fs = Fs::open(
-            Store::open(store_config(destination)).await?,
+            Store::open(config.command_store_config(destination)).await?,
             FsOptions::default(),
         )
         .await?;

@@ -39,6 +39,8 @@ pub struct Snapshot {
     pub view: u32,
     pub created: SystemTime,
     pub kind: SnapshotKind,
+    /// The manifest version its checkpoint pins.
+    pub manifest_id: u64,
 }
 
 /// Why a snapshot command failed.
@@ -93,6 +95,7 @@ fn snapshot_of(record: &CheckpointRecord) -> Option<Snapshot> {
         view: view_of(&record.id),
         created: record.created,
         kind,
+        manifest_id: record.manifest_id,
     })
 }
 
@@ -172,12 +175,8 @@ impl SnapshotCatalog {
 
     /// Bytes of table data each of `snapshots` alone keeps alive in the object store.
     pub async fn exclusive_bytes(&self, snapshots: &[Snapshot]) -> Result<Vec<u64>, SnapshotError> {
-        let records = self.store.checkpoints().await?;
-        let mine: Vec<CheckpointRecord> = snapshots
-            .iter()
-            .filter_map(|s| records.iter().find(|r| r.id == s.id).cloned())
-            .collect();
-        Ok(self.store.exclusive_bytes(&mine).await?)
+        let manifests: Vec<u64> = snapshots.iter().map(|s| s.manifest_id).collect();
+        Ok(self.store.exclusive_bytes(&manifests).await?)
     }
 }
 

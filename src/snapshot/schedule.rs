@@ -96,6 +96,7 @@ mod tests {
             view: created as u32 + 2,
             created: at(created),
             kind,
+            manifest_id: created,
         }
     }
 

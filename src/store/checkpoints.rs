@@ -106,15 +106,13 @@ impl Store {
             .await
     }
 
-    /// Bytes of tables each of `checkpoints` alone keeps alive: referenced by its manifest
-    /// version and by neither the latest manifest nor any other checkpoint. Estimated from the
-    /// tables' sizes as the manifests record them; WAL objects are not counted.
-    pub async fn exclusive_bytes(
-        &self,
-        checkpoints: &[CheckpointRecord],
-    ) -> Result<Vec<u64>, StoreError> {
+    /// Bytes of tables each of the checkpoints pinning manifest versions `manifests` alone
+    /// keeps alive: referenced by its version and by neither the latest manifest nor any other
+    /// of them. Estimated from the tables' sizes as the manifests record them; WAL objects are
+    /// not counted.
+    pub async fn exclusive_bytes(&self, manifests: &[u64]) -> Result<Vec<u64>, StoreError> {
         let admin = self.admin();
-        let manifests: Vec<u64> = checkpoints.iter().map(|c| c.manifest_id).collect();
+        let manifests = manifests.to_vec();
         self.run(async move {
             // Tables by id (the ULID of the table file) with their sizes.
             let tables = |m: &VersionedManifest| {
