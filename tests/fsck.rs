@@ -59,7 +59,7 @@ async fn fsck_finds_each_kind_of_damage_and_repair_fixes_it() {
     write_file(&fs, removed, &vec![1u8; 3 * 65536]).await;
     assert_clean(&fs).await;
     let chunk = store
-        .get(ChunkKey(kept.0, 0).encode())
+        .get(ChunkKey(kept.0, 0).encode(fs.chunk_key_layout()))
         .await
         .unwrap()
         .unwrap();
@@ -122,8 +122,14 @@ async fn fsck_finds_each_kind_of_damage_and_repair_fixes_it() {
     k.nlink = 5;
     b.put(InodeKey(kept.0).encode(), k.encode());
     // A chunk of no file, and one past the end of a file.
-    b.put(ChunkKey(555_555, 0).encode(), chunk.clone());
-    b.put(ChunkKey(kept.0, 7).encode(), chunk.clone());
+    b.put(
+        ChunkKey(555_555, 0).encode(fs.chunk_key_layout()),
+        chunk.clone(),
+    );
+    b.put(
+        ChunkKey(kept.0, 7).encode(fs.chunk_key_layout()),
+        chunk.clone(),
+    );
     // A removed file whose chunks were left to reclaim (a crash between the removal and the
     // reclaim): pending work, not damage.
     b.delete(DirEntryKey(d.0, Bytes::from_static(b"removed")).encode());
@@ -228,7 +234,10 @@ async fn fsck_on_a_read_only_view_writes_nothing() {
     let fs = Fs::open(store.clone(), FsOptions::default()).await.unwrap();
     mkfile(&fs, fs.root(), "f").await;
     let mut b = StoreBatch::new();
-    b.put(ChunkKey(424_242, 0).encode(), Bytes::from_static(b"\0x"));
+    b.put(
+        ChunkKey(424_242, 0).encode(fs.chunk_key_layout()),
+        Bytes::from_static(b"\0x"),
+    );
     damage(&store, b).await;
     fs.close().await.unwrap();
 

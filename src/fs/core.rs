@@ -17,7 +17,9 @@ use super::options::FsOptions;
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
 use super::write_pipeline::WritePipeline;
-use crate::store::keys::{AllocKey, DirEntryKey, InodeKey, SuperblockKey};
+use crate::store::keys::{
+    AllocKey, ChunkKey, ChunkKeyLayout, DirEntryKey, InodeKey, KeyRange, SuperblockKey,
+};
 use crate::store::{Applied, Durability, LaneId, Store, StoreBatch, StoreError, Submitted};
 
 pub(crate) struct FsInner {
@@ -41,6 +43,8 @@ pub(crate) struct FsInner {
     pub(crate) reclaim_running: AtomicBool,
     created: Timestamp,
     handle_secret: [u8; HANDLE_SECRET_LEN],
+    /// How this filesystem spells its chunk keys (from its format).
+    chunk_keys: ChunkKeyLayout,
 }
 
 /// The filesystem. Cheap to clone; `Send + Sync`; operations may run concurrently.
@@ -144,6 +148,7 @@ impl Fs {
                 reclaim_running: AtomicBool::new(false),
                 created: sb.created,
                 handle_secret,
+                chunk_keys: sb.chunk_key_layout(),
             }),
         };
         if !read_only {
@@ -202,25 +207,22 @@ impl Fs {
         Ok(sb)
     }
 
-    /// Upgrades a superblock of format 2 to the current format by giving it a handle secret, in
-    /// one durable write of the superblock alone.
+    /// Upgrades a superblock of format 2 to format 3 by giving it a handle secret, in one
+    /// durable write of the superblock alone.
     async fn add_handle_secret(
         store: &Store,
         sb: Superblock,
     ) -> FsResult<(Superblock, [u8; HANDLE_SECRET_LEN])> {
         let secret = new_handle_secret()?;
-        let sb = Superblock {
-            format: FORMAT_VERSION,
-            handle_secret: Some(secret),
-            ..sb
-        };
+        let sb = sb.with_handle_secret(secret);
         let mut b = StoreBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());
         store.write(b, Durability::Durable).await?;
         log::info!(
-            "filesystem {:#x}: upgraded to format {FORMAT_VERSION} (file handles are now \
-             authenticated; clients must remount)",
-            sb.fsid
+            "filesystem {:#x}: upgraded to format {} (file handles are now authenticated; \
+             clients must remount)",
+            sb.fsid,
+            sb.format
         );
         Ok((sb, secret))
     }
@@ -239,16 +241,26 @@ impl Fs {
         while fsid == 0 || fsid == sb.fsid {
             fsid = random_u64();
         }
-        let sb = Superblock {
-            format: FORMAT_VERSION,
-            fsid,
-            handle_secret: Some(new_handle_secret()?),
-            ..sb
-        };
+        let sb = Superblock { fsid, ..sb }.with_handle_secret(new_handle_secret()?);
         let mut b = StoreBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());
         self.inner.store.write(b, Durability::Durable).await?;
         Ok(fsid)
+    }
+
+    /// The key of chunk `index` of `ino`, in this filesystem's layout.
+    pub(crate) fn chunk_key(&self, ino: u64, index: u64) -> Bytes {
+        ChunkKey(ino, index).encode(self.inner.chunk_keys)
+    }
+
+    /// The keys of chunks `first..=last` of `ino`, in this filesystem's layout.
+    pub(crate) fn chunk_span(&self, ino: u64, first: u64, last: u64) -> KeyRange {
+        ChunkKey::span(self.inner.chunk_keys, ino, first, last)
+    }
+
+    /// How this filesystem spells its chunk keys.
+    pub fn chunk_key_layout(&self) -> ChunkKeyLayout {
+        self.inner.chunk_keys
     }
 
     /// The underlying store.
@@ -786,13 +798,13 @@ impl Fs {
             Some(v) => Superblock::decode(&v)?,
             None => return Err(FsError::Io("the filesystem has no superblock".into())),
         };
+        let secret = stored.handle_secret.unwrap_or(self.inner.handle_secret);
         let sb = Superblock {
-            format: FORMAT_VERSION,
             files_used: self.inner.files_used.load(Ordering::Relaxed).max(0) as u64,
             bytes_used: self.inner.bytes_used.load(Ordering::Relaxed).max(0) as u64,
-            handle_secret: stored.handle_secret.or(Some(self.inner.handle_secret)),
             ..stored
-        };
+        }
+        .with_handle_secret(secret);
         let mut b = FsBatch::new();
         b.put(SuperblockKey.encode(), sb.encode());
         let applied = self.commit_batch(b, Durability::Memory).await?;

@@ -13,7 +13,7 @@ use super::error::{FsError, FsResult};
 use super::inode::Inode;
 use super::perm::{self, S_ISGID, S_ISUID};
 use super::types::*;
-use crate::store::keys::{ChunkKey, ReclaimKey};
+use crate::store::keys::{ChunkKey, ChunkKeyLayout, ReclaimKey};
 use crate::store::{chunk_value, CommitScope, Durability};
 
 /// The size of a stored chunk with its key and framing, about (the size of its table block).
@@ -155,27 +155,46 @@ impl Fs {
     /// The stored chunks `first..=last` of `ino`, as `(index, data)` in index order; holes are
     /// absent from the result.
     ///
-    /// A range scan, even for one chunk: with the chunk merge operator, SlateDB reads on past a
-    /// key's block to the next one to see whether more versions of the key follow, and a point
-    /// get fetches that next block in a request of its own (two GETs per chunk on object
-    /// storage). A scan told to fetch the range plus one block does it in one ranged GET.
+    /// On object storage every request is a round trip, so each read is shaped to cost one
+    /// ranged GET per table that holds what it needs:
+    /// - One chunk in the terminated layout is a point get. The tables' bloom filters rule out
+    ///   those that do not hold the key, and the chunk's block is fetched alone (see
+    ///   [`ChunkKeyLayout`]).
+    /// - Several chunks are one range scan, told to fetch them all in one request per table.
+    ///   A point get per chunk would cost a request each.
+    /// - One chunk in the bare layout (formats 2 and 3) is a scan too: a read of a bare chunk
+    ///   key also fetches the block before it, which a point get does in a request of its own
+    ///   and a scan told to fetch one block more does in the same one.
     pub async fn read_chunks(
         &self,
         ino: InodeId,
         first: u64,
         last: u64,
     ) -> FsResult<Vec<(u64, Bytes)>> {
+        let layout = self.chunk_key_layout();
+        if first == last && layout == ChunkKeyLayout::Terminated {
+            let stored = self
+                .inner
+                .store
+                .get_data(self.chunk_key(ino.0, first))
+                .await?;
+            return match stored {
+                Some(v) => Ok(vec![(first, decode_chunk(&v)?)]),
+                None => Ok(Vec::new()),
+            };
+        }
         let chunks = (last - first + 1) as usize;
+        let blocks = match layout {
+            ChunkKeyLayout::Terminated => chunks,
+            ChunkKeyLayout::Bare => chunks + 1,
+        };
         let rows = self
             .inner
             .store
             .scan_data(
-                crate::store::KeyRange::new(
-                    ChunkKey(ino.0, first).encode(),
-                    ChunkKey(ino.0, last + 1).encode(),
-                ),
+                self.chunk_span(ino.0, first, last),
                 chunks,
-                (chunks + 1) * STORED_CHUNK_BYTES,
+                blocks * STORED_CHUNK_BYTES,
             )
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -238,7 +257,7 @@ impl Fs {
                 let in_off = (lo - cstart) as usize;
                 // Existing content of this chunk ends at min(old_size, chunk end).
                 let existing_end = old_size.saturating_sub(cstart).min(CHUNK_SIZE);
-                let key = ChunkKey(node.ino, idx).encode();
+                let key = self.chunk_key(node.ino, idx);
                 if in_off == 0 && piece.len() as u64 >= existing_end {
                     // Covers everything the chunk held: it becomes this piece.
                     batch.put(key, chunk_value::encode_data(&piece));
@@ -365,7 +384,7 @@ impl Fs {
             let in_chunk = (new_size % CHUNK_SIZE) as usize;
             if in_chunk != 0 {
                 let idx = new_size / CHUNK_SIZE;
-                let key = ChunkKey(node.ino, idx).encode();
+                let key = self.chunk_key(node.ino, idx);
                 if let Some(c) = self.inner.store.get_data(key.clone()).await? {
                     let c = decode_chunk(&c)?;
                     if c.len() > in_chunk {
@@ -377,7 +396,7 @@ impl Fs {
             let n = old_chunks.saturating_sub(keep);
             if n <= self.inner.opts.inline_reclaim_chunks {
                 for i in keep..old_chunks {
-                    batch.delete(ChunkKey(node.ino, i).encode());
+                    batch.delete(self.chunk_key(node.ino, i));
                 }
             } else {
                 batch.put(

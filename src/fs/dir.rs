@@ -16,7 +16,7 @@ use super::inode::{CookieValue, DirentValue, Inode};
 use super::locks::LockSet;
 use super::perm::{self, S_ISGID};
 use super::types::*;
-use crate::store::keys::{ChunkKey, DirCookieKey, DirEntryKey, ReclaimKey};
+use crate::store::keys::{DirCookieKey, DirEntryKey, ReclaimKey};
 use crate::store::Applied;
 
 /// What CREATE, MKDIR, SYMLINK and MKNOD make.
@@ -429,7 +429,7 @@ impl Fs {
         let chunks = node.chunk_count();
         if chunks <= self.inner.opts.inline_reclaim_chunks {
             for i in 0..chunks {
-                batch.delete(ChunkKey(node.ino, i).encode());
+                batch.delete(self.chunk_key(node.ino, i));
             }
             false
         } else {

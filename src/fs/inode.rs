@@ -4,11 +4,15 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::FsError;
 use super::types::{Attr, FileType, InodeId, Timestamp, CHUNK_SIZE};
+use crate::store::keys::ChunkKeyLayout;
 
 const INODE_VERSION: u8 = 1;
 const SUPERBLOCK_VERSION: u8 = 2;
-/// On-disk format version stored in the superblock (3: the superblock holds the handle secret).
-pub const FORMAT_VERSION: u32 = 3;
+/// On-disk format of a filesystem formatted now, stored in the superblock. 2: the first; 3: the
+/// superblock holds the handle secret; 4: chunk keys end with a 0 byte
+/// ([`ChunkKeyLayout::Terminated`]). A filesystem keeps the chunk key layout it was formatted
+/// with: moving it to another would mean rewriting every chunk.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// An inode as stored under `I ino`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +228,8 @@ pub struct Superblock {
 pub const HANDLE_SECRET_LEN: usize = 32;
 /// The last format without a handle secret (superblock record version 1).
 const FORMAT_WITHOUT_SECRET: u32 = 2;
+/// The last format with bare chunk keys ([`ChunkKeyLayout::Bare`]).
+pub const FORMAT_BARE_CHUNK_KEYS: u32 = 3;
 
 impl Superblock {
     /// Encodes the value: record version 2 with the secret, or version 1 (format 2) without.
@@ -273,19 +279,38 @@ impl Superblock {
             Some(sb)
         };
         let sb = parse().ok_or_else(|| FsError::ServerFault("corrupt superblock".into()))?;
-        let expected = if sb.handle_secret.is_some() {
-            FORMAT_VERSION
+        let known = if sb.handle_secret.is_some() {
+            (FORMAT_BARE_CHUNK_KEYS..=FORMAT_VERSION).contains(&sb.format)
         } else {
-            FORMAT_WITHOUT_SECRET
+            sb.format == FORMAT_WITHOUT_SECRET
         };
-        if sb.format != expected {
+        if !known {
             return Err(FsError::ServerFault(format!(
                 "filesystem format {} was written by another slatenfs version; this one reads \
-                 formats {FORMAT_WITHOUT_SECRET} and {FORMAT_VERSION}",
+                 formats {FORMAT_WITHOUT_SECRET} to {FORMAT_VERSION}",
                 sb.format
             )));
         }
         Ok(sb)
+    }
+
+    /// How this filesystem's chunk keys are spelt.
+    pub fn chunk_key_layout(&self) -> ChunkKeyLayout {
+        if self.format > FORMAT_BARE_CHUNK_KEYS {
+            ChunkKeyLayout::Terminated
+        } else {
+            ChunkKeyLayout::Bare
+        }
+    }
+
+    /// This superblock with the handle secret `secret`, which a format 2 superblock gains on its
+    /// way to format 3 (its chunk keys stay as they are).
+    pub fn with_handle_secret(self, secret: [u8; HANDLE_SECRET_LEN]) -> Superblock {
+        Superblock {
+            format: self.format.max(FORMAT_BARE_CHUNK_KEYS),
+            handle_secret: Some(secret),
+            ..self
+        }
     }
 }
 
@@ -414,13 +439,25 @@ mod tests {
             handle_secret: Some([7; HANDLE_SECRET_LEN]),
         };
         assert_eq!(Superblock::decode(&sb.encode()).unwrap(), sb);
-        // Format 2 (no secret) still reads; a format 3 record without its secret does not.
+        assert_eq!(sb.chunk_key_layout(), ChunkKeyLayout::Terminated);
+        // Formats 2 and 3 (bare chunk keys) still read; a format 3 record without its secret
+        // does not, nor does a format from a later version.
         let old = Superblock {
             format: 2,
             handle_secret: None,
             ..sb.clone()
         };
         assert_eq!(Superblock::decode(&old.encode()).unwrap(), old);
+        assert_eq!(old.chunk_key_layout(), ChunkKeyLayout::Bare);
+        let upgraded = old.clone().with_handle_secret([1; HANDLE_SECRET_LEN]);
+        assert_eq!(upgraded.format, FORMAT_BARE_CHUNK_KEYS);
+        assert_eq!(Superblock::decode(&upgraded.encode()).unwrap(), upgraded);
+        assert_eq!(upgraded.chunk_key_layout(), ChunkKeyLayout::Bare);
+        let later = Superblock {
+            format: FORMAT_VERSION + 1,
+            ..sb.clone()
+        };
+        assert!(Superblock::decode(&later.encode()).is_err());
         assert!(Superblock::decode(&sb.encode()[..40]).is_err());
         let mislabelled = Superblock {
             format: FORMAT_VERSION,

@@ -24,7 +24,6 @@ use super::error::{FsError, FsResult};
 use super::fsck::{FsckReport, Problem};
 use super::inode::DirentValue;
 use super::types::{Credentials, FileType, InodeId, SetAttr, ROOT_INODE};
-use crate::store::keys::ChunkKey;
 use crate::store::Durability;
 
 /// The directory orphans are given names in.
@@ -266,7 +265,7 @@ impl Fs {
         for page in doomed.chunks(256) {
             let mut batch = FsBatch::new();
             for (ino, index) in page {
-                batch.delete(ChunkKey(*ino, *index).encode());
+                batch.delete(self.chunk_key(*ino, *index));
             }
             self.commit_durable(batch).await?;
             deleted.n += page.len();

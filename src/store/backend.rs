@@ -768,7 +768,7 @@ mod tests {
     /// attempt must not count.
     #[test]
     fn counted_wal_bytes_match_the_files_written() {
-        use crate::store::keys::ChunkKey;
+        use crate::store::keys::{ChunkKey, ChunkKeyLayout};
         use crate::store::{Durability, Store, StoreBatch, StoreConfig};
         let dir = tempfile::tempdir().unwrap();
         let url = StorageUrl::File(dir.path().to_path_buf());
@@ -777,7 +777,7 @@ mod tests {
             for i in 0..8u64 {
                 let mut b = StoreBatch::new();
                 b.put(
-                    ChunkKey(1, i).encode(),
+                    ChunkKey(1, i).encode(ChunkKeyLayout::Terminated),
                     bytes::Bytes::from(vec![7u8; 65536]),
                 );
                 store.write(b, Durability::Durable).await.unwrap();

@@ -795,7 +795,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys::{ChunkKey, InodeKey};
+    use crate::store::keys::{ChunkKey, ChunkKeyLayout, InodeKey};
     use std::time::Instant;
 
     fn block_on<F: Future>(f: F) -> F::Output {
@@ -810,7 +810,10 @@ mod tests {
             assert_eq!(s.get(InodeKey(1).encode()).await.unwrap(), None);
             let mut b = StoreBatch::new();
             for i in 0..10 {
-                b.put(ChunkKey(1, i).encode(), Bytes::from(vec![i as u8; 3]));
+                b.put(
+                    ChunkKey(1, i).encode(ChunkKeyLayout::Terminated),
+                    Bytes::from(vec![i as u8; 3]),
+                );
             }
             b.put(InodeKey(1).encode(), Bytes::from_static(b"x"));
             s.write(b, Durability::Memory).await.unwrap();
@@ -821,7 +824,10 @@ mod tests {
             let all = s.scan(ChunkKey::file_range(1), 100).await.unwrap();
             assert_eq!(all.len(), 10);
             let many = s
-                .get_many(vec![ChunkKey(1, 2).encode(), ChunkKey(9, 9).encode()])
+                .get_many(vec![
+                    ChunkKey(1, 2).encode(ChunkKeyLayout::Terminated),
+                    ChunkKey(9, 9).encode(ChunkKeyLayout::Terminated),
+                ])
                 .await
                 .unwrap();
             assert_eq!(many, vec![Some(Bytes::from(vec![2u8; 3])), None]);
@@ -833,7 +839,7 @@ mod tests {
                 vec![4, 5, 6]
             );
             let mut b = StoreBatch::new();
-            b.delete(ChunkKey(1, 5).encode());
+            b.delete(ChunkKey(1, 5).encode(ChunkKeyLayout::Terminated));
             s.write(b, Durability::Durable).await.unwrap();
             assert_eq!(s.scan(ChunkKey::file_range(1), 100).await.unwrap().len(), 9);
             s.flush().await.unwrap();

@@ -10,7 +10,7 @@
 //! | inode | `I ino:u64` |
 //! | directory entry | `D dir:u64 name` |
 //! | readdir cookie | `C dir:u64 cookie:u64` |
-//! | chunk | `K ino:u64 index:u64` |
+//! | chunk | `K ino:u64 index:u64`, then `0x00` from format 4 on ([`ChunkKeyLayout`]) |
 //! | inode id allocator | `A slot:u32` |
 //! | reclaim queue | `R ino:u64` |
 //! | lock manager's NSM state number | `N 0x00` |
@@ -205,20 +205,47 @@ impl DirCookieKey {
     }
 }
 
-/// File data chunk key `K ino index`.
+/// How a filesystem spells its chunk keys: fixed when it is formatted, told by the format in
+/// its superblock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkKeyLayout {
+    /// `K ino index` (formats 2 and 3).
+    Bare,
+    /// `K ino index 0x00` (format 4 on).
+    ///
+    /// SlateDB indexes each table block by the shortest key that sorts after the previous
+    /// block's last key. Every chunk fills a block of its own, and for a bare chunk key that
+    /// separator is the whole key; a read of the key then starts one block early (that block
+    /// might end with older versions of the key) and fetches the previous chunk too: on object
+    /// storage a second GET, or twice the bytes. With the trailing byte the separator is
+    /// `K ino index`, strictly below the key, so a read of one chunk fetches its block alone.
+    Terminated,
+}
+
+/// File data chunk key `K ino index` (see [`ChunkKeyLayout`] for how it is spelt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ChunkKey(pub u64, pub u64);
 
 impl ChunkKey {
-    /// Encodes the key.
-    pub fn encode(&self) -> Bytes {
-        let mut k = tagged_u64(TAG_CHUNK, self.0);
-        k.put_u64(self.1);
+    /// Encodes the key in `layout`.
+    pub fn encode(&self, layout: ChunkKeyLayout) -> Bytes {
+        let mut k = self.bare();
+        if layout == ChunkKeyLayout::Terminated {
+            k.put_u8(0);
+        }
         k.freeze()
     }
-    /// Decodes the key.
+    /// `K ino index`, which sorts after every key of chunks below `index` in either layout and
+    /// before every key of chunks from `index` on.
+    fn bare(&self) -> BytesMut {
+        let mut k = tagged_u64(TAG_CHUNK, self.0);
+        k.put_u64(self.1);
+        k
+    }
+    /// Decodes the key (either layout).
     pub fn decode(b: &[u8]) -> Option<Self> {
-        if b.len() != 17 || b.first() != Some(&TAG_CHUNK) {
+        let terminated = b.len() == 18 && b[17] == 0;
+        if (b.len() != 17 && !terminated) || b.first() != Some(&TAG_CHUNK) {
             return None;
         }
         Some(ChunkKey(read_u64(b, 1)?, read_u64(b, 9)?))
@@ -227,11 +254,22 @@ impl ChunkKey {
     pub fn file_range(ino: u64) -> KeyRange {
         KeyRange::prefix(&tagged_u64(TAG_CHUNK, ino))
     }
-    /// Chunks of `ino` with index `>= from`.
+    /// Chunks of `ino` with index `>= from` (either layout).
     pub fn file_range_from(ino: u64, from: u64) -> KeyRange {
         KeyRange {
-            start: ChunkKey(ino, from).encode(),
+            start: ChunkKey(ino, from).bare().freeze(),
             end: prefix_end(&tagged_u64(TAG_CHUNK, ino)),
+        }
+    }
+    /// Chunks `first..=last` of `ino` in `layout`. The range starts at the first chunk's own
+    /// key, so that a scan of it begins at that chunk's block (see [`ChunkKeyLayout`]).
+    pub fn span(layout: ChunkKeyLayout, ino: u64, first: u64, last: u64) -> KeyRange {
+        KeyRange {
+            start: ChunkKey(ino, first).encode(layout),
+            end: match last.checked_add(1) {
+                Some(next) => ChunkKey(ino, next).bare().freeze(),
+                None => prefix_end(&tagged_u64(TAG_CHUNK, ino)),
+            },
         }
     }
     /// All chunk keys.
@@ -352,8 +390,12 @@ mod tests {
         assert_eq!(DirEntryKey::decode(&k.encode()), Some(k));
         let k = DirCookieKey(7, 99);
         assert_eq!(DirCookieKey::decode(&k.encode()), Some(k));
-        let k = ChunkKey(7, u64::MAX);
-        assert_eq!(ChunkKey::decode(&k.encode()), Some(k));
+        for layout in [ChunkKeyLayout::Bare, ChunkKeyLayout::Terminated] {
+            let k = ChunkKey(7, u64::MAX);
+            assert_eq!(ChunkKey::decode(&k.encode(layout)), Some(k));
+        }
+        assert_eq!(ChunkKey(7, 1).encode(ChunkKeyLayout::Bare).len(), 17);
+        assert_eq!(ChunkKey(7, 1).encode(ChunkKeyLayout::Terminated).len(), 18);
         let k = AllocKey(3);
         assert_eq!(AllocKey::decode(&k.encode()), Some(k));
         let k = ReclaimKey(42);
@@ -369,6 +411,9 @@ mod tests {
         // Wrong tag or length is rejected.
         assert_eq!(InodeKey::decode(&ReclaimKey(1).encode()), None);
         assert_eq!(ChunkKey::decode(b"K12"), None);
+        let mut odd_end = ChunkKey(7, 1).encode(ChunkKeyLayout::Bare).to_vec();
+        odd_end.push(1);
+        assert_eq!(ChunkKey::decode(&odd_end), None);
         assert_eq!(DirEntryKey::decode(b"D"), None);
     }
 
@@ -377,23 +422,36 @@ mod tests {
         let ids = [0u64, 1, 255, 256, 65535, 65536, 1 << 40, u64::MAX];
         for w in ids.windows(2) {
             assert!(InodeKey(w[0]).encode() < InodeKey(w[1]).encode());
-            assert!(ChunkKey(5, w[0]).encode() < ChunkKey(5, w[1]).encode());
             assert!(DirCookieKey(5, w[0]).encode() < DirCookieKey(5, w[1]).encode());
-            // Keys of a lower inode sort before every key of a higher one.
-            assert!(ChunkKey(w[0], u64::MAX).encode() < ChunkKey(w[1], 0).encode());
+            for layout in [ChunkKeyLayout::Bare, ChunkKeyLayout::Terminated] {
+                assert!(ChunkKey(5, w[0]).encode(layout) < ChunkKey(5, w[1]).encode(layout));
+                // Keys of a lower inode sort before every key of a higher one.
+                assert!(ChunkKey(w[0], u64::MAX).encode(layout) < ChunkKey(w[1], 0).encode(layout));
+            }
         }
     }
 
     #[test]
     fn ranges() {
-        let r = ChunkKey::file_range(5);
-        assert!(r.contains(&ChunkKey(5, 0).encode()));
-        assert!(r.contains(&ChunkKey(5, u64::MAX).encode()));
-        assert!(!r.contains(&ChunkKey(4, u64::MAX).encode()));
-        assert!(!r.contains(&ChunkKey(6, 0).encode()));
-        let r = ChunkKey::file_range_from(5, 10);
-        assert!(!r.contains(&ChunkKey(5, 9).encode()));
-        assert!(r.contains(&ChunkKey(5, 10).encode()));
+        for layout in [ChunkKeyLayout::Bare, ChunkKeyLayout::Terminated] {
+            let key = |ino, index| ChunkKey(ino, index).encode(layout);
+            let r = ChunkKey::file_range(5);
+            assert!(r.contains(&key(5, 0)));
+            assert!(r.contains(&key(5, u64::MAX)));
+            assert!(!r.contains(&key(4, u64::MAX)));
+            assert!(!r.contains(&key(6, 0)));
+            let r = ChunkKey::file_range_from(5, 10);
+            assert!(!r.contains(&key(5, 9)));
+            assert!(r.contains(&key(5, 10)));
+            let r = ChunkKey::span(layout, 5, 10, 12);
+            assert_eq!(r.start, key(5, 10));
+            assert!(!r.contains(&key(5, 9)));
+            assert!(r.contains(&key(5, 12)));
+            assert!(!r.contains(&key(5, 13)));
+            let r = ChunkKey::span(layout, 5, 10, u64::MAX);
+            assert!(r.contains(&key(5, u64::MAX)));
+            assert!(!r.contains(&key(6, 0)));
+        }
         let r = DirCookieKey::dir_range_from(u64::MAX, 3);
         assert!(r.contains(&DirCookieKey(u64::MAX, u64::MAX).encode()));
         assert!(!r.contains(&DirCookieKey(u64::MAX, 2).encode()));
