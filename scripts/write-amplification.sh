@@ -41,7 +41,8 @@
 #   QUIET_MAX=600 CACHE_SIZE_GB=4 SLATENFS_ARGS= PORT=14071 (metrics on PORT+1)
 #   BIN, BENCH (default target/release/slatenfs{,-bench}; not built here)
 #   OUT=target/write-amplification (results.json, summary.txt, per-segment listings, metrics,
-#   bench output and server logs). Not part of `make test`: it takes 5-8 minutes.
+#   manifests, bench output and server logs) ANALYSE_ONLY=1 (only analyse what OUT holds).
+#   Not part of `make test`: it takes about 4-6 minutes.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LATENCY_MS=${LATENCY_MS:-20}
@@ -65,13 +66,14 @@ BIN=${BIN:-$ROOT/target/release/slatenfs}
 BENCH=${BENCH:-$ROOT/target/release/slatenfs-bench}
 
 log() { echo "write-amplification: $*" >&2; }
-for b in "$BIN" "$BENCH"; do
-    [ -x "$b" ] || { log "$b missing: build (cargo build --release --bins) or set BIN and BENCH"; exit 2; }
-done
-command -v curl >/dev/null || { log "needs curl"; exit 2; }
+if [ -z "${ANALYSE_ONLY:-}" ]; then
+    for b in "$BIN" "$BENCH"; do
+        [ -x "$b" ] || { log "$b missing: build (cargo build --release --bins) or set BIN and BENCH"; exit 2; }
+    done
+    command -v curl >/dev/null || { log "needs curl"; exit 2; }
+fi
 
 work=$(mktemp -d /var/tmp/slatenfs-wamp.XXXXXX)
-rm -rf "$OUT"
 mkdir -p "$OUT"
 spid=
 cleanup() {
@@ -176,6 +178,7 @@ bench() {
 # segment SEG KIND WORKLOAD: one server lifetime; KIND fill (randwrite's setup) or run.
 segment() {
     local seg=$1 kind=$2 w=$3 total=0 round=0 target n
+    rm -rf "${OUT:?}/$seg"
     mkdir -p "$OUT/$seg"
     echo "$w $kind" >"$OUT/$seg/what"
     start "$seg"
@@ -207,6 +210,7 @@ segment() {
 }
 
 for w in $WORKLOADS; do
+    [ -z "${ANALYSE_ONLY:-}" ] || break
     rm -rf "$work/data" "$work/cache"
     case $w in
     randwrite)
@@ -332,7 +336,32 @@ def totals(seg):
     return dict(zip(k, map(int, found[-1])))
 
 
-def analyse(seg):
+def tables_of(seg):
+    """From the manifests copied at SEG's stop: the tables ever listed in L0, the tables ever
+    listed, the tables the last manifest lists, the manifests, how many were unreadable."""
+    if seg in TABLES:
+        return TABLES[seg]
+    ever_l0, ever_listed, latest = set(), set(), set()
+    mdir = f"{out}/{seg}/manifest"
+    manifests = sorted(os.listdir(mdir)) if os.path.isdir(mdir) else []
+    unreadable = 0
+    for name in manifests:
+        try:
+            ssts, l0 = read_manifest(f"{mdir}/{name}")
+        except (OSError, ValueError, struct.error):
+            unreadable += 1
+            continue
+        ever_l0 |= l0
+        ever_listed |= ssts
+        latest = ssts
+    TABLES[seg] = (ever_l0, ever_listed, latest, manifests, unreadable)
+    return TABLES[seg]
+
+
+TABLES = {}
+
+
+def analyse(seg, prev):
     what, kind = open(f"{out}/{seg}/what").read().split()
     bench = [json.loads(l) for l in open(f"{out}/{seg}/bench.jsonl") if l.strip()]
     client = sum(b.get("client_bytes_written", 0) for b in bench)
@@ -343,21 +372,17 @@ def analyse(seg):
     t = {p: float(open(f"{out}/{seg}/time.{p}").read()) for p in points}
 
     # Classify every table by the manifests on disk at the stop (the GC deleted none so soon).
-    ever_l0, ever_listed = set(), set()
-    # (Copied at the stop: the storage is gone by now.)
-    mdir = f"{out}/{seg}/manifest"
-    manifests = sorted(os.listdir(mdir)) if os.path.isdir(mdir) else []
-    latest_ssts = set()
-    unreadable = 0
-    for name in manifests:
-        try:
-            ssts, l0 = read_manifest(f"{mdir}/{name}")
-        except (OSError, ValueError, struct.error):
-            unreadable += 1
-            continue
-        ever_l0 |= l0
-        ever_listed |= ssts
-        latest_ssts = ssts
+    ever_l0, ever_listed, latest_ssts, manifests, unreadable = tables_of(seg)
+    sizes = {p.rsplit("/", 1)[-1].split(".")[0]: s for p, s in ls["stop"].items()
+             if kind_of(p) == "tables"}
+    # What compaction consumed in this segment: tables some manifest listed that the last one
+    # does not (less what an earlier segment on the same storage had consumed already).
+    before = tables_of(prev) if prev else (set(), set(), set(), [], 0)
+    gone_before = before[1] - before[2]
+    gone = (ever_listed - latest_ssts) - gone_before
+    consumed_l0 = sum(sizes.get(x, 0) for x in gone & ever_l0)
+    consumed_runs = sum(sizes.get(x, 0) for x in gone - ever_l0)
+    pending_l0 = sum(sizes.get(x, 0) for x in latest_ssts & ever_l0)
 
     def table_class(path):
         name = path.rsplit("/", 1)[-1].split(".")[0]
@@ -488,6 +513,8 @@ def analyse(seg):
                       "total_listed": put_bytes_listed},
         "objects": {"wal": n("wal"), "l0": n("l0"), "compaction": n("compaction"),
                     "manifest": n("manifest"), "compactions_state": n("compactions")},
+        "compaction_consumed": {"l0": consumed_l0, "sorted_runs": consumed_runs,
+                                "l0_left": pending_l0},
         "compaction_bytes_by_phase": {ph: b("compaction", ph) for ph in ("client", "settle", "stop")},
         "l0_bytes_by_phase": {ph: b("l0", ph) for ph in ("client", "settle", "stop")},
         "server_totals": tot,
@@ -530,7 +557,8 @@ def analyse(seg):
 segs = []
 for w in workloads.split():
     segs += ["randwrite-fill", "randwrite"] if w == "randwrite" else [w]
-rows = [analyse(s) for s in segs]
+rows = [analyse(s, segs[i - 1] if s == "randwrite" and i > 0 and segs[i - 1] == "randwrite-fill"
+                 else None) for i, s in enumerate(segs)]
 json.dump(rows, open(f"{out}/results.json", "w"), indent=1)
 
 lines = []
@@ -607,7 +635,13 @@ for r in rows:
       f"L0 at stop {r['l0_bytes_by_phase']['stop'] / c:.3f}x; SlateDB l0_flush_bytes (to quiet) "
       f"{s['l0_flush_bytes'] / c:.3f}x, bytes_compacted (data blocks only) "
       f"{s['compactor_bytes_compacted'] / c:.3f}x, memtable bytes {s['memtable_write_bytes'] / c:.3f}x; "
-      f"L0 tables left {s['l0_sst_count_at_quiet']:.0f}, sorted runs {s['sorted_run_count_at_quiet']:.0f}"
+      f"L0 tables left {s['l0_sst_count_at_quiet']:.0f}, sorted runs {s['sorted_run_count_at_quiet']:.0f}")
+    cc = r["compaction_consumed"]
+    into = cc["l0"] + cc["sorted_runs"]
+    p(f"  compaction consumed {cc['l0'] / 2**20:.0f} MiB of L0 and {cc['sorted_runs'] / 2**20:.0f} MiB "
+      f"of sorted runs and wrote {pb['compaction'] / 2**20:.0f} MiB"
+      + (f" ({pb['compaction'] / into:.3f} per byte consumed)" if into else "")
+      + f"; {cc['l0_left'] / 2**20:.0f} MiB of L0 left for a later compaction"
       + ("; " + "; ".join(notes) if notes else ""))
 text = "\n".join(lines)
 print(text)
