@@ -27,8 +27,8 @@
 #                 requests that reached the store) from open to quiet, plus the PUTs and GETs
 #                 of the stop from the "object store totals" line; the compactor's and the GC's
 #                 own from SlateDB's slatedb_object_store_request_count_total{component=...}
-#                 (less its failed single PUTs: the local disk refuses conditional-put
-#                 attributes once per conditional PUT, which S3 would not).
+#                 (less its failed PUTs and multipart creates: the local disk refuses the
+#                 attributes SlateDB first sends with them, once each, which S3 would not).
 #   S3 bill:      PUT, LIST, multipart create/complete at $0.005 per 1,000; GET and HEAD at
 #                 $0.0004 per 1,000; DELETE free. Tables over 10 MiB go up as multipart uploads
 #                 (SlateDB's 10 MiB upload buffer): each part is a PUT, plus a create and a
@@ -428,16 +428,17 @@ def analyse(seg, prev):
     E = "slatedb_object_store_error_count_total"
 
     def sdb(component=None, api=None):
-        """SlateDB's count of `api` calls; failed single PUTs left out (the local disk refuses
-        the attributes of a conditional PUT once, which S3 would not). A failed GET (of an
-        object that is not there yet: a manifest poll) is a request S3 answers and bills."""
+        """SlateDB's count of `api` calls; failed PUTs and multipart creates left out (the
+        local disk refuses the attributes SlateDB first sends with them, once each, which S3
+        would not). A failed GET (of an object that is not there yet: a poll for the next
+        manifest) is a request S3 answers and bills, so it counts."""
         want = {}
         if component:
             want["component"] = component
         if api:
             want["api"] = api
         n = mdelta(m0, mq, S, **want)
-        if api == "put":
+        if api in ("put", "multipart_init"):
             n -= mdelta(m0, mq, E, **want)
         return max(n, 0)
 
@@ -641,8 +642,14 @@ for r in rows:
     p(f"  compaction consumed {cc['l0'] / 2**20:.0f} MiB of L0 and {cc['sorted_runs'] / 2**20:.0f} MiB "
       f"of sorted runs and wrote {pb['compaction'] / 2**20:.0f} MiB"
       + (f" ({pb['compaction'] / into:.3f} per byte consumed)" if into else "")
-      + f"; {cc['l0_left'] / 2**20:.0f} MiB of L0 left for a later compaction"
-      + ("; " + "; ".join(notes) if notes else ""))
+      + f"; {cc['l0_left'] / 2**20:.0f} MiB of L0 left for a later compaction")
+    if pb["compaction"]:
+        k, out_gib = r["compactor_requests"], pb["compaction"] / 2**30
+        t1 = k["PUT"] + k["MULTIPART_CREATE_COMPLETE"] + k["LIST"]
+        p(f"  the compactor per GiB it wrote: {t1 / out_gib:.0f} PUT/LIST-priced requests, "
+          f"{(k['GET'] + k['HEAD']) / out_gib:.0f} GETs, ${r['compactor_bill_usd'] / out_gib:.5f}")
+    if notes:
+        p("  NOTE: " + "; ".join(notes))
 text = "\n".join(lines)
 print(text)
 open(f"{out}/summary.txt", "w").write(text + "\n")
