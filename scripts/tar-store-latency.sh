@@ -21,7 +21,7 @@
 # one mtime; tarred once on the host (uncompressed: TCG would spend seconds in gunzip) and
 # shipped into the guest's RAM. The guest runs GNU tar as root, so it restores owners, modes
 # and mtimes as a user extracting with sudo would (TAR_ARGS adds flags, e.g. --no-same-owner;
-# TAR=busybox runs busybox's tar instead, which opens without O_EXCL).
+# TAR=busybox runs busybox's tar instead, whose client calls include a LOOKUP of each name).
 #
 # Settings (environment): LATENCY_MS=20 FILES=1000 DIRS=60 SEED=18 MODES="sync async"
 #   BASELINE=1 (0: not every mode at 0 ms too) BANDWIDTH=100 (MB/s per request) TAR=gnu TAR_ARGS=
