@@ -10,6 +10,9 @@
 //! bytes moved by READ / WRITE calls of ops completed in the timed window, in MB (10^6 bytes).
 //! `client_bytes_written` counts every WRITE byte the server acknowledged during this run, setup
 //! included (for write amplification: bytes the object store got / bytes clients wrote).
+//!
+//! `--workload store-read` is no NFS load: it reads a stopped server's `--storage` straight from
+//! the object store, as the reference bandwidth of seqread (see [`storeread`]).
 
 mod acklog;
 mod calls;
@@ -18,6 +21,7 @@ mod pipeline;
 mod report;
 mod rng;
 mod setup;
+mod storeread;
 mod workloads;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -63,7 +67,8 @@ struct Args {
     /// Directory under the export root for this run's files (made if missing, else reused).
     #[arg(long, default_value = "slatenfs-bench")]
     dir: String,
-    /// Size of the large file of seqread / randread / randwrite, in MiB.
+    /// Size of the large file of seqread / randread / randwrite, in MiB (store-read: the
+    /// largest tables that hold at least this much).
     #[arg(long, default_value_t = 1024)]
     file_mb: u64,
     /// Size of each seqwrite file, in MiB.
@@ -90,6 +95,17 @@ struct Args {
     /// With --workload ack: check the server's state against --ack-log instead of loading it.
     #[arg(long)]
     check: bool,
+    /// With --workload store-read: the storage a (stopped) server serves, read directly, e.g.
+    /// file:///var/tmp/data.
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// With --workload store-read: the timing the server simulates (its
+    /// --simulate-object-store), e.g. get=20ms,bandwidth=100 [default: none]
+    #[arg(long, value_name = "TIMING")]
+    simulate_object_store: Option<String>,
+    /// With --workload store-read: the size of each ranged GET, in KiB.
+    #[arg(long, default_value_t = 1024)]
+    get_kb: u64,
 }
 
 /// A name part of this run alone (time and process id), so a run never reuses the names of an
@@ -140,6 +156,27 @@ fn ack(args: &Args) -> ! {
             std::process::exit(1)
         }
     }
+}
+
+/// The store-read workload (see [`storeread`]): prints one JSON line; exits 1 if it could not
+/// run.
+fn store_read(args: &Args) -> ! {
+    let (stats, failed) = match storeread::run(args) {
+        Ok(stats) => {
+            for m in &stats.messages {
+                eprintln!("slatenfs-bench: error: {m}");
+            }
+            (stats, false)
+        }
+        Err(e) => {
+            eprintln!("slatenfs-bench: {e}");
+            let mut stats = Stats::new();
+            stats.errors = 1;
+            (stats, true)
+        }
+    };
+    println!("{}", json_line(args.workload, args.seconds, &stats, 0));
+    std::process::exit(if failed { 1 } else { 0 })
 }
 
 /// Mounts, sets up, then runs `--conns` connections on threads for the timed window: the
@@ -217,8 +254,10 @@ fn run(args: &Args) -> Result<(Stats, u64), String> {
 
 fn main() {
     let args = Args::parse();
-    if args.workload == Workload::Ack {
-        ack(&args);
+    match args.workload {
+        Workload::Ack => ack(&args),
+        Workload::StoreRead => store_read(&args),
+        _ => {}
     }
     let (stats, written, failed) = match run(&args) {
         Ok((stats, setup_written)) => {

@@ -257,7 +257,11 @@ pub fn prepare(args: &Args, conn: &mut Connection, root: &[u8]) -> Result<Prepar
             prepared.size = size;
             prepared.written = written;
         }
-        Workload::Create | Workload::Seqwrite | Workload::Mixed | Workload::Ack => {}
+        Workload::Create
+        | Workload::Seqwrite
+        | Workload::Mixed
+        | Workload::Ack
+        | Workload::StoreRead => {}
     }
     Ok(prepared)
 }

@@ -50,6 +50,9 @@ pub enum Workload {
     /// The durability campaign's load: every acknowledgement logged to --ack-log (one round,
     /// --round); with --check, checks the server's state against the log instead.
     Ack,
+    /// Ranged GETs (--get-kb) of the largest tables in --storage, straight from the object
+    /// store with no server: seqread's reference (see `storeread`; one op = one GET).
+    StoreRead,
 }
 
 impl Workload {
@@ -66,6 +69,7 @@ impl Workload {
             Workload::Readdir => "readdir",
             Workload::Mixed => "mixed",
             Workload::Ack => "ack",
+            Workload::StoreRead => "store-read",
         }
     }
 }
@@ -121,7 +125,9 @@ pub fn make_load(
         )),
         Workload::Readdir => Box::new(readdir::ReaddirLoad::new(p.target.clone(), depth)),
         Workload::Mixed => Box::new(mixed::MixedLoad::new(own_dir(conn, "mixed")?, depth)),
-        Workload::Ack => return Err("the ack workload is not a pipelined load".into()),
+        Workload::Ack | Workload::StoreRead => {
+            return Err(format!("{} is not a pipelined load", args.workload.name()))
+        }
     })
 }
 
