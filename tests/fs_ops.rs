@@ -8,7 +8,7 @@ use common::fs::{
     open_file_fs, root,
 };
 use slatenfs::fs::*;
-use slatenfs::store::keys::ChunkKey;
+use slatenfs::store::keys::{ChunkKey, ChunkKeyLayout};
 use slatenfs::store::{StorageUrl, Store, StoreConfig};
 
 /// WRITE as root, which must succeed.
@@ -1276,7 +1276,9 @@ async fn format_2_superblock_gains_a_handle_secret() {
             .unwrap()
             .unwrap();
         let sb = Superblock::decode(&stored).unwrap();
-        assert_eq!(sb.format, FORMAT_VERSION);
+        // Format 3: the secret is added, the chunk keys stay bare.
+        assert_eq!(sb.format, 3);
+        assert_eq!(sb.chunk_key_layout(), ChunkKeyLayout::Bare);
         assert_eq!(sb.handle_secret.as_ref(), Some(fs.handle_secret()));
         assert_ne!(fs.handle_secret(), &[0u8; 32]);
         assert_eq!(

@@ -144,6 +144,9 @@ pub struct StoreMetrics {
     pub written_bytes: Counter,
     /// WAL flushes (each a WAL PUT when anything was buffered) and how long they took.
     pub wal_flushes: Counter,
+    /// Of them, flushes nobody waited for: written data had been in memory only for the flush
+    /// interval.
+    pub wal_timed_flushes: Counter,
     pub wal_flush_latency: Histogram,
     pub wal_flush_failures: Counter,
     /// Operation batches submitted, and the SlateDB writes they became.
@@ -285,7 +288,17 @@ impl Metrics {
                 "object_store_written_bytes",
                 "Bytes sent to the object store",
             ),
-            wal_flushes: counter(r, "wal_flushes", "WAL flushes asked for by durable waits"),
+            wal_flushes: counter(
+                r,
+                "wal_flushes",
+                "WAL flushes, for durable waits and at the flush interval",
+            ),
+            wal_timed_flushes: counter(
+                r,
+                "wal_timed_flushes",
+                "WAL flushes nobody waited for: written data had been in memory only for the \
+                 flush interval",
+            ),
             wal_flush_latency: {
                 let h = Histogram::new(latency_buckets());
                 r.register(

@@ -371,6 +371,9 @@ pub struct IoCounters {
     /// Bytes written to SlateDB's write-ahead log (part of `put_bytes`; the rest is L0
     /// flushes, compaction output and manifests).
     pub wal_put_bytes: AtomicU64,
+    /// PUTs of write-ahead log objects (part of `puts`): one per WAL flush that had something
+    /// to write.
+    pub wal_puts: AtomicU64,
     /// GET requests (including ranged gets).
     pub gets: AtomicU64,
     /// Bytes read.
@@ -388,6 +391,8 @@ pub struct IoSnapshot {
     pub put_bytes: u64,
     /// Bytes written to the write-ahead log.
     pub wal_put_bytes: u64,
+    /// WAL object PUTs.
+    pub wal_puts: u64,
     /// GET requests.
     pub gets: u64,
     /// Bytes read.
@@ -403,6 +408,7 @@ impl IoCounters {
             puts: self.puts.load(Ordering::Relaxed),
             put_bytes: self.put_bytes.load(Ordering::Relaxed),
             wal_put_bytes: self.wal_put_bytes.load(Ordering::Relaxed),
+            wal_puts: self.wal_puts.load(Ordering::Relaxed),
             gets: self.gets.load(Ordering::Relaxed),
             get_bytes: self.get_bytes.load(Ordering::Relaxed),
             other: self.other.load(Ordering::Relaxed),
@@ -509,6 +515,7 @@ impl IoCounters {
         self.puts.fetch_add(1, Ordering::Relaxed);
         self.put_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
         if wal {
+            self.wal_puts.fetch_add(1, Ordering::Relaxed);
             self.wal_put_bytes
                 .fetch_add(bytes as u64, Ordering::Relaxed);
         }

@@ -221,7 +221,8 @@ fn build_runtime(threads: usize) -> Result<Runtime, StoreError> {
 /// SlateDB's settings for the writer described by `config`.
 fn writer_settings(config: &StoreConfig) -> Result<Settings, StoreError> {
     let mut settings = Settings {
-        flush_interval: Some(config.flush_interval),
+        // The flusher keeps the interval (`DurabilityTracker::run_flusher`).
+        flush_interval: None,
         max_unflushed_bytes: config.max_unflushed_bytes,
         l0_sst_size_bytes: config.l0_sst_size_bytes,
         l0_max_ssts: config.l0_max_ssts,
@@ -361,7 +362,11 @@ impl Store {
         })
         .await?;
         if let Some(db) = store.inner.db.writer() {
-            let flusher = store.inner.durability.clone().run_flusher(db.clone());
+            let flusher = store
+                .inner
+                .durability
+                .clone()
+                .run_flusher(db.clone(), config.flush_interval);
             store.inner.handle.spawn(flusher);
             let watch = watch_for_loss(db, store.inner.durability.clone());
             store.inner.handle.spawn(watch);

@@ -13,6 +13,12 @@
 //!   waiting while it ran, and `n` becomes the durable mark. So concurrent durable operations
 //!   share one WAL PUT (group commit), and a wait for a ticket that is already durable costs
 //!   nothing.
+//! - **The flush interval.** Nobody may wait for a write at all (UNSTABLE data, everything
+//!   under `--async`); the flusher then flushes once the oldest write no flush covers is one
+//!   flush interval old, so an acknowledged write is in memory only for that long. SlateDB's
+//!   own flush timer is off: it fires whether or not anything is due, and on object storage
+//!   its PUTs stand in the way of the flushes clients wait for. A flush with nothing new to
+//!   write is not started: its waiters are answered at once.
 //! - **Gathering.** SlateDB uploads WAL objects one at a time, so a write that arrives while a
 //!   flush is under way waits for the rest of it and then for the next. Clients whose calls a
 //!   flush answered usually send their next durable call within a network round trip; were the
@@ -144,6 +150,12 @@ pub struct DurabilityTracker {
     durable: AtomicU64,
     waiting: Mutex<Vec<FlushWaiter>>,
     flush_wanted: Notify,
+    /// When the oldest write no flush has started to cover yet got its ticket, in nanoseconds
+    /// after `epoch` plus one (0: none). The flusher flushes by the time it is one flush
+    /// interval old (see `run_flusher`).
+    oldest_unflushed: AtomicU64,
+    /// Wakes the flusher when a write is the first since the last flush began.
+    unflushed_wanted: Notify,
     /// Set when the flusher stopped for good (store fenced or closed), with the reason.
     stopped: Mutex<Option<StoreError>>,
     has_stopped: AtomicBool,
@@ -203,6 +215,8 @@ impl DurabilityTracker {
             durable: AtomicU64::new(0),
             waiting: Mutex::new(Vec::new()),
             flush_wanted: Notify::new(),
+            oldest_unflushed: AtomicU64::new(0),
+            unflushed_wanted: Notify::new(),
             stopped: Mutex::new(None),
             has_stopped: AtomicBool::new(false),
             verifier: WriteVerifier::new(),
@@ -219,11 +233,7 @@ impl DurabilityTracker {
     /// A SlateDB write of `lane` starts (`true`) or ends (`false`).
     pub(crate) fn write_under_way(&self, lane: usize, under_way: bool) {
         if let Some(slot) = self.writes_started.get(lane) {
-            let mark = if under_way {
-                self.epoch.elapsed().as_nanos() as u64 + 1
-            } else {
-                0
-            };
+            let mark = if under_way { self.now_mark() } else { 0 };
             slot.store(mark, Ordering::Release);
         }
     }
@@ -246,7 +256,7 @@ impl DurabilityTracker {
         {
             return true;
         }
-        let now = self.epoch.elapsed().as_nanos() as u64 + 1;
+        let now = self.now_mark();
         let limit = limit.as_nanos() as u64;
         self.writes_started.iter().any(|slot| {
             let started = slot.load(Ordering::Acquire);
@@ -273,7 +283,43 @@ impl DurabilityTracker {
     /// The ticket of a write SlateDB has just applied. Taken after the apply, so any flush that
     /// starts once the ticket is counted finds the write in the WAL buffer.
     pub(crate) fn next_ticket(&self) -> WriteTicket {
-        WriteTicket(self.applied.fetch_add(1, Ordering::AcqRel) + 1)
+        let ticket = WriteTicket(self.applied.fetch_add(1, Ordering::AcqRel) + 1);
+        // The first write since a flush began starts the clock of the next one.
+        if self.oldest_unflushed.load(Ordering::Acquire) == 0
+            && self
+                .oldest_unflushed
+                .compare_exchange(0, self.now_mark(), Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.unflushed_wanted.notify_one();
+        }
+        ticket
+    }
+
+    /// Now, in nanoseconds after `epoch` plus one.
+    fn now_mark(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64 + 1
+    }
+
+    /// Until a flush is asked for, or the oldest write no flush covers is `interval` old.
+    async fn flush_due(&self, interval: Duration) {
+        loop {
+            let oldest = self.oldest_unflushed.load(Ordering::Acquire);
+            if oldest == 0 {
+                tokio::select! {
+                    _ = self.flush_wanted.notified() => return,
+                    _ = self.unflushed_wanted.notified() => continue,
+                }
+            }
+            let due = self.epoch + Duration::from_nanos(oldest - 1) + interval;
+            tokio::select! {
+                _ = self.flush_wanted.notified() => return,
+                _ = tokio::time::sleep_until(due.into()) => {
+                    metrics().store.wal_timed_flushes.inc();
+                    return;
+                }
+            }
+        }
     }
 
     /// A write failed: what it carried, and what was buffered with it, may be lost.
@@ -419,15 +465,52 @@ impl DurabilityTracker {
         }
     }
 
+    /// Answers, without a flush, the waiters whose writes a completed flush already covered;
+    /// how many.
+    fn answer_already_durable(&self) -> usize {
+        let durable = self.durable.load(Ordering::Acquire);
+        let covered: Vec<FlushWaiter> = {
+            let mut waiting = self.waiting.lock();
+            let (covered, rest) = std::mem::take(&mut *waiting)
+                .into_iter()
+                .partition(|w| w.ticket.0 <= durable);
+            *waiting = rest;
+            covered
+        };
+        let n = covered.len();
+        for w in covered {
+            let _ = w.answer.send(Ok(()));
+        }
+        n
+    }
+
     /// The flusher task: runs on the storage runtime until the store is fenced or closed.
-    pub(crate) async fn run_flusher(self: Arc<Self>, db: Arc<Db>) {
+    ///
+    /// It flushes when someone waits for durability, and otherwise once the oldest write no
+    /// flush covers is `interval` old: that bounds how long an acknowledged write stays in
+    /// memory only (UNSTABLE data, and everything under `--async`). SlateDB's own flush timer
+    /// is off, because it fires whether or not a flush is due: a serial client whose every
+    /// durable call flushes anyway would pay for extra WAL PUTs, and a durable call arriving
+    /// during one waits for it to finish before its own can start.
+    pub(crate) async fn run_flusher(self: Arc<Self>, db: Arc<Db>, interval: Duration) {
         // Waiters the last flush answered, and how long to give them to come back.
         let (mut answered, mut gather) = (0usize, Duration::ZERO);
         loop {
-            self.flush_wanted.notified().await;
+            self.flush_due(interval).await;
             if answered > 1 && !gather.is_zero() {
                 self.gather_waiters(answered, gather).await;
             }
+            // Nothing applied since the last flush that succeeded began: the waiters (woken
+            // late, or asking again for what is durable) need no flush of their own.
+            if self.applied.load(Ordering::Acquire) <= self.durable.load(Ordering::Acquire) {
+                answered = self.answer_already_durable();
+                if !self.waiting.lock().is_empty() {
+                    self.flush_wanted.notify_one();
+                }
+                continue;
+            }
+            // A write that takes its ticket from here on starts the clock of the next flush.
+            self.oldest_unflushed.store(0, Ordering::Release);
             // Every write with a ticket up to here is in the WAL buffer: this flush covers it,
             // and so every waiter whose ticket is not above `start`, including those that
             // register while the flush is under way.
@@ -460,6 +543,13 @@ impl DurabilityTracker {
                     m.wal_flush_failures.inc();
                     log::warn!("WAL flush failed: {e}");
                     self.verifier.change();
+                    // What it was to cover is still to flush, by the interval at the latest.
+                    let _ = self.oldest_unflushed.compare_exchange(
+                        0,
+                        self.now_mark(),
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
                 }
             }
             let (covered, more) = {
