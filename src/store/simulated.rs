@@ -349,84 +349,70 @@ mod tests {
     }
 
     /// The inner store's own time is part of the simulated latency, not added to it.
-    #[test]
-    fn a_slow_inner_store_is_not_charged_twice() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let disk = SimulatedObjectStore::new(
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_inner_store_is_not_charged_twice() {
+        let disk = SimulatedObjectStore::new(
+            Arc::new(InMemory::new()),
+            StoreTiming::uniform(Duration::from_millis(3)),
+        );
+        let s = SimulatedObjectStore::new(
+            Arc::new(disk),
+            StoreTiming::uniform(Duration::from_millis(20)),
+        );
+        let p = Path::from("a");
+        let t = Instant::now();
+        s.put(&p, PutPayload::from(vec![1u8; 10])).await.unwrap();
+        assert_eq!(t.elapsed(), Duration::from_millis(20));
+        let t = Instant::now();
+        s.get(&p).await.unwrap();
+        assert_eq!(t.elapsed(), Duration::from_millis(20));
+        // Slower than the simulated latency: the inner store's time.
+        let slow = SimulatedObjectStore::new(
+            Arc::new(SimulatedObjectStore::new(
                 Arc::new(InMemory::new()),
-                StoreTiming::uniform(Duration::from_millis(3)),
-            );
-            let s = SimulatedObjectStore::new(
-                Arc::new(disk),
-                StoreTiming::uniform(Duration::from_millis(20)),
-            );
-            let p = Path::from("a");
-            let t = Instant::now();
-            s.put(&p, PutPayload::from(vec![1u8; 10])).await.unwrap();
-            assert_eq!(t.elapsed(), Duration::from_millis(20));
-            let t = Instant::now();
-            s.get(&p).await.unwrap();
-            assert_eq!(t.elapsed(), Duration::from_millis(20));
-            // Slower than the simulated latency: the inner store's time.
-            let slow = SimulatedObjectStore::new(
-                Arc::new(SimulatedObjectStore::new(
-                    Arc::new(InMemory::new()),
-                    StoreTiming::uniform(Duration::from_millis(30)),
-                )),
-                StoreTiming::uniform(Duration::from_millis(20)),
-            );
-            let t = Instant::now();
-            slow.put(&p, PutPayload::from(vec![1u8; 10])).await.unwrap();
-            assert_eq!(t.elapsed(), Duration::from_millis(30));
-        });
+                StoreTiming::uniform(Duration::from_millis(30)),
+            )),
+            StoreTiming::uniform(Duration::from_millis(20)),
+        );
+        let t = Instant::now();
+        slow.put(&p, PutPayload::from(vec![1u8; 10])).await.unwrap();
+        assert_eq!(t.elapsed(), Duration::from_millis(30));
     }
 
-    #[test]
-    fn requests_take_their_latency_and_transfer_time() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
+    #[tokio::test(start_paused = true)]
+    async fn requests_take_their_latency_and_transfer_time() {
+        let timing = StoreTiming {
+            get_first_byte: Duration::from_millis(20),
+            put: Duration::from_millis(30),
+            list: Duration::from_millis(50),
+            delete: Duration::from_millis(7),
+            bytes_per_sec: Some(1_000_000),
+        };
+        let s = SimulatedObjectStore::new(Arc::new(InMemory::new()), timing);
+        let p = Path::from("a/b");
+        let t = Instant::now();
+        s.put(&p, PutPayload::from(vec![7u8; 100_000]))
+            .await
             .unwrap();
-        rt.block_on(async {
-            let timing = StoreTiming {
-                get_first_byte: Duration::from_millis(20),
-                put: Duration::from_millis(30),
-                list: Duration::from_millis(50),
-                delete: Duration::from_millis(7),
-                bytes_per_sec: Some(1_000_000),
-            };
-            let s = SimulatedObjectStore::new(Arc::new(InMemory::new()), timing);
-            let p = Path::from("a/b");
-            let t = Instant::now();
-            s.put(&p, PutPayload::from(vec![7u8; 100_000]))
-                .await
-                .unwrap();
-            let put = t.elapsed();
-            // 30 ms + 100 kB at 1 MB/s.
-            assert!(put >= Duration::from_millis(130), "{put:?}");
-            let t = Instant::now();
-            let got = s.get_range(&p, 0..50_000).await.unwrap();
-            assert_eq!(got.len(), 50_000);
-            let get = t.elapsed();
-            assert!(get >= Duration::from_millis(70), "{get:?}");
-            let t = Instant::now();
-            let listed: Vec<_> = s.list(None).collect().await;
-            assert_eq!(listed.len(), 1);
-            assert!(t.elapsed() >= Duration::from_millis(50));
-            let t = Instant::now();
-            let deleted: Vec<_> = s
-                .delete_stream(futures::stream::iter(vec![Ok(p.clone())]).boxed())
-                .collect()
-                .await;
-            assert_eq!(deleted.len(), 1);
-            assert!(t.elapsed() >= Duration::from_millis(7));
-            assert!(s.get(&p).await.is_err(), "deleted");
-        });
+        let put = t.elapsed();
+        // 30 ms + 100 kB at 1 MB/s.
+        assert!(put >= Duration::from_millis(130), "{put:?}");
+        let t = Instant::now();
+        let got = s.get_range(&p, 0..50_000).await.unwrap();
+        assert_eq!(got.len(), 50_000);
+        let get = t.elapsed();
+        assert!(get >= Duration::from_millis(70), "{get:?}");
+        let t = Instant::now();
+        let listed: Vec<_> = s.list(None).collect().await;
+        assert_eq!(listed.len(), 1);
+        assert!(t.elapsed() >= Duration::from_millis(50));
+        let t = Instant::now();
+        let deleted: Vec<_> = s
+            .delete_stream(futures::stream::iter(vec![Ok(p.clone())]).boxed())
+            .collect()
+            .await;
+        assert_eq!(deleted.len(), 1);
+        assert!(t.elapsed() >= Duration::from_millis(7));
+        assert!(s.get(&p).await.is_err(), "deleted");
     }
 }

@@ -338,53 +338,46 @@ mod tests {
     /// With the runtime's clock paused, every GET takes exactly its simulated time: the run
     /// completes streams x depth GETs per GET time, reads the tables in order, and counts
     /// nothing that completes after the window.
-    #[test]
-    fn keeps_streams_times_depth_gets_in_flight() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let inner = Arc::new(InMemory::new());
-            let tables = vec![table("a", 3 * MIB), table("b", MIB + 5)];
-            for t in &tables {
-                inner
-                    .put(&t.path, PutPayload::from(vec![1u8; t.size as usize]))
-                    .await
-                    .unwrap();
-            }
-            // 10 ms to the first byte + 1 MiB at 104.8576 MB/s (10 ms): 20 ms per full GET.
-            let timing: StoreTiming = "get=10ms,bandwidth=104.8576".parse().unwrap();
-            let pieces = pieces(&tables, MIB);
-            assert_eq!(pieces.len(), 5);
-            let work = Arc::new(Work {
-                store: Arc::new(SimulatedObjectStore::new(inner, timing)),
-                tables: Arc::new(tables),
-                pieces: Arc::new(pieces),
-            });
-            let (streams, depth) = (2, 3);
-            // 1 s, less a little so that no GET ends on the deadline itself.
-            let deadline = Instant::now() + Duration::from_millis(999);
-            let handles: Vec<_> = (0..streams)
-                .map(|i| {
-                    let start = stream_start(work.pieces.len(), streams, i);
-                    tokio::spawn(run_stream(Arc::clone(&work), start, depth, deadline))
-                })
-                .collect();
-            let mut total = Stats::new();
-            for h in handles {
-                total.merge(&h.await.unwrap());
-            }
-            assert_eq!(total.errors, 0, "{:?}", total.messages);
-            // 6 GETs in flight, each 20 ms (a short one, of 5 bytes, 10 ms): at least
-            // 6 x 49 rounds in 999 ms, at most 6 x 99.
-            assert!(
-                (6 * 49..=6 * 99).contains(&total.ops),
-                "{} GETs in the window",
-                total.ops
-            );
-            assert!(total.bytes >= total.ops / 2 * MIB, "{}", total.bytes);
+    #[tokio::test(start_paused = true)]
+    async fn keeps_streams_times_depth_gets_in_flight() {
+        let inner = Arc::new(InMemory::new());
+        let tables = vec![table("a", 3 * MIB), table("b", MIB + 5)];
+        for t in &tables {
+            inner
+                .put(&t.path, PutPayload::from(vec![1u8; t.size as usize]))
+                .await
+                .unwrap();
+        }
+        // 10 ms to the first byte + 1 MiB at 104.8576 MB/s (10 ms): 20 ms per full GET.
+        let timing: StoreTiming = "get=10ms,bandwidth=104.8576".parse().unwrap();
+        let pieces = pieces(&tables, MIB);
+        assert_eq!(pieces.len(), 5);
+        let work = Arc::new(Work {
+            store: Arc::new(SimulatedObjectStore::new(inner, timing)),
+            tables: Arc::new(tables),
+            pieces: Arc::new(pieces),
         });
+        let (streams, depth) = (2, 3);
+        // 1 s, less a little so that no GET ends on the deadline itself.
+        let deadline = Instant::now() + Duration::from_millis(999);
+        let handles: Vec<_> = (0..streams)
+            .map(|i| {
+                let start = stream_start(work.pieces.len(), streams, i);
+                tokio::spawn(run_stream(Arc::clone(&work), start, depth, deadline))
+            })
+            .collect();
+        let mut total = Stats::new();
+        for h in handles {
+            total.merge(&h.await.unwrap());
+        }
+        assert_eq!(total.errors, 0, "{:?}", total.messages);
+        // 6 GETs in flight, each 20 ms (a short one, of 5 bytes, 10 ms): at least
+        // 6 x 49 rounds in 999 ms, at most 6 x 99.
+        assert!(
+            (6 * 49..=6 * 99).contains(&total.ops),
+            "{} GETs in the window",
+            total.ops
+        );
+        assert!(total.bytes >= total.ops / 2 * MIB, "{}", total.bytes);
     }
 }
