@@ -159,9 +159,10 @@ impl Fs {
     /// ranged GET per table that holds what it needs:
     /// - One chunk in the terminated layout is a point get. The tables' bloom filters rule out
     ///   those that do not hold the key, and in a table flushed from the memtable the chunk's
-    ///   block is fetched alone (see [`ChunkKeyLayout`]). In a table SlateDB's compactor wrote
-    ///   it was measured to fetch the block before it too, in a second GET after the first (why
-    ///   is inside SlateDB, not found yet). A scan costs more even there: it uses no filters and
+    ///   block is fetched alone (see [`ChunkKeyLayout`]). In a sorted run SlateDB's compactor
+    ///   wrote it was measured to fetch a second 64 KiB block, in a second GET after the first,
+    ///   although those tables' index separators are below the keys as intended (dumped with
+    ///   `slatedb::SstReader`): where in SlateDB's point-get path is not found yet. A scan costs more even there: it uses no filters and
     ///   reads from every table whose key range covers the chunk (1 GiB file after compaction,
     ///   50 ms per request: 5.4 GETs and 354 KB per cold read by scan, 1.6 GETs and 108 KB by
     ///   point get, in the same time).
