@@ -34,8 +34,19 @@ fn start(args: &[&str], log: &Path) -> Server {
     })
 }
 
+/// Whether the server logs `text` within a few seconds: it closes a connection before it logs
+/// why, so a client that saw the close may look before the line is written.
 fn log_has(log: &Path, text: &str) -> bool {
-    std::fs::read_to_string(log).is_ok_and(|l| l.contains(text))
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        if std::fs::read_to_string(log).is_ok_and(|l| l.contains(text)) {
+            return true;
+        }
+        if Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Whether the server closes `s` within `within` (reads return end-of-file or a reset; the
