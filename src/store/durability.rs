@@ -285,15 +285,18 @@ impl DurabilityTracker {
     pub(crate) fn next_ticket(&self) -> WriteTicket {
         let ticket = WriteTicket(self.applied.fetch_add(1, Ordering::AcqRel) + 1);
         // The first write since a flush began starts the clock of the next one.
-        if self.oldest_unflushed.load(Ordering::Acquire) == 0
-            && self
-                .oldest_unflushed
-                .compare_exchange(0, self.now_mark(), Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
+        if self.oldest_unflushed.load(Ordering::Acquire) == 0 && self.start_unflushed_clock() {
             self.unflushed_wanted.notify_one();
         }
         ticket
+    }
+
+    /// Marks now as when the oldest write no flush covers was applied, unless a mark is set;
+    /// whether this call set it.
+    fn start_unflushed_clock(&self) -> bool {
+        self.oldest_unflushed
+            .compare_exchange(0, self.now_mark(), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// Now, in nanoseconds after `epoch` plus one.
@@ -465,18 +468,20 @@ impl DurabilityTracker {
         }
     }
 
+    /// Removes and returns the waiters a flush that began at ticket `upto` covers.
+    fn take_covered(&self, upto: u64) -> Vec<FlushWaiter> {
+        let mut waiting = self.waiting.lock();
+        let (covered, rest) = std::mem::take(&mut *waiting)
+            .into_iter()
+            .partition(|w| w.ticket.0 <= upto);
+        *waiting = rest;
+        covered
+    }
+
     /// Answers, without a flush, the waiters whose writes a completed flush already covered;
     /// how many.
     fn answer_already_durable(&self) -> usize {
-        let durable = self.durable.load(Ordering::Acquire);
-        let covered: Vec<FlushWaiter> = {
-            let mut waiting = self.waiting.lock();
-            let (covered, rest) = std::mem::take(&mut *waiting)
-                .into_iter()
-                .partition(|w| w.ticket.0 <= durable);
-            *waiting = rest;
-            covered
-        };
+        let covered = self.take_covered(self.durable.load(Ordering::Acquire));
         let n = covered.len();
         for w in covered {
             let _ = w.answer.send(Ok(()));
@@ -544,22 +549,11 @@ impl DurabilityTracker {
                     log::warn!("WAL flush failed: {e}");
                     self.verifier.change();
                     // What it was to cover is still to flush, by the interval at the latest.
-                    let _ = self.oldest_unflushed.compare_exchange(
-                        0,
-                        self.now_mark(),
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    );
+                    self.start_unflushed_clock();
                 }
             }
-            let (covered, more) = {
-                let mut waiting = self.waiting.lock();
-                let (covered, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *waiting)
-                    .into_iter()
-                    .partition(|w| w.ticket.0 <= start);
-                *waiting = rest;
-                (covered, !waiting.is_empty())
-            };
+            let covered = self.take_covered(start);
+            let more = !self.waiting.lock().is_empty();
             answered = covered.len();
             for w in covered {
                 let _ = w
