@@ -92,6 +92,48 @@ async fn a_cold_chunk_read_is_one_get_of_one_chunk() {
     fs.close().await.unwrap();
 }
 
+/// A small table newer than the file's data costs a chunk read nothing. Here it holds another
+/// file's inode, one chunk and the superblock (`I`, `K`, `S`): its key range spans every chunk
+/// key of the first file, so only a bloom filter can rule it out, and SlateDB writes none for
+/// small tables unless told to. Without one, each chunk read also fetched the small table's
+/// block, which holds a chunk and so is not kept in SlateDB's block cache.
+#[tokio::test]
+async fn a_small_newer_table_does_not_cost_chunk_reads_a_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, fs) = open(dir.path()).await;
+    let f = write_chunks(&fs, 16).await;
+    let g = mkfile(&fs, fs.root(), "g").await;
+    store.flush_memtable().await.unwrap();
+    // The small table: g's inode and one chunk of g, and the superblock.
+    fs.write(
+        &root(),
+        g,
+        0,
+        Bytes::from(chunk_data(99)),
+        StableHow::FileSync,
+    )
+    .await
+    .unwrap();
+    fs.persist_usage().await.unwrap();
+    store.flush_memtable().await.unwrap();
+    fs.close().await.unwrap();
+
+    let (store, fs) = open(dir.path()).await;
+    read_chunk(&fs, f, 1).await;
+    for i in [3, 8, 15] {
+        let before = store.io_stats();
+        read_chunk(&fs, f, i).await;
+        let after = store.io_stats();
+        assert_eq!(after.gets - before.gets, 1, "GETs to read chunk {i}");
+        assert!(
+            after.get_bytes - before.get_bytes < CHUNK as u64 + 1024,
+            "chunk {i}: {} bytes fetched",
+            after.get_bytes - before.get_bytes
+        );
+    }
+    fs.close().await.unwrap();
+}
+
 /// A filesystem formatted before format 4 keeps its bare chunk keys: files written before and
 /// after the upgrade read back, and fsck finds every key where it belongs.
 #[tokio::test]

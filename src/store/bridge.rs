@@ -218,6 +218,14 @@ fn build_runtime(threads: usize) -> Result<Runtime, StoreError> {
         .map_err(|e| StoreError::Backend(format!("cannot start storage runtime: {e}")))
 }
 
+/// Every table, however small, gets a bloom filter (SlateDB skips it below 1,000 keys). Tables
+/// of a few metadata keys (inodes, entries, the superblock) are what a metadata change leaves
+/// when flushed or compacted on its own, and their key range spans the whole chunk keyspace
+/// (`I`/`D` below `K`, `S` above). Without a filter such a table is a candidate for every chunk
+/// read: SlateDB fetches its data block to look (uncached, as file data skips the block cache),
+/// which doubled the GETs of a cold read once one existed in a newer run than the file.
+const MIN_FILTER_KEYS: u32 = 1;
+
 /// SlateDB's settings for the writer described by `config`.
 fn writer_settings(config: &StoreConfig) -> Result<Settings, StoreError> {
     let mut settings = Settings {
@@ -227,12 +235,17 @@ fn writer_settings(config: &StoreConfig) -> Result<Settings, StoreError> {
         l0_sst_size_bytes: config.l0_sst_size_bytes,
         l0_max_ssts: config.l0_max_ssts,
         l0_max_ssts_per_key: config.l0_max_ssts,
+        min_filter_keys: MIN_FILTER_KEYS,
         ..Settings::default()
     };
     if let Some(compactor) = settings.compactor_options.as_mut() {
         compactor
             .scheduler_options
             .extend(compaction_scheduler_options());
+        // The in-process compactor writes its tables with the worker's format.
+        if let Some(worker) = compactor.worker.as_mut() {
+            worker.min_filter_keys = MIN_FILTER_KEYS;
+        }
     }
     if !config.url.supports_conditional_update() {
         // LocalFileSystem lacks PutMode::Update (If-Match), which GC boundary files need.
