@@ -94,9 +94,10 @@ async fn a_cold_chunk_read_is_one_get_of_one_chunk() {
 
 /// A small table newer than the file's data costs a chunk read nothing. Here it holds another
 /// file's inode, one chunk and the superblock (`I`, `K`, `S`): its key range spans every chunk
-/// key of the first file, so only a bloom filter can rule it out, and SlateDB writes none for
-/// small tables unless told to. Without one, each chunk read also fetched the small table's
-/// block, which holds a chunk and so is not kept in SlateDB's block cache.
+/// key of the first file, so only a bloom filter can rule it out: the whole-key filter for a
+/// point get (SlateDB writes none for small tables unless told to), the file filter for a scan
+/// of several chunks. Without them, each read also fetched the small table's block, which
+/// holds a chunk and so is not kept in SlateDB's block cache.
 #[tokio::test]
 async fn a_small_newer_table_does_not_cost_chunk_reads_a_get() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,6 +132,17 @@ async fn a_small_newer_table_does_not_cost_chunk_reads_a_get() {
             after.get_bytes - before.get_bytes
         );
     }
+    // A READ of several chunks is a scan: the small table is skipped by its file filter.
+    let before = store.io_stats();
+    let got = fs
+        .read(&root(), f, (4 * CHUNK) as u64, 4 * CHUNK as u32)
+        .await
+        .unwrap();
+    assert_eq!(&got.data[..CHUNK], &chunk_data(4)[..]);
+    assert_eq!(&got.data[3 * CHUNK..], &chunk_data(7)[..]);
+    let after = store.io_stats();
+    assert_eq!(after.gets - before.gets, 1, "GETs of a 4-chunk READ");
+    assert!(after.get_bytes - before.get_bytes < 4 * CHUNK as u64 + 4096);
     fs.close().await.unwrap();
 }
 

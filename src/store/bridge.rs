@@ -32,6 +32,7 @@ use super::chunk_value::ChunkMergeOperator;
 use super::deadline::Deadline;
 use super::durability::{Durability, DurabilityTracker};
 use super::fault::FaultInjector;
+use super::filters;
 use super::group_write::{AppliedHook, GroupWriter, LaneId, Submitted};
 use super::intercept::Intercepted;
 use super::keys::TAG_CHUNK;
@@ -218,12 +219,13 @@ fn build_runtime(threads: usize) -> Result<Runtime, StoreError> {
         .map_err(|e| StoreError::Backend(format!("cannot start storage runtime: {e}")))
 }
 
-/// Every table, however small, gets a bloom filter (SlateDB skips it below 1,000 keys). Tables
-/// of a few metadata keys (inodes, entries, the superblock) are what a metadata change leaves
-/// when flushed or compacted on its own, and their key range spans the whole chunk keyspace
-/// (`I`/`D` below `K`, `S` above). Without a filter such a table is a candidate for every chunk
-/// read: SlateDB fetches its data block to look (uncached, as file data skips the block cache),
-/// which doubled the GETs of a cold read once one existed in a newer run than the file.
+/// Every table, however small, gets its filters ([`filters`]; SlateDB writes none below 1,000
+/// keys). Tables of a few keys (inodes, entries, the superblock, a file's last chunks) are what
+/// a small change leaves when flushed or compacted on its own, and their key range spans the
+/// whole chunk keyspace (`I`/`D` below `K`, `S` above). Without a filter such a table is a
+/// candidate for every chunk read: SlateDB fetches its data block to look (uncached, as file
+/// data skips the block cache), which doubled the GETs of a cold read once one existed in a
+/// newer run than the file.
 const MIN_FILTER_KEYS: u32 = 1;
 
 /// SlateDB's settings for the writer described by `config`.
@@ -364,6 +366,7 @@ impl Store {
         let store = Self::start(location, &config, move |os, path| async move {
             let mut builder = Db::builder(path, os)
                 .with_settings(settings)
+                .with_filter_policies(filters::policies())
                 .with_block_cache_policy(block_cache_policy())
                 .with_merge_operator(Arc::new(ChunkMergeOperator));
             if slatedb_metrics {
@@ -416,6 +419,7 @@ impl Store {
         Self::start(location, &config, move |os, path| async move {
             let reader = DbReader::builder(path, os)
                 .with_options(options)
+                .with_filter_policies(filters::policies())
                 .with_reader_mode(view.reader_mode())
                 .with_merge_operator(Arc::new(ChunkMergeOperator))
                 .build()
@@ -660,7 +664,8 @@ impl Store {
     /// file, about `bytes` in all) without filling SlateDB's block cache: the blocks of the
     /// range are fetched with as few object-store requests as they allow (one ranged GET per
     /// table that holds them), where a plain scan would fetch them one block at a time, one
-    /// round trip each.
+    /// round trip each. Tables that hold no chunk in the range are skipped by their chunk-range
+    /// filter ([`super::filters`]) without a fetch.
     pub async fn scan_data(
         &self,
         range: KeyRange,

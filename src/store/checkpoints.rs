@@ -210,6 +210,7 @@ impl Store {
         let opening = async move {
             let reader = DbReader::builder(path, os)
                 .with_options(options)
+                .with_filter_policies(super::filters::policies())
                 .with_reader_mode(DbReaderMode::Checkpoint(id))
                 .with_merge_operator(Arc::new(ChunkMergeOperator))
                 .build()

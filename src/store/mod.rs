@@ -11,6 +11,7 @@ pub mod chunk_value;
 pub mod deadline;
 pub mod durability;
 pub mod fault;
+pub mod filters;
 pub mod group_write;
 pub mod intercept;
 pub mod keys;
