@@ -407,6 +407,76 @@ fn small_unaligned_reads_are_served_from_the_cache() {
     });
 }
 
+/// A READ of chunks that read-ahead is fetching waits for the fetch and takes the bytes it
+/// got, without reading them back from the cache (whose writes run meanwhile); a write that
+/// completes while the fetch is under way is what a later READ returns.
+#[test]
+fn reads_waiting_for_read_ahead_take_the_fetched_bytes() {
+    run_in_glommio(|| async {
+        let (_dir, fs, ctx, ino) = setup().await;
+        let c = CHUNK as u64;
+        let model: Vec<u8> = (0..8 * CHUNK).map(|i| (i / 7 % 251) as u8).collect();
+        // Written past the cache, so that only the read-ahead can fill it.
+        fs.write(
+            &Credentials::root(),
+            ino,
+            0,
+            Bytes::from(model.clone()),
+            StableHow::Unstable,
+        )
+        .await
+        .unwrap();
+        let ctime = |fs: Fs| async move {
+            fs.read_plan(&Credentials::root(), ino, 0, 1)
+                .await
+                .unwrap()
+                .attr
+                .ctime
+        };
+        ctx.prefetch(&fs, ino, ctime(fs.clone()).await, 0..8 * c);
+        let before = ctx.cache().unwrap().stats();
+        let got = read_cached(&fs, &ctx, ino, 2 * c + 5, 3 * CHUNK as u32).await;
+        check_read(&got, &model, 2 * c + 5, 3 * CHUNK as u32, "waited read");
+        let after = ctx.cache().unwrap().stats();
+        // One lookup per chunk before waiting (misses), none after.
+        assert_eq!(after.hits, before.hits, "{after:?}");
+        assert_eq!(after.misses - before.misses, 4, "{after:?}");
+        settle(&ctx).await;
+        assert_eq!(ctx.cache().unwrap().stats().entries, 8);
+
+        // A write while the fetch of its chunk is under way: the fetch's bytes are stale.
+        let sa = SetAttr {
+            size: Some(0),
+            ..SetAttr::default()
+        };
+        let w = fs
+            .setattr(&Credentials::root(), ino, &sa, None)
+            .await
+            .unwrap();
+        ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+        let mut model = model;
+        fs.write(
+            &Credentials::root(),
+            ino,
+            0,
+            Bytes::from(model.clone()),
+            StableHow::Unstable,
+        )
+        .await
+        .unwrap();
+        ctx.prefetch(&fs, ino, ctime(fs.clone()).await, 0..8 * c);
+        let fresh = vec![0xEE; CHUNK];
+        write(&fs, &ctx, ino, 3 * c, Bytes::from(fresh.clone())).await;
+        patch(&mut model, 3 * CHUNK, &fresh);
+        let got = read_cached(&fs, &ctx, ino, 0, 8 * CHUNK as u32).await;
+        check_read(&got, &model, 0, 8 * CHUNK as u32, "read after the write");
+        settle(&ctx).await;
+        let got = read_cached(&fs, &ctx, ino, 0, 8 * CHUNK as u32).await;
+        check_read(&got, &model, 0, 8 * CHUNK as u32, "read from the cache");
+        fs.close().await.unwrap();
+    });
+}
+
 /// Pieces that start inside their chunk, in any order; zeros where no piece has bytes; one
 /// piece covering the range is returned without a copy.
 #[test]

@@ -142,8 +142,20 @@ const PREFETCH_UNIT: u64 = 16;
 /// Bytes of read-ahead one core has in flight at most.
 const PREFETCH_BUDGET: u64 = 128 << 20;
 
-/// Completes when a read-ahead fetch has put its chunks in the cache (or given up).
-type FetchDone = Shared<oneshot::Receiver<()>>;
+/// What a read-ahead fetch got from the store, handed to the READs that wait for it.
+struct Fetched {
+    /// `data_epoch` when the fetch began: its bytes are current while it has not moved.
+    epoch: u64,
+    /// The file's ctime the fetch was made for: a READ that found another takes nothing.
+    ctime: Timestamp,
+    /// `(index, bytes)` per chunk, as [`fetch_chunks`] returns them.
+    chunks: Vec<(u64, Bytes)>,
+}
+
+/// Completes with a read-ahead fetch's chunks as soon as the store returns them (`Err` if it
+/// failed): a READ that waited takes its bytes from them rather than from the cache, which is
+/// written at the same time.
+type FetchDone = Shared<oneshot::Receiver<Rc<Fetched>>>;
 
 /// One core's chunk cache (if it has one) and what it knows of the validity of its chunks.
 /// Lives on its core (not `Send`); cheap to clone (read-ahead tasks hold a clone).
@@ -273,6 +285,14 @@ impl CoherentCache {
         put_chunks_in_background(cache, ino, whole);
     }
 
+    /// Whether the cached chunks of `ino` are (still) valid for `ctime`.
+    fn valid_for(&self, ino: InodeId, ctime: Timestamp) -> bool {
+        self.valid_at
+            .borrow()
+            .get(&ino.0)
+            .is_some_and(|v| v.ctime == ctime)
+    }
+
     /// Makes sure the cached chunks of `ino` are valid for `ctime` (dropping them if not).
     fn validate(&self, cache: &ChunkCache, ino: InodeId, ctime: Timestamp) {
         let mut valid = self.valid_at.borrow_mut();
@@ -332,18 +352,37 @@ impl CoherentCache {
                 None => missing.push(index),
             }
         }
-        // Chunks that read-ahead is fetching: wait for it, then read them from the cache.
-        let waits: Vec<FetchDone> = {
+        // Chunks that read-ahead is fetching: wait for the fetch and take them from what it
+        // got (unless a change completed since it began), else from the cache.
+        let waits: Vec<(u64, FetchDone)> = {
             let fetching = self.fetching.borrow();
             missing
                 .iter()
-                .filter_map(|&index| fetching.get(&CacheKey { ino: ino.0, index }).cloned())
+                .filter_map(|&index| {
+                    let done = fetching.get(&CacheKey { ino: ino.0, index })?;
+                    Some((index, done.clone()))
+                })
                 .collect()
         };
         if !waits.is_empty() {
-            join_all(waits).await;
+            let (indexes, fetches): (Vec<u64>, Vec<FetchDone>) = waits.into_iter().unzip();
+            let fetched = join_all(fetches).await;
+            let mut handed: HashMap<u64, Bytes> = HashMap::new();
+            for f in fetched.iter().flatten() {
+                if f.epoch == self.data_epoch.get() && f.ctime == ctime {
+                    for (index, data) in &f.chunks {
+                        if indexes.contains(index) {
+                            handed.insert(*index, data.clone());
+                        }
+                    }
+                }
+            }
             let mut still = Vec::with_capacity(missing.len());
             for index in missing {
+                if let Some(data) = handed.remove(&index) {
+                    pieces.push((index * CHUNK_SIZE, data));
+                    continue;
+                }
                 let (lo, hi) = needed(index);
                 let key = CacheKey { ino: ino.0, index };
                 match cache.get_range(key, lo as usize, hi as usize).await {
@@ -410,8 +449,19 @@ impl CoherentCache {
             glommio::spawn_local(async move {
                 let epoch = this.data_epoch.get();
                 match fetch_chunks(&fs, ino, &wanted).await {
-                    Ok(fills) if this.data_epoch.get() == epoch => {
-                        put_chunks(&cache, ino, fills.iter().map(|(i, d)| (*i, &d[..]))).await;
+                    // Still current: no change on this core, and no READ since found the file
+                    // changed elsewhere (which re-validated the cache for another ctime).
+                    Ok(chunks) if this.data_epoch.get() == epoch && this.valid_for(ino, ctime) => {
+                        let writes =
+                            put_chunks(&cache, ino, chunks.iter().map(|(i, d)| (*i, &d[..])));
+                        // The waiting READs need not wait for the cache writes; READs that
+                        // come while they run still find the chunks here, not a miss.
+                        let _ = done_tx.send(Rc::new(Fetched {
+                            epoch,
+                            ctime,
+                            chunks,
+                        }));
+                        writes.await;
                     }
                     Ok(_) => {}
                     Err(e) => log::debug!("read-ahead of inode {} failed: {e}", ino.0),
@@ -423,7 +473,6 @@ impl CoherentCache {
                 drop(fetching);
                 this.prefetching
                     .set(this.prefetching.get().saturating_sub(bytes));
-                let _ = done_tx.send(());
             })
             .detach();
         }
