@@ -34,6 +34,19 @@ async fn write(fs: &Fs, ctx: &CoherentCache, ino: InodeId, off: u64, data: Bytes
     ctx.file_written(ino, off, &data, ctimes(&w.wcc));
 }
 
+/// SETATTR of the size, reported to the cache as the data path does.
+async fn truncate(fs: &Fs, ctx: &CoherentCache, ino: InodeId, size: u64) {
+    let sa = SetAttr {
+        size: Some(size),
+        ..SetAttr::default()
+    };
+    let w = fs
+        .setattr(&Credentials::root(), ino, &sa, None)
+        .await
+        .unwrap();
+    ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+}
+
 /// WRITEs of `a` then `b`, applied to the store in that order, reported to the cache in the
 /// opposite order (as writes that wait for the store after unlocking the inode may).
 async fn write_two_report_reversed(
@@ -229,15 +242,7 @@ fn run(seed: u64) {
                 // Truncate (down or up), as SETATTR does.
                 6 => {
                     let size = rng.below(max);
-                    let sa = SetAttr {
-                        size: Some(size),
-                        ..SetAttr::default()
-                    };
-                    let w = fs
-                        .setattr(&Credentials::root(), ino, &sa, None)
-                        .await
-                        .unwrap();
-                    ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+                    truncate(&fs, &ctx, ino, size).await;
                     model.resize(size as usize, 0);
                 }
                 // Reads, some racing a write.
@@ -369,15 +374,7 @@ fn small_unaligned_reads_are_served_from_the_cache() {
         patch(&mut model, 4 * CHUNK + 10, &late);
         // Grown past its data: the rest of chunk 4 and chunk 5 read as zeros up to EOF.
         let size = 5 * c + 3000;
-        let sa = SetAttr {
-            size: Some(size),
-            ..SetAttr::default()
-        };
-        let w = fs
-            .setattr(&Credentials::root(), ino, &sa, None)
-            .await
-            .unwrap();
-        ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+        truncate(&fs, &ctx, ino, size).await;
         model.resize(size as usize, 0);
 
         let all = read_cached(&fs, &ctx, ino, 0, size as u32).await;
@@ -407,6 +404,22 @@ fn small_unaligned_reads_are_served_from_the_cache() {
     });
 }
 
+/// Writes `data` at offset 0 without telling the cache (so that only read-ahead can fill it);
+/// returns the file's new ctime.
+async fn write_past_the_cache(fs: &Fs, ino: InodeId, data: &[u8]) -> Timestamp {
+    let w = fs
+        .write(
+            &Credentials::root(),
+            ino,
+            0,
+            Bytes::copy_from_slice(data),
+            StableHow::Unstable,
+        )
+        .await
+        .unwrap();
+    ctimes(&w.wcc).1
+}
+
 /// A READ of chunks that read-ahead is fetching waits for the fetch and takes the bytes it
 /// got, without reading them back from the cache (whose writes run meanwhile); a write that
 /// completes while the fetch is under way is what a later READ returns.
@@ -416,24 +429,8 @@ fn reads_waiting_for_read_ahead_take_the_fetched_bytes() {
         let (_dir, fs, ctx, ino) = setup().await;
         let c = CHUNK as u64;
         let model: Vec<u8> = (0..8 * CHUNK).map(|i| (i / 7 % 251) as u8).collect();
-        // Written past the cache, so that only the read-ahead can fill it.
-        fs.write(
-            &Credentials::root(),
-            ino,
-            0,
-            Bytes::from(model.clone()),
-            StableHow::Unstable,
-        )
-        .await
-        .unwrap();
-        let ctime = |fs: Fs| async move {
-            fs.read_plan(&Credentials::root(), ino, 0, 1)
-                .await
-                .unwrap()
-                .attr
-                .ctime
-        };
-        ctx.prefetch(&fs, ino, ctime(fs.clone()).await, 0..8 * c);
+        let ctime = write_past_the_cache(&fs, ino, &model).await;
+        ctx.prefetch(&fs, ino, ctime, 0..8 * c);
         let before = ctx.cache().unwrap().stats();
         let got = read_cached(&fs, &ctx, ino, 2 * c + 5, 3 * CHUNK as u32).await;
         check_read(&got, &model, 2 * c + 5, 3 * CHUNK as u32, "waited read");
@@ -445,26 +442,10 @@ fn reads_waiting_for_read_ahead_take_the_fetched_bytes() {
         assert_eq!(ctx.cache().unwrap().stats().entries, 8);
 
         // A write while the fetch of its chunk is under way: the fetch's bytes are stale.
-        let sa = SetAttr {
-            size: Some(0),
-            ..SetAttr::default()
-        };
-        let w = fs
-            .setattr(&Credentials::root(), ino, &sa, None)
-            .await
-            .unwrap();
-        ctx.file_data_changed(ino, None, Some(ctimes(&w)));
+        truncate(&fs, &ctx, ino, 0).await;
         let mut model = model;
-        fs.write(
-            &Credentials::root(),
-            ino,
-            0,
-            Bytes::from(model.clone()),
-            StableHow::Unstable,
-        )
-        .await
-        .unwrap();
-        ctx.prefetch(&fs, ino, ctime(fs.clone()).await, 0..8 * c);
+        let ctime = write_past_the_cache(&fs, ino, &model).await;
+        ctx.prefetch(&fs, ino, ctime, 0..8 * c);
         let fresh = vec![0xEE; CHUNK];
         write(&fs, &ctx, ino, 3 * c, Bytes::from(fresh.clone())).await;
         patch(&mut model, 3 * CHUNK, &fresh);
