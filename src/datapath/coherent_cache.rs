@@ -30,6 +30,7 @@ use futures::channel::oneshot;
 use futures::future::{join_all, Shared};
 use futures::FutureExt;
 
+use super::staged::StagedChunks;
 use crate::cache::{CacheKey, ChunkCache};
 use crate::fs::data::assemble_pieces;
 use crate::fs::{assemble_range, chunk_span, Fs, FsResult, InodeId, Timestamp, CHUNK_SIZE};
@@ -141,21 +142,21 @@ async fn fetch_chunks(fs: &Fs, ino: InodeId, indexes: &[u64]) -> FsResult<Vec<(u
 const PREFETCH_UNIT: u64 = 16;
 /// Bytes of read-ahead one core has in flight at most.
 const PREFETCH_BUDGET: u64 = 128 << 20;
+/// Bytes of fetched-ahead chunks one core holds in memory for the READs to come.
+const STAGED_BUDGET: u64 = 64 << 20;
 
-/// What a read-ahead fetch got from the store, handed to the READs that wait for it.
-struct Fetched {
-    /// `data_epoch` when the fetch began: its bytes are current while it has not moved.
-    epoch: u64,
-    /// The file's ctime the fetch was made for: a READ that found another takes nothing.
-    ctime: Timestamp,
-    /// `(index, bytes)` per chunk, as [`fetch_chunks`] returns them.
-    chunks: Vec<(u64, Bytes)>,
+/// Completes when a read-ahead fetch has staged its chunks, as soon as the store returned
+/// them (`Err` if the fetch failed or was stale): a READ that waited then takes them from
+/// memory.
+type FetchDone = Shared<oneshot::Receiver<()>>;
+
+/// Whether read-ahead of a file of `size` bytes should also fill the chunk cache. A stream
+/// through a file larger than half the core's cache would only push out what the cache holds
+/// (and cost the core a write per chunk) before a second pass could use it; its READs are
+/// served from the staged chunks.
+fn read_ahead_fills_cache(cache: &ChunkCache, size: u64) -> bool {
+    size <= cache.stats().capacity_bytes / 2
 }
-
-/// Completes with a read-ahead fetch's chunks as soon as the store returns them (`Err` if it
-/// failed): a READ that waited takes its bytes from them rather than from the cache, which is
-/// written at the same time.
-type FetchDone = Shared<oneshot::Receiver<Rc<Fetched>>>;
 
 /// One core's chunk cache (if it has one) and what it knows of the validity of its chunks.
 /// Lives on its core (not `Send`); cheap to clone (read-ahead tasks hold a clone).
@@ -171,6 +172,8 @@ pub struct CacheState {
     valid_at: RefCell<HashMap<u64, FileValidity>>,
     /// Chunks read-ahead is fetching: a READ that needs one waits for that fetch.
     fetching: RefCell<HashMap<CacheKey, FetchDone>>,
+    /// Chunks read-ahead fetched that no READ has taken yet.
+    staged: RefCell<StagedChunks>,
     /// Bytes of read-ahead in flight.
     prefetching: Cell<u64>,
 }
@@ -190,6 +193,7 @@ impl CoherentCache {
             data_epoch: Cell::new(0),
             valid_at: RefCell::new(HashMap::new()),
             fetching: RefCell::new(HashMap::new()),
+            staged: RefCell::new(StagedChunks::new(STAGED_BUDGET)),
             prefetching: Cell::new(0),
         }))
     }
@@ -209,6 +213,7 @@ impl CoherentCache {
         ctimes: Option<(Timestamp, Timestamp)>,
     ) {
         self.data_epoch.set(self.data_epoch.get() + 1);
+        self.staged.borrow_mut().drop_file(ino.0);
         let Some(cache) = &self.cache else { return };
         match chunks {
             Some((first, last)) if last - first < 64 => {
@@ -285,6 +290,11 @@ impl CoherentCache {
         put_chunks_in_background(cache, ino, whole);
     }
 
+    /// Chunks read-ahead fetched that no READ has taken yet.
+    pub fn staged_chunks(&self) -> usize {
+        self.staged.borrow().len()
+    }
+
     /// Whether the cached chunks of `ino` are (still) valid for `ctime`.
     fn valid_for(&self, ino: InodeId, ctime: Timestamp) -> bool {
         self.valid_at
@@ -305,14 +315,45 @@ impl CoherentCache {
             }
         }
         cache.invalidate_inode(ino.0);
+        self.staged.borrow_mut().drop_file(ino.0);
         valid.insert(ino.0, FileValidity::new(ctime, self.data_epoch.get()));
     }
 
+    /// Takes from the staged chunks those of `indexes` held for `ctime`, as pieces (file
+    /// offset of the chunk, bytes); returns the indexes left. A chunk the READ reads to its
+    /// end (`end`) is let go: a sequential reader has moved past it.
+    fn take_staged(
+        &self,
+        ino: InodeId,
+        ctime: Timestamp,
+        indexes: Vec<u64>,
+        end: u64,
+        pieces: &mut Vec<(u64, Bytes)>,
+    ) -> Vec<u64> {
+        let mut staged = self.staged.borrow_mut();
+        if staged.is_empty() {
+            return indexes;
+        }
+        let mut left = Vec::new();
+        for index in indexes {
+            match staged.get(ino.0, index, ctime) {
+                Some(data) => {
+                    if end >= (index + 1) * CHUNK_SIZE {
+                        staged.take(ino.0, index);
+                    }
+                    pieces.push((index * CHUNK_SIZE, data));
+                }
+                None => left.push(index),
+            }
+        }
+        left
+    }
+
     /// Bytes `[start, end)` of `ino` (inside its size), whose ctime was just read as `ctime`:
-    /// chunks from the cache where present, the rest from the store in one range read, then
-    /// cached in the background. Of the first and last chunk only the part the range needs is
-    /// read from the cache (a 4 KiB READ reads a 4 KiB page, not its 64 KiB chunk); a miss
-    /// still fetches and caches the whole chunk.
+    /// chunks read-ahead staged, else from the cache where present, the rest from the store in
+    /// one range read, then cached in the background. Of the first and last chunk only the
+    /// part the range needs is read from the cache (a 4 KiB READ reads a 4 KiB page, not its
+    /// 64 KiB chunk); a miss still fetches and caches the whole chunk.
     pub async fn read_range(
         &self,
         fs: &Fs,
@@ -327,6 +368,11 @@ impl CoherentCache {
             return Ok(assemble_range(start, end, &chunks));
         };
         self.validate(cache, ino, ctime);
+        // (file offset of the piece's first byte, bytes): a cached piece starts where the
+        // range needs it to (it may be shorter, if its chunk is); a staged or fetched one is
+        // the whole chunk.
+        let mut pieces: Vec<(u64, Bytes)> = Vec::with_capacity((last - first + 1) as usize);
+        let wanted = self.take_staged(ino, ctime, (first..=last).collect(), end, &mut pieces);
         // The part of chunk `index` that `[start, end)` needs, as offsets inside the chunk.
         let needed = |index: u64| {
             let cstart = index * CHUNK_SIZE;
@@ -335,62 +381,41 @@ impl CoherentCache {
                 end.min(cstart + CHUNK_SIZE) - cstart,
             )
         };
-        let cached = join_all((first..=last).map(|index| {
-            let (lo, hi) = needed(index);
-            // Both are at most CHUNK_SIZE, so the casts are exact.
-            cache.get_range(CacheKey { ino: ino.0, index }, lo as usize, hi as usize)
-        }))
-        .await;
-        // (file offset of the piece's first byte, bytes): a cached piece starts where the
-        // range needs it to (it may be shorter, if its chunk is); a fetched one is the whole
-        // chunk.
-        let mut pieces: Vec<(u64, Bytes)> = Vec::with_capacity(cached.len());
+        let from_cache = |indexes: Vec<u64>| {
+            let lookups = indexes.iter().map(|&index| {
+                let (lo, hi) = needed(index);
+                // Both are at most CHUNK_SIZE, so the casts are exact.
+                cache.get_range(CacheKey { ino: ino.0, index }, lo as usize, hi as usize)
+            });
+            let lookups = join_all(lookups);
+            async move { indexes.into_iter().zip(lookups.await) }
+        };
         let mut missing: Vec<u64> = Vec::new();
-        for (index, got) in (first..=last).zip(cached) {
+        for (index, got) in from_cache(wanted).await {
             match got {
                 Some(data) => pieces.push((index * CHUNK_SIZE + needed(index).0, data)),
                 None => missing.push(index),
             }
         }
-        // Chunks that read-ahead is fetching: wait for the fetch and take them from what it
-        // got (unless a change completed since it began), else from the cache.
-        let waits: Vec<(u64, FetchDone)> = {
+        // Chunks that read-ahead is fetching: wait for the fetch, then take them from the
+        // staged chunks (unless a change dropped them meanwhile), else from the cache.
+        let waits: Vec<FetchDone> = {
             let fetching = self.fetching.borrow();
             missing
                 .iter()
-                .filter_map(|&index| {
-                    let done = fetching.get(&CacheKey { ino: ino.0, index })?;
-                    Some((index, done.clone()))
-                })
+                .filter_map(|&index| fetching.get(&CacheKey { ino: ino.0, index }).cloned())
                 .collect()
         };
         if !waits.is_empty() {
-            let (indexes, fetches): (Vec<u64>, Vec<FetchDone>) = waits.into_iter().unzip();
-            let fetched = join_all(fetches).await;
-            let mut handed: HashMap<u64, Bytes> = HashMap::new();
-            for f in fetched.iter().flatten() {
-                if f.epoch == self.data_epoch.get() && f.ctime == ctime {
-                    for (index, data) in &f.chunks {
-                        if indexes.contains(index) {
-                            handed.insert(*index, data.clone());
-                        }
-                    }
+            join_all(waits).await;
+            let left = self.take_staged(ino, ctime, missing, end, &mut pieces);
+            missing = Vec::with_capacity(left.len());
+            for (index, got) in from_cache(left).await {
+                match got {
+                    Some(data) => pieces.push((index * CHUNK_SIZE + needed(index).0, data)),
+                    None => missing.push(index),
                 }
             }
-            let mut still = Vec::with_capacity(missing.len());
-            for index in missing {
-                if let Some(data) = handed.remove(&index) {
-                    pieces.push((index * CHUNK_SIZE, data));
-                    continue;
-                }
-                let (lo, hi) = needed(index);
-                let key = CacheKey { ino: ino.0, index };
-                match cache.get_range(key, lo as usize, hi as usize).await {
-                    Some(data) => pieces.push((index * CHUNK_SIZE + lo, data)),
-                    None => still.push(index),
-                }
-            }
-            missing = still;
         }
         if !missing.is_empty() {
             let epoch = self.data_epoch.get();
@@ -405,26 +430,32 @@ impl CoherentCache {
         Ok(assemble_pieces(start, end, &pieces))
     }
 
-    /// Fetches bytes `range` (chunk-aligned) of `ino`, whose ctime was just read as `ctime`,
-    /// into the cache ahead of the READs that will want them: in units of [`PREFETCH_UNIT`]
-    /// chunks, one store read each, in the background, skipping chunks that are cached or being
-    /// fetched, and no more than the core's read-ahead budget allows at once.
-    pub fn prefetch(&self, fs: &Fs, ino: InodeId, ctime: Timestamp, range: Range<u64>) {
+    /// Fetches bytes `range` (chunk-aligned) of `ino`, whose ctime was just read as `ctime`
+    /// and whose size as `size`, ahead of the READs that will want them: in units of
+    /// [`PREFETCH_UNIT`] chunks, one store read each, in the background, skipping chunks that
+    /// are cached, staged or being fetched, and no more than the core's read-ahead budget
+    /// allows at once. What a fetch gets is staged in memory for those READs and, unless the
+    /// file is too large for it to pay, written to the cache.
+    pub fn prefetch(&self, fs: &Fs, ino: InodeId, ctime: Timestamp, size: u64, range: Range<u64>) {
         let Some(cache) = &self.cache else { return };
         if range.is_empty() {
             return;
         }
         self.validate(cache, ino, ctime);
+        let fill_cache = read_ahead_fills_cache(cache, size);
         let (first, last) = chunk_span(range.start, range.end);
         let mut unit_start = first;
         while unit_start <= last {
             let unit_end = (unit_start + PREFETCH_UNIT - 1).min(last);
             let wanted: Vec<u64> = {
                 let fetching = self.fetching.borrow();
+                let staged = self.staged.borrow();
                 (unit_start..=unit_end)
                     .filter(|&index| {
                         let key = CacheKey { ino: ino.0, index };
-                        !fetching.contains_key(&key) && !cache.holds(key)
+                        !fetching.contains_key(&key)
+                            && !staged.contains(ino.0, index)
+                            && !cache.holds(key)
                     })
                     .collect()
             };
@@ -452,16 +483,21 @@ impl CoherentCache {
                     // Still current: no change on this core, and no READ since found the file
                     // changed elsewhere (which re-validated the cache for another ctime).
                     Ok(chunks) if this.data_epoch.get() == epoch && this.valid_for(ino, ctime) => {
-                        let writes =
-                            put_chunks(&cache, ino, chunks.iter().map(|(i, d)| (*i, &d[..])));
+                        let writes = fill_cache.then(|| {
+                            put_chunks(&cache, ino, chunks.iter().map(|(i, d)| (*i, &d[..])))
+                        });
+                        {
+                            let mut staged = this.staged.borrow_mut();
+                            for (index, data) in chunks {
+                                staged.insert(ino.0, index, ctime, data);
+                            }
+                        }
                         // The waiting READs need not wait for the cache writes; READs that
-                        // come while they run still find the chunks here, not a miss.
-                        let _ = done_tx.send(Rc::new(Fetched {
-                            epoch,
-                            ctime,
-                            chunks,
-                        }));
-                        writes.await;
+                        // come while they run find the chunks staged.
+                        let _ = done_tx.send(());
+                        if let Some(writes) = writes {
+                            writes.await;
+                        }
                     }
                     Ok(_) => {}
                     Err(e) => log::debug!("read-ahead of inode {} failed: {e}", ino.0),

@@ -11,6 +11,7 @@
 
 pub mod coherent_cache;
 pub mod readahead;
+pub mod staged;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -107,7 +108,8 @@ impl DataPath {
                 .borrow_mut()
                 .on_read(ino.0, plan.start, plan.end, plan.attr.size);
         if let Some(range) = ahead {
-            self.cache.prefetch(&self.fs, ino, plan.attr.ctime, range);
+            self.cache
+                .prefetch(&self.fs, ino, plan.attr.ctime, plan.attr.size, range);
         }
         let data = if plan.start < plan.end {
             self.cache
