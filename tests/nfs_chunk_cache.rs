@@ -547,4 +547,16 @@ fn assemble_pieces_places_pieces_at_their_offsets() {
     assert_eq!(&out[50..], &[0u8; 50]);
     // No pieces: a hole.
     assert_eq!(&assemble_pieces(5, 9, &[])[..], &[0u8; 4]);
+    // Pieces that tile the range, in any order: each one's bytes in place.
+    let d = Bytes::from((0..CHUNK).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let e = Bytes::from(vec![3u8; CHUNK]);
+    let out = assemble_pieces(c + 10, 3 * c - 5, &[(2 * c, e.clone()), (c, d.clone())]);
+    assert_eq!(out.len(), 2 * CHUNK - 15);
+    assert_eq!(&out[..CHUNK - 10], &d[10..]);
+    assert_eq!(&out[CHUNK - 10..], &e[..CHUNK - 5]);
+    // A gap between them reads as zeros.
+    let out = assemble_pieces(c, 4 * c, &[(3 * c, e.clone()), (c, d.clone())]);
+    assert_eq!(&out[..CHUNK], &d[..]);
+    assert!(out[CHUNK..2 * CHUNK].iter().all(|&b| b == 0));
+    assert_eq!(&out[2 * CHUNK..], &e[..]);
 }

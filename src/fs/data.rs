@@ -6,6 +6,7 @@
 use std::sync::atomic::Ordering;
 
 use bytes::{Bytes, BytesMut};
+use smallvec::SmallVec;
 
 use super::batch::FsBatch;
 use super::core::Fs;
@@ -70,6 +71,9 @@ where
             return piece.slice(off..off + len);
         }
     }
+    if let Some(out) = concat_if_tiled(start, end, pieces.clone()) {
+        return out;
+    }
     let mut out = BytesMut::zeroed(len);
     for (at, v) in pieces {
         // Overlap of [at, at + v.len()) with [start, end).
@@ -85,6 +89,32 @@ where
         }
     }
     out.freeze()
+}
+
+/// Bytes `[start, end)` when the pieces cover it without gaps (any order): copied once, with
+/// no zero-filling first, as a streaming READ of whole chunks needs. `None` otherwise.
+fn concat_if_tiled<'a, I>(start: u64, end: u64, pieces: I) -> Option<Bytes>
+where
+    I: Iterator<Item = (u64, &'a Bytes)>,
+{
+    let mut sorted: SmallVec<[(u64, &Bytes); 32]> = pieces
+        .filter(|(at, v)| *at < end && at + v.len() as u64 > start)
+        .collect();
+    sorted.sort_unstable_by_key(|(at, _)| *at);
+    let mut out = BytesMut::with_capacity((end - start) as usize);
+    let mut next = start;
+    for (at, v) in sorted {
+        if at > next {
+            return None;
+        }
+        let hi = (at + v.len() as u64).min(end);
+        if hi <= next {
+            continue;
+        }
+        out.extend_from_slice(v.get((next - at) as usize..(hi - at) as usize)?);
+        next = hi;
+    }
+    (next == end).then(|| out.freeze())
 }
 
 /// A stored chunk value as the chunk's bytes.
