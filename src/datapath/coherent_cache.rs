@@ -34,6 +34,7 @@ use super::staged::StagedChunks;
 use crate::cache::{CacheKey, ChunkCache};
 use crate::fs::data::assemble_pieces;
 use crate::fs::{assemble_range, chunk_span, Fs, FsResult, InodeId, Timestamp, CHUNK_SIZE};
+use crate::metrics::metrics;
 
 /// Files whose cache validity is remembered; past this the table (and the chunks it vouches
 /// for) is dropped and rebuilt.
@@ -338,6 +339,7 @@ impl CoherentCache {
         for index in indexes {
             match staged.get(ino.0, index, ctime) {
                 Some(data) => {
+                    metrics().chunk_cache.read_ahead_used.inc();
                     if end >= (index + 1) * CHUNK_SIZE {
                         staged.take(ino.0, index);
                     }
@@ -486,6 +488,10 @@ impl CoherentCache {
                         let writes = fill_cache.then(|| {
                             put_chunks(&cache, ino, chunks.iter().map(|(i, d)| (*i, &d[..])))
                         });
+                        metrics()
+                            .chunk_cache
+                            .read_ahead_fetched
+                            .inc_by(chunks.len() as u64);
                         {
                             let mut staged = this.staged.borrow_mut();
                             for (index, data) in chunks {

@@ -172,6 +172,11 @@ impl StoreMetrics {
 pub struct ChunkCacheMetrics {
     pub hits: Counter,
     pub misses: Counter,
+    /// Chunks read-ahead fetched from the store.
+    pub read_ahead_fetched: Counter,
+    /// Chunks READs took from what read-ahead fetched (the rest was evicted unread, dropped
+    /// by a change, or is still held).
+    pub read_ahead_used: Counter,
 }
 
 /// The runtime's figures.
@@ -336,7 +341,20 @@ impl Metrics {
             let misses = family
                 .get_or_create(&ResultLabel { result: "miss" })
                 .clone();
-            ChunkCacheMetrics { hits, misses }
+            ChunkCacheMetrics {
+                hits,
+                misses,
+                read_ahead_fetched: counter(
+                    r,
+                    "read_ahead_fetched_chunks",
+                    "Chunks read-ahead fetched from the store (every core)",
+                ),
+                read_ahead_used: counter(
+                    r,
+                    "read_ahead_used_chunks",
+                    "Chunks READs took from what read-ahead fetched (every core)",
+                ),
+            }
         };
         let server = ServerMetrics {
             connections: {

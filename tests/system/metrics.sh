@@ -16,9 +16,9 @@ rc=$?
     || fail "bad --metrics-listen: rc=$rc: $out"
 
 mport=$(free_port)
-start_server "$work" --storage "file://$work/data" --metrics-listen "127.0.0.1:$mport" \
-    --simulate-object-store "get=2ms,put=${PUT_MS}ms,list=2ms,delete=2ms" \
-    || { fail "server starts"; summary; exit 1; }
+serve_args=(--storage "file://$work/data" --metrics-listen "127.0.0.1:$mport"
+    --simulate-object-store "get=2ms,put=${PUT_MS}ms,list=2ms,delete=2ms")
+start_server "$work" "${serve_args[@]}" || { fail "server starts"; summary; exit 1; }
 grep -q "SIMULATES S3 request times" "$work/server.log" \
     && pass "the simulation is announced in the log" || fail "simulation warning in the log"
 
@@ -62,5 +62,22 @@ failed=$(awk '/^slatenfs_object_store_failures_total/ { n += $2 } END { print n 
     || fail "failed object-store requests on a healthy store: $(grep "^slatenfs_object_store_failures_total" "$work/m" | grep -v " 0$" | tr "\n" " ")"
 grep -q '^slatenfs_connections ' "$work/m" && pass "open connections are a gauge" \
     || fail "connections gauge"
+
+# Read-ahead: a file written before a restart (so in no cache) read from start to end.
+seq_load() {
+    "$BENCH" --server 127.0.0.1 --port "$PORT" --workload seqread --conns 1 --depth 4 \
+        --seconds 2 --file-mb 32 --dir metrics-seq "$@" >"$work/seq.json" 2>"$work/seq.err"
+}
+seq_load --setup-only || fail "seqread setup: $(tail -3 "$work/seq.err")"
+check "SIGTERM stops the server with 0" stop_server
+start_server "$work" "${serve_args[@]}" || { fail "server restarts"; summary; exit 1; }
+seq_load || fail "seqread load: $(tail -3 "$work/seq.err")"
+scrape >"$work/m"
+fetched=$(value slatenfs_read_ahead_fetched_chunks_total)
+used=$(value slatenfs_read_ahead_used_chunks_total)
+echo "metrics: read-ahead fetched $fetched chunks, READs used $used"
+[ "${fetched%.*}" -gt 0 ] && [ "${used%.*}" -gt 0 ] \
+    && pass "read-ahead's chunks are counted, and sequential READs use them" \
+    || fail "read-ahead: fetched $fetched, used $used"
 check "SIGTERM stops the server with 0" stop_server
 summary
