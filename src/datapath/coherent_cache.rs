@@ -322,7 +322,8 @@ impl CoherentCache {
 
     /// Takes from the staged chunks those of `indexes` held for `ctime`, as pieces (file
     /// offset of the chunk, bytes); returns the indexes left. A chunk the READ reads to its
-    /// end (`end`) is let go: a sequential reader has moved past it.
+    /// end (`end`; a short chunk, the file's last, ends where its bytes do) is let go: a
+    /// sequential reader has moved past it.
     fn take_staged(
         &self,
         ino: InodeId,
@@ -340,7 +341,11 @@ impl CoherentCache {
             match staged.get(ino.0, index, ctime) {
                 Some(data) => {
                     metrics().chunk_cache.read_ahead_used.inc();
-                    if end >= (index + 1) * CHUNK_SIZE {
+                    let chunk_end = match data.len() as u64 {
+                        0 => (index + 1) * CHUNK_SIZE,
+                        len => index * CHUNK_SIZE + len,
+                    };
+                    if end >= chunk_end {
                         staged.take(ino.0, index);
                     }
                     pieces.push((index * CHUNK_SIZE, data));
