@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Range;
 use std::rc::Rc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures::channel::oneshot;
@@ -141,10 +142,8 @@ async fn fetch_chunks(fs: &Fs, ino: InodeId, indexes: &[u64]) -> FsResult<Vec<(u
 
 /// Chunks read-ahead fetches per store read (one ranged GET when they are stored together).
 const PREFETCH_UNIT: u64 = 16;
-/// Bytes of read-ahead one core has in flight at most.
-const PREFETCH_BUDGET: u64 = 128 << 20;
-/// Bytes of fetched-ahead chunks one core holds in memory for the READs to come.
-const STAGED_BUDGET: u64 = 64 << 20;
+/// Bytes of read-ahead one core has in flight or staged at most.
+const READ_AHEAD_BUDGET: u64 = 128 << 20;
 
 /// Completes when a read-ahead fetch has staged its chunks, as soon as the store returned
 /// them (`Err` if the fetch failed or was stale): a READ that waited then takes them from
@@ -194,7 +193,7 @@ impl CoherentCache {
             data_epoch: Cell::new(0),
             valid_at: RefCell::new(HashMap::new()),
             fetching: RefCell::new(HashMap::new()),
-            staged: RefCell::new(StagedChunks::new(STAGED_BUDGET)),
+            staged: RefCell::new(StagedChunks::new(READ_AHEAD_BUDGET)),
             prefetching: Cell::new(0),
         }))
     }
@@ -291,9 +290,11 @@ impl CoherentCache {
         put_chunks_in_background(cache, ino, whole);
     }
 
-    /// Chunks read-ahead fetched that no READ has taken yet.
-    pub fn staged_chunks(&self) -> usize {
-        self.staged.borrow().len()
+    /// Staged chunks: (fresh, held), where fresh ones are those no READ has read to their end
+    /// yet. Counts them all: for tests.
+    pub fn staged_chunk_counts(&self) -> (usize, usize) {
+        let staged = self.staged.borrow();
+        (staged.fresh_len(), staged.len())
     }
 
     /// Whether the cached chunks of `ino` are (still) valid for `ctime`.
@@ -322,8 +323,8 @@ impl CoherentCache {
 
     /// Takes from the staged chunks those of `indexes` held for `ctime`, as pieces (file
     /// offset of the chunk, bytes); returns the indexes left. A chunk the READ reads to its
-    /// end (`end`; a short chunk, the file's last, ends where its bytes do) is let go: a
-    /// sequential reader has moved past it.
+    /// end (`end`; a short chunk, the file's last, ends where its bytes do) becomes used: a
+    /// sequential reader has moved past it, and it is the first to go.
     fn take_staged(
         &self,
         ino: InodeId,
@@ -336,17 +337,18 @@ impl CoherentCache {
         if staged.is_empty() {
             return indexes;
         }
+        let now = Instant::now();
+        staged.expire(now);
         let mut left = Vec::new();
         for index in indexes {
             match staged.get(ino.0, index, ctime) {
                 Some(data) => {
-                    metrics().chunk_cache.read_ahead_used.inc();
                     let chunk_end = match data.len() as u64 {
                         0 => (index + 1) * CHUNK_SIZE,
                         len => index * CHUNK_SIZE + len,
                     };
-                    if end >= chunk_end {
-                        staged.take(ino.0, index);
+                    if end >= chunk_end && staged.finish(ino.0, index, now) {
+                        metrics().chunk_cache.read_ahead_used.inc();
                     }
                     pieces.push((index * CHUNK_SIZE, data));
                 }
@@ -467,11 +469,14 @@ impl CoherentCache {
                     .collect()
             };
             unit_start = unit_end + 1;
-            let bytes = wanted.len() as u64 * CHUNK_SIZE;
             if wanted.is_empty() {
                 continue;
             }
-            if self.prefetching.get() + bytes > PREFETCH_BUDGET {
+            // Room for what is in flight and this fetch, next to what is staged: never by
+            // evicting chunks streams are about to read.
+            let bytes = StagedChunks::room_for(wanted.len());
+            let now = Instant::now();
+            if !(self.staged.borrow_mut()).make_room(self.prefetching.get() + bytes, now) {
                 return;
             }
             self.prefetching.set(self.prefetching.get() + bytes);
@@ -500,7 +505,7 @@ impl CoherentCache {
                         {
                             let mut staged = this.staged.borrow_mut();
                             for (index, data) in chunks {
-                                staged.insert(ino.0, index, ctime, data);
+                                staged.insert(ino.0, index, ctime, data, Instant::now());
                             }
                         }
                         // The waiting READs need not wait for the cache writes; READs that

@@ -1,42 +1,64 @@
-//! [`StagedChunks`]: chunks that read-ahead fetched and no READ has taken yet, held in memory.
+//! [`StagedChunks`]: chunks that read-ahead fetched, held in memory for the READs that follow.
 //!
 //! A sequential reader asks for the chunks read-ahead fetched a moment earlier. Serving them
 //! from memory saves the chunk cache's io_uring read, checksum pass and copy per chunk on the
 //! owner core, which a cold stream keeps busy; and a stream through a file larger than the
 //! chunk cache need not pass through the cache at all (see `CoherentCache::prefetch`).
 //!
-//! Bounded: past its byte budget the oldest chunks go first (a stream's reader abandoned, or
-//! ran far behind its read-ahead). Each chunk carries the file's ctime it was fetched for; the
-//! owner core drops a file's chunks whenever its data changes there, and a READ that found
-//! another ctime takes nothing.
+//! A chunk is *fresh* until a READ has read it to its end, then *used*. Used chunks stay a
+//! little (a second reader a few MiB behind the first, or a READ of a chunk's head that came
+//! after the READ of its tail, still finds them) but go first when room is needed, and after
+//! [`USED_LIFETIME`] in any case. Fresh chunks are what streams are about to read: read-ahead
+//! makes room for more only by dropping used chunks and fresh ones older than
+//! [`ABANDONED_AFTER`] (a stream whose reader went away), and otherwise waits: evicting the
+//! oldest fresh chunks would throw away what the streams read next.
 //!
-//! Plain data, no I/O: the owner core's [`super::CoherentCache`] drives it.
+//! Each chunk carries the file's ctime it was fetched for; the owner core drops a file's
+//! chunks whenever its data changes there, and a READ that found another ctime takes nothing.
+//!
+//! Plain data, no I/O: the owner core's [`super::CoherentCache`] drives it, and passes the time.
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::fs::Timestamp;
+use crate::fs::{Timestamp, CHUNK_SIZE};
 
-/// Bytes a staged chunk costs beyond its data (a hole has none), so that holes count too.
-const ENTRY_OVERHEAD: u64 = 64;
+/// Bytes a staged chunk costs beyond its data: a hole has none, and a 64 KiB chunk keeps a
+/// buffer of its own.
+const ENTRY_OVERHEAD: u64 = 4096;
+
+/// How long a used chunk stays.
+pub const USED_LIFETIME: Duration = Duration::from_secs(1);
+
+/// Age past which a fresh chunk may be dropped to make room: its reader is gone or crawls.
+pub const ABANDONED_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 struct Staged {
     ctime: Timestamp,
     data: Bytes,
-    /// Insertion number, matched against the eviction queue's entry for it.
+    /// Insertion number, matched against the queues' entries for it.
     seq: u64,
+    /// When it was staged, or when a READ finished with it.
+    since: Instant,
+    used: bool,
 }
 
-/// Fetched-ahead chunks of the files of one core, oldest evicted first.
+/// (file, chunk index, insertion number) in a queue.
+type QueueEntry = (u64, u64, u64);
+
+/// Fetched-ahead chunks of the files of one core.
 #[derive(Debug)]
 pub struct StagedChunks {
     /// File → chunk index → chunk.
     files: HashMap<u64, HashMap<u64, Staged>>,
-    /// (file, chunk index, insertion number), oldest first; entries of chunks already taken or
-    /// replaced are skipped when reached.
-    order: VecDeque<(u64, u64, u64)>,
+    /// Fresh chunks, oldest first; entries of chunks since used, replaced or dropped are
+    /// skipped when reached.
+    fresh: VecDeque<QueueEntry>,
+    /// Used chunks, in the order READs finished with them; stale entries as in `fresh`.
+    used: VecDeque<QueueEntry>,
     entries: usize,
     bytes: u64,
     budget: u64,
@@ -48,11 +70,12 @@ fn cost(data: &Bytes) -> u64 {
 }
 
 impl StagedChunks {
-    /// An empty set that holds at most `budget` bytes.
+    /// An empty set whose chunks and reservations stay within `budget` bytes.
     pub fn new(budget: u64) -> Self {
         StagedChunks {
             files: HashMap::new(),
-            order: VecDeque::new(),
+            fresh: VecDeque::new(),
+            used: VecDeque::new(),
             entries: 0,
             bytes: 0,
             budget,
@@ -60,45 +83,111 @@ impl StagedChunks {
         }
     }
 
-    /// Holds `data`, chunk `index` of `ino` as of `ctime` (empty: a hole), evicting the oldest
-    /// chunks past the budget.
-    pub fn insert(&mut self, ino: u64, index: u64, ctime: Timestamp, data: Bytes) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.bytes += cost(&data);
-        let old = self
-            .files
-            .entry(ino)
-            .or_default()
-            .insert(index, Staged { ctime, data, seq });
-        match old {
-            Some(old) => self.bytes -= cost(&old.data),
-            None => self.entries += 1,
+    fn current(&self, (ino, index, seq): QueueEntry, used: bool) -> Option<&Staged> {
+        let s = self.files.get(&ino)?.get(&index)?;
+        (s.seq == seq && s.used == used).then_some(s)
+    }
+
+    fn remove(&mut self, ino: u64, index: u64) {
+        let Some(file) = self.files.get_mut(&ino) else {
+            return;
+        };
+        if let Some(s) = file.remove(&index) {
+            self.bytes -= cost(&s.data);
+            self.entries -= 1;
         }
-        self.order.push_back((ino, index, seq));
-        while self.bytes > self.budget {
-            let Some((ino, index, seq)) = self.order.pop_front() else {
-                break;
-            };
-            if self.get_seq(ino, index) == Some(seq) {
-                self.take(ino, index);
-            }
-        }
-        // Taken chunks leave their queue entries behind: drop them before they outnumber the
-        // chunks held.
-        if self.order.len() > 2 * self.entries + 64 {
-            let files = &self.files;
-            self.order.retain(|&(ino, index, seq)| {
-                files
-                    .get(&ino)
-                    .and_then(|f| f.get(&index))
-                    .is_some_and(|s| s.seq == seq)
-            });
+        if file.is_empty() {
+            self.files.remove(&ino);
         }
     }
 
-    fn get_seq(&self, ino: u64, index: u64) -> Option<u64> {
-        Some(self.files.get(&ino)?.get(&index)?.seq)
+    /// Drops used chunks older than [`USED_LIFETIME`].
+    pub fn expire(&mut self, now: Instant) {
+        while let Some(&e) = self.used.front() {
+            match self.current(e, true) {
+                Some(s) if now.saturating_duration_since(s.since) < USED_LIFETIME => return,
+                Some(_) => self.remove(e.0, e.1),
+                None => {}
+            }
+            self.used.pop_front();
+        }
+    }
+
+    /// Whether `more` bytes beyond those held fit the budget, after dropping what may go:
+    /// used chunks, then fresh ones older than [`ABANDONED_AFTER`].
+    pub fn make_room(&mut self, more: u64, now: Instant) -> bool {
+        self.evict_for(more, now, ABANDONED_AFTER)
+    }
+
+    /// Bytes that `chunks` staged chunks may take: what read-ahead reserves for a fetch.
+    pub fn room_for(chunks: usize) -> u64 {
+        chunks as u64 * (CHUNK_SIZE + ENTRY_OVERHEAD)
+    }
+
+    /// Drops used chunks, then fresh ones staged more than `fresh_age` ago, oldest first,
+    /// until `more` bytes fit; whether they do.
+    fn evict_for(&mut self, more: u64, now: Instant, fresh_age: Duration) -> bool {
+        self.expire(now);
+        while self.bytes + more > self.budget {
+            if let Some(e) = self.used.pop_front() {
+                if self.current(e, true).is_some() {
+                    self.remove(e.0, e.1);
+                }
+                continue;
+            }
+            let Some(&e) = self.fresh.front() else {
+                return false;
+            };
+            match self.current(e, false) {
+                Some(s) if now.saturating_duration_since(s.since) < fresh_age => {
+                    return false;
+                }
+                Some(_) => self.remove(e.0, e.1),
+                None => {}
+            }
+            self.fresh.pop_front();
+        }
+        true
+    }
+
+    /// Holds `data`, chunk `index` of `ino` as of `ctime` (empty: a hole), fresh. Room should
+    /// have been made for it ([`StagedChunks::make_room`]); should it not fit anyway, the
+    /// oldest chunks go, fresh or not.
+    pub fn insert(&mut self, ino: u64, index: u64, ctime: Timestamp, data: Bytes, now: Instant) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.bytes += cost(&data);
+        let staged = Staged {
+            ctime,
+            data,
+            seq,
+            since: now,
+            used: false,
+        };
+        match self.files.entry(ino).or_default().insert(index, staged) {
+            Some(old) => self.bytes -= cost(&old.data),
+            None => self.entries += 1,
+        }
+        self.fresh.push_back((ino, index, seq));
+        self.evict_for(0, now, Duration::ZERO);
+        self.compact_queues();
+    }
+
+    /// Queue entries of chunks used, replaced or dropped stay behind until reached: drop them
+    /// before they outnumber the chunks held.
+    fn compact_queues(&mut self) {
+        if self.fresh.len() + self.used.len() <= 2 * self.entries + 64 {
+            return;
+        }
+        let files = &self.files;
+        let live = |&(ino, index, seq): &QueueEntry, used: bool| {
+            files
+                .get(&ino)
+                .and_then(|f| f.get(&index))
+                .is_some_and(|s| s.seq == seq && s.used == used)
+        };
+        self.fresh.retain(|e| live(e, false));
+        self.used.retain(|e| live(e, true));
     }
 
     /// Chunk `index` of `ino`, if held for `ctime`.
@@ -112,18 +201,18 @@ impl StagedChunks {
         self.files.get(&ino).is_some_and(|f| f.contains_key(&index))
     }
 
-    /// Lets go of chunk `index` of `ino`.
-    pub fn take(&mut self, ino: u64, index: u64) {
-        let Some(file) = self.files.get_mut(&ino) else {
-            return;
+    /// Records that a READ finished with chunk `index` of `ino`; true if it was fresh.
+    pub fn finish(&mut self, ino: u64, index: u64, now: Instant) -> bool {
+        let Some(s) = self.files.get_mut(&ino).and_then(|f| f.get_mut(&index)) else {
+            return false;
         };
-        if let Some(s) = file.remove(&index) {
-            self.bytes -= cost(&s.data);
-            self.entries -= 1;
+        if s.used {
+            return false;
         }
-        if file.is_empty() {
-            self.files.remove(&ino);
-        }
+        s.used = true;
+        s.since = now;
+        self.used.push_back((ino, index, s.seq));
+        true
     }
 
     /// Lets go of every chunk of `ino` (its data changed).
@@ -148,11 +237,22 @@ impl StagedChunks {
     pub fn is_empty(&self) -> bool {
         self.entries == 0
     }
+
+    /// Fresh chunks held (not yet read to their end); counts them all, for tests.
+    pub fn fresh_len(&self) -> usize {
+        self.files
+            .values()
+            .flat_map(|f| f.values())
+            .filter(|s| !s.used)
+            .count()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const UNIT: u64 = 1000 + ENTRY_OVERHEAD;
 
     fn t(n: u32) -> Timestamp {
         Timestamp { secs: 1, nanos: n }
@@ -164,48 +264,86 @@ mod tests {
 
     #[test]
     fn a_chunk_is_served_only_for_its_ctime() {
+        let now = Instant::now();
         let mut s = StagedChunks::new(1 << 20);
-        s.insert(7, 3, t(1), chunk(1));
+        s.insert(7, 3, t(1), chunk(1), now);
         assert_eq!(s.get(7, 3, t(1)), Some(chunk(1)));
         assert_eq!(s.get(7, 3, t(2)), None);
         assert_eq!(s.get(7, 4, t(1)), None);
         assert_eq!(s.get(8, 3, t(1)), None);
-        s.insert(7, 3, t(2), chunk(2));
+        s.insert(7, 3, t(2), chunk(2), now);
         assert_eq!(s.get(7, 3, t(2)), Some(chunk(2)));
-        assert_eq!((s.len(), s.bytes()), (1, 1000 + ENTRY_OVERHEAD));
+        assert_eq!((s.len(), s.bytes()), (1, UNIT));
     }
 
     #[test]
-    fn the_oldest_chunks_go_first_past_the_budget() {
-        let mut s = StagedChunks::new(3 * (1000 + ENTRY_OVERHEAD));
-        for i in 0..3 {
-            s.insert(1, i, t(1), chunk(i as u8));
+    fn used_chunks_make_room_first_and_expire() {
+        let now = Instant::now();
+        let mut s = StagedChunks::new(4 * UNIT);
+        for i in 0..4 {
+            s.insert(1, i, t(1), chunk(i as u8), now);
         }
-        // Re-staging chunk 0 makes it the newest: chunk 1 is now the oldest.
-        s.insert(1, 0, t(1), chunk(9));
-        s.insert(2, 0, t(1), chunk(5));
-        assert!(!s.contains(1, 1), "the oldest went");
-        assert!(s.contains(1, 0) && s.contains(1, 2) && s.contains(2, 0));
-        assert_eq!(s.len(), 3);
-        assert!(s.bytes() <= 3 * (1000 + ENTRY_OVERHEAD));
+        assert!(
+            !s.make_room(UNIT, now),
+            "fresh chunks are not thrown out for more"
+        );
+        assert!(s.finish(1, 2, now));
+        assert!(!s.finish(1, 2, now), "once");
+        assert_eq!(
+            s.get(1, 2, t(1)),
+            Some(chunk(2)),
+            "a used chunk is still served"
+        );
+        assert!(s.make_room(UNIT, now));
+        assert!(!s.contains(1, 2) && s.contains(1, 0) && s.contains(1, 3));
+        assert!(s.finish(1, 0, now));
+        s.expire(now + USED_LIFETIME / 2);
+        assert!(s.contains(1, 0));
+        s.expire(now + USED_LIFETIME);
+        assert!(!s.contains(1, 0));
+        assert_eq!((s.len(), s.fresh_len()), (2, 2));
     }
 
     #[test]
-    fn taking_and_dropping_keep_the_accounts() {
+    fn abandoned_fresh_chunks_make_room_oldest_first() {
+        let start = Instant::now();
+        let mut s = StagedChunks::new(3 * UNIT);
+        s.insert(1, 0, t(1), chunk(0), start);
+        s.insert(1, 1, t(1), chunk(1), start + Duration::from_secs(1));
+        s.insert(2, 0, t(1), chunk(2), start + Duration::from_secs(2));
+        let later = start + ABANDONED_AFTER + Duration::from_millis(500);
+        assert!(s.make_room(UNIT, later));
+        assert!(!s.contains(1, 0), "the oldest went");
+        assert!(s.contains(1, 1) && s.contains(2, 0));
+        assert!(
+            !s.make_room(2 * UNIT, later),
+            "the others are not old enough"
+        );
+        // Past the budget anyway (no room was made): the oldest go, fresh or not.
+        s.insert(3, 0, t(1), chunk(3), later);
+        s.insert(3, 1, t(1), chunk(3), later);
+        assert!(s.bytes() <= 3 * UNIT);
+        assert!(!s.contains(1, 1) && s.contains(2, 0) && s.contains(3, 1));
+    }
+
+    #[test]
+    fn dropping_and_stale_queue_entries_keep_the_accounts() {
+        let now = Instant::now();
         let mut s = StagedChunks::new(1 << 30);
         for i in 0..10_000 {
-            s.insert(i % 3, i, t(1), chunk(0));
-            s.take(i % 3, i);
+            s.insert(i % 3, i, t(1), chunk(0), now);
+            s.finish(i % 3, i, now);
+            s.drop_file(i % 3);
         }
         assert!(s.is_empty());
         assert_eq!(s.bytes(), 0);
         assert!(
-            s.order.len() <= 64 + 1,
-            "queue entries of taken chunks are dropped"
+            s.fresh.len() + s.used.len() <= 64 + 2,
+            "stale queue entries are dropped"
         );
         for i in 0..5 {
-            s.insert(4, i, t(1), Bytes::new());
-            s.insert(5, i, t(1), chunk(1));
+            s.insert(4, i, t(1), Bytes::new(), now);
+            s.insert(5, i, t(1), chunk(1), now);
         }
         s.drop_file(5);
         assert_eq!((s.len(), s.bytes()), (5, 5 * ENTRY_OVERHEAD));

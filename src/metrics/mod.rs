@@ -174,8 +174,8 @@ pub struct ChunkCacheMetrics {
     pub misses: Counter,
     /// Chunks read-ahead fetched from the store.
     pub read_ahead_fetched: Counter,
-    /// Chunks READs took from what read-ahead fetched (the rest was evicted unread, dropped
-    /// by a change, or is still held).
+    /// Chunks READs read to their end from what read-ahead fetched (the rest was evicted
+    /// unread, dropped by a change, or is still ahead of its reader).
     pub read_ahead_used: Counter,
 }
 
@@ -352,7 +352,7 @@ impl Metrics {
                 read_ahead_used: counter(
                     r,
                     "read_ahead_used_chunks",
-                    "Chunks READs took from what read-ahead fetched (every core)",
+                    "Chunks READs read to their end from what read-ahead fetched (every core)",
                 ),
             }
         };
