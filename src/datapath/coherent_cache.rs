@@ -143,7 +143,7 @@ async fn fetch_chunks(fs: &Fs, ino: InodeId, indexes: &[u64]) -> FsResult<Vec<(u
 /// Chunks read-ahead fetches per store read (one ranged GET when they are stored together).
 const PREFETCH_UNIT: u64 = 16;
 /// Bytes of read-ahead one core has in flight or staged at most.
-const READ_AHEAD_BUDGET: u64 = 128 << 20;
+const READ_AHEAD_BUDGET: u64 = 192 << 20;
 
 /// Completes when a read-ahead fetch has staged its chunks, as soon as the store returned
 /// them (`Err` if the fetch failed or was stale): a READ that waited then takes them from

@@ -32,8 +32,10 @@ const ENTRY_OVERHEAD: u64 = 4096;
 /// How long a used chunk stays.
 pub const USED_LIFETIME: Duration = Duration::from_secs(1);
 
-/// Age past which a fresh chunk may be dropped to make room: its reader is gone or crawls.
-pub const ABANDONED_AFTER: Duration = Duration::from_secs(2);
+/// Age past which a fresh chunk may be dropped to make room: its reader is gone, crawls, or
+/// overtook read-ahead and fetched the chunk itself. A stream reading at 100 MB/s reads 16 MiB
+/// of read-ahead (the largest window) in about 170 ms.
+pub const ABANDONED_AFTER: Duration = Duration::from_millis(250);
 
 #[derive(Debug)]
 struct Staged {
@@ -309,9 +311,9 @@ mod tests {
         let start = Instant::now();
         let mut s = StagedChunks::new(3 * UNIT);
         s.insert(1, 0, t(1), chunk(0), start);
-        s.insert(1, 1, t(1), chunk(1), start + Duration::from_secs(1));
-        s.insert(2, 0, t(1), chunk(2), start + Duration::from_secs(2));
-        let later = start + ABANDONED_AFTER + Duration::from_millis(500);
+        s.insert(1, 1, t(1), chunk(1), start + ABANDONED_AFTER);
+        s.insert(2, 0, t(1), chunk(2), start + ABANDONED_AFTER);
+        let later = start + ABANDONED_AFTER + ABANDONED_AFTER / 2;
         assert!(s.make_room(UNIT, later));
         assert!(!s.contains(1, 0), "the oldest went");
         assert!(s.contains(1, 1) && s.contains(2, 0));
