@@ -171,12 +171,12 @@ floor = {"create": 2, "randread": 1, "seqread": 1}
 # two more columns when a row has one. A share marked * is not all cold: that run read more
 # than its file (its 1 MiB READs wrap), and the READs past the first pass hit the chunk cache.
 refs = any("reference" in r for r in rows)
-warms = any("warm" in r for r in rows)
+has_warm = any("warm" in r for r in rows)
 warm = []
 print(f"{'workload':<10} {'ms':>4} {'ops/s':>9} {'MB/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
       f"{'GET/op':>7} {'KB GET/op':>10} {'PUT/op':>7} {'limit ops/s':>12} {'errors':>6}"
       + (f" {'ref MB/s':>9} {'NFS/ref':>8}" if refs else "")
-      + (f" {'warm MB/s':>10}" if warms else ""))
+      + (f" {'warm MB/s':>10}" if has_warm else ""))
 for r in rows:
     ops = max(r.get("ops", 0), 1)
     lat = r["latency_ms"]
@@ -187,7 +187,7 @@ for r in rows:
           f"{r.get('get_bytes', 0) / ops / 1e3:>10.1f} {r.get('puts', 0) / ops:>7.3f} {limit:>12} "
           f"{r.get('errors', 0):>6}", end="")
     ref = r.get("reference")
-    hot = f" {r['warm'].get('mb_per_sec', 0):>10.1f}" if "warm" in r else (f" {'-':>10}" if warms else "")
+    hot = f" {r['warm'].get('mb_per_sec', 0):>10.1f}" if "warm" in r else (f" {'-':>10}" if has_warm else "")
     if ref is None:
         print((f" {'-':>9} {'-':>8}" if refs else "") + hot)
         continue

@@ -336,6 +336,11 @@ impl ChunkCache {
         })
     }
 
+    /// Bytes of slots in the file (0 for a disabled cache).
+    pub fn capacity_bytes(&self) -> u64 {
+        self.inner.capacity_bytes
+    }
+
     /// The cache file, or None for a disabled cache.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()

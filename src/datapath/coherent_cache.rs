@@ -155,7 +155,7 @@ type FetchDone = Shared<oneshot::Receiver<()>>;
 /// (and cost the core a write per chunk) before a second pass could use it; its READs are
 /// served from the staged chunks.
 fn read_ahead_fills_cache(cache: &ChunkCache, size: u64) -> bool {
-    size <= cache.stats().capacity_bytes / 2
+    size <= cache.capacity_bytes() / 2
 }
 
 /// One core's chunk cache (if it has one) and what it knows of the validity of its chunks.
@@ -390,6 +390,7 @@ impl CoherentCache {
                 end.min(cstart + CHUNK_SIZE) - cstart,
             )
         };
+        // Looks `indexes` up in the cache: (pieces found, indexes missing).
         let from_cache = |indexes: Vec<u64>| {
             let lookups = indexes.iter().map(|&index| {
                 let (lo, hi) = needed(index);
@@ -397,15 +398,20 @@ impl CoherentCache {
                 cache.get_range(CacheKey { ino: ino.0, index }, lo as usize, hi as usize)
             });
             let lookups = join_all(lookups);
-            async move { indexes.into_iter().zip(lookups.await) }
-        };
-        let mut missing: Vec<u64> = Vec::new();
-        for (index, got) in from_cache(wanted).await {
-            match got {
-                Some(data) => pieces.push((index * CHUNK_SIZE + needed(index).0, data)),
-                None => missing.push(index),
+            async move {
+                let mut found = Vec::with_capacity(indexes.len());
+                let mut missing = Vec::new();
+                for (index, got) in indexes.into_iter().zip(lookups.await) {
+                    match got {
+                        Some(data) => found.push((index * CHUNK_SIZE + needed(index).0, data)),
+                        None => missing.push(index),
+                    }
+                }
+                (found, missing)
             }
-        }
+        };
+        let (found, mut missing) = from_cache(wanted).await;
+        pieces.extend(found);
         // Chunks that read-ahead is fetching: wait for the fetch, then take them from the
         // staged chunks (unless a change dropped them meanwhile), else from the cache.
         let waits: Vec<FetchDone> = {
@@ -418,13 +424,9 @@ impl CoherentCache {
         if !waits.is_empty() {
             join_all(waits).await;
             let left = self.take_staged(ino, ctime, missing, end, &mut pieces);
-            missing = Vec::with_capacity(left.len());
-            for (index, got) in from_cache(left).await {
-                match got {
-                    Some(data) => pieces.push((index * CHUNK_SIZE + needed(index).0, data)),
-                    None => missing.push(index),
-                }
-            }
+            let found;
+            (found, missing) = from_cache(left).await;
+            pieces.extend(found);
         }
         if !missing.is_empty() {
             let epoch = self.data_epoch.get();
@@ -504,8 +506,9 @@ impl CoherentCache {
                             .inc_by(chunks.len() as u64);
                         {
                             let mut staged = this.staged.borrow_mut();
+                            let now = Instant::now();
                             for (index, data) in chunks {
-                                staged.insert(ino.0, index, ctime, data, Instant::now());
+                                staged.insert(ino.0, index, ctime, data, now);
                             }
                         }
                         // The waiting READs need not wait for the cache writes; READs that

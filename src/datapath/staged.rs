@@ -67,6 +67,16 @@ pub struct StagedChunks {
     next_seq: u64,
 }
 
+/// The chunk a queue entry stands for, if it is still the one queued, fresh or used as asked.
+fn current_in(
+    files: &HashMap<u64, HashMap<u64, Staged>>,
+    (ino, index, seq): QueueEntry,
+    used: bool,
+) -> Option<&Staged> {
+    let s = files.get(&ino)?.get(&index)?;
+    (s.seq == seq && s.used == used).then_some(s)
+}
+
 fn cost(data: &Bytes) -> u64 {
     data.len() as u64 + ENTRY_OVERHEAD
 }
@@ -85,9 +95,8 @@ impl StagedChunks {
         }
     }
 
-    fn current(&self, (ino, index, seq): QueueEntry, used: bool) -> Option<&Staged> {
-        let s = self.files.get(&ino)?.get(&index)?;
-        (s.seq == seq && s.used == used).then_some(s)
+    fn current(&self, entry: QueueEntry, used: bool) -> Option<&Staged> {
+        current_in(&self.files, entry, used)
     }
 
     fn remove(&mut self, ino: u64, index: u64) {
@@ -182,14 +191,9 @@ impl StagedChunks {
             return;
         }
         let files = &self.files;
-        let live = |&(ino, index, seq): &QueueEntry, used: bool| {
-            files
-                .get(&ino)
-                .and_then(|f| f.get(&index))
-                .is_some_and(|s| s.seq == seq && s.used == used)
-        };
-        self.fresh.retain(|e| live(e, false));
-        self.used.retain(|e| live(e, true));
+        self.fresh
+            .retain(|&e| current_in(files, e, false).is_some());
+        self.used.retain(|&e| current_in(files, e, true).is_some());
     }
 
     /// Chunk `index` of `ino`, if held for `ctime`.
