@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use object_store::client::HttpErrorKind;
 use object_store::path::Path;
 
 use super::{object_store, S3Settings, StorageUrl};
@@ -35,38 +36,161 @@ pub fn check_s3(storage: &StorageUrl, s3: &S3Settings) -> Result<(), String> {
         })
         .await
     });
-    let text = match probe {
+    let error = match probe {
         Ok(Ok(())) => return Ok(()),
-        Err(_) => {
-            return Err(format!(
-                "AWS_ENDPOINT_URL {endpoint}: no answer within {} s; check that the S3 server runs there (and AWS_ALLOW_HTTP=true for http://)",
-                PROBE_TIMEOUT.as_secs()
-            ))
-        }
-        Ok(Err(e)) => one_line(&e.to_string()),
+        Err(_) => return Err(no_answer(&endpoint)),
+        Ok(Err(e)) => e,
     };
     let where_ = if prefix.is_empty() {
         format!("s3://{bucket}")
     } else {
         format!("s3://{bucket}/{prefix}")
     };
-    Err(if text.contains("NoSuchBucket") {
-        format!("AWS_S3_BUCKET {bucket} does not exist at {endpoint}: create it or set AWS_S3_BUCKET to an existing bucket")
-    } else if text.contains("403")
-        || text.contains("AccessDenied")
-        || text.contains("InvalidAccessKeyId")
-        || text.contains("SignatureDoesNotMatch")
-    {
-        format!("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY were refused for {where_} at {endpoint}: {text}")
-    } else if text.contains("error sending request") || text.contains("onnection refused") {
-        format!("AWS_ENDPOINT_URL {endpoint}: cannot connect; check that the S3 server runs there and the URL is right")
-    } else if text.contains("HTTP") && text.contains("not allowed") {
-        format!("AWS_ENDPOINT_URL {endpoint} is plain http: set AWS_ALLOW_HTTP=true to allow it")
-    } else {
-        format!("AWS_ENDPOINT_URL {endpoint}: {where_} cannot be listed: {text}")
+    let text = one_line(&error.to_string());
+    Err(match ProbeFailure::of(&error) {
+        ProbeFailure::NoSuchBucket => format!("AWS_S3_BUCKET {bucket} does not exist at {endpoint}: create it or set AWS_S3_BUCKET to an existing bucket"),
+        ProbeFailure::CredentialsRefused => format!("AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY were refused for {where_} at {endpoint}: {text}"),
+        ProbeFailure::CannotConnect => format!("AWS_ENDPOINT_URL {endpoint}: cannot connect; check that the S3 server runs there and the URL is right"),
+        ProbeFailure::NoAnswer => no_answer(&endpoint),
+        ProbeFailure::PlainHttpRefused => format!("AWS_ENDPOINT_URL {endpoint} is plain http: set AWS_ALLOW_HTTP=true to allow it"),
+        ProbeFailure::Other => format!("AWS_ENDPOINT_URL {endpoint}: {where_} cannot be listed: {text}"),
     })
+}
+
+fn no_answer(endpoint: &str) -> String {
+    format!(
+        "AWS_ENDPOINT_URL {endpoint}: no answer within {} s; check that the S3 server runs there (and AWS_ALLOW_HTTP=true for http://)",
+        PROBE_TIMEOUT.as_secs()
+    )
+}
+
+/// Why the probe's LIST failed, as far as the setting to fix goes.
+#[derive(Debug, PartialEq, Eq)]
+enum ProbeFailure {
+    NoSuchBucket,
+    CredentialsRefused,
+    CannotConnect,
+    NoAnswer,
+    PlainHttpRefused,
+    Other,
+}
+
+impl ProbeFailure {
+    /// Transport failures are read from the error's source chain, where object_store keeps the
+    /// kind of its `HttpError`; only S3's answers (status and error code) are read from the
+    /// text, since their types are private to object_store. The text also holds the request's
+    /// URL and elapsed time, so a bare number such as "403" may appear in it by chance.
+    fn of(error: &object_store::Error) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = source {
+            if let Some(http) = e.downcast_ref::<object_store::client::HttpError>() {
+                match http.kind() {
+                    HttpErrorKind::Connect => return Self::CannotConnect,
+                    HttpErrorKind::Timeout => return Self::NoAnswer,
+                    _ => {}
+                }
+            }
+            source = e.source();
+        }
+        let text = error.to_string();
+        if text.contains("NoSuchBucket") {
+            Self::NoSuchBucket
+        } else if text.contains("status code: 403")
+            || text.contains("403 Forbidden")
+            || text.contains("AccessDenied")
+            || text.contains("InvalidAccessKeyId")
+            || text.contains("SignatureDoesNotMatch")
+        {
+            Self::CredentialsRefused
+        } else if text.contains("HTTP") && text.contains("not allowed") {
+            Self::PlainHttpRefused
+        } else {
+            Self::Other
+        }
+    }
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::client::HttpError;
+
+    fn generic(source: impl std::error::Error + Send + Sync + 'static) -> object_store::Error {
+        object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(source),
+        }
+    }
+
+    /// Wraps an error the way object_store's retry loop does: its own text first, the cause as
+    /// its source.
+    #[derive(Debug)]
+    struct Wrapped(String, HttpError);
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{} - {}", self.0, self.1)
+        }
+    }
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.1)
+        }
+    }
+
+    fn http(kind: HttpErrorKind) -> HttpError {
+        HttpError::new(kind, std::io::Error::other("error sending request"))
+    }
+
+    #[test]
+    fn a_refused_connection_is_not_read_as_forbidden_from_its_elapsed_time() {
+        // The text CI once saw: the retry loop's elapsed time happened to read "403.78…ms".
+        let error = generic(Wrapped(
+            "Error performing GET http://127.0.0.1:50697/slatedb?list-type=2 in 403.788741ms, after 3 retries".into(),
+            http(HttpErrorKind::Connect),
+        ));
+        assert_eq!(ProbeFailure::of(&error), ProbeFailure::CannotConnect);
+    }
+
+    #[test]
+    fn a_timed_out_request_is_no_answer() {
+        let error = generic(Wrapped(
+            "Error performing GET".into(),
+            http(HttpErrorKind::Timeout),
+        ));
+        assert_eq!(ProbeFailure::of(&error), ProbeFailure::NoAnswer);
+    }
+
+    #[test]
+    fn s3_answers_are_read_from_the_text() {
+        let cases = [
+            (
+                "Server returned non-2xx status code: 403 Forbidden: ",
+                ProbeFailure::CredentialsRefused,
+            ),
+            (
+                "Server returned error response: <Code>InvalidAccessKeyId</Code>",
+                ProbeFailure::CredentialsRefused,
+            ),
+            (
+                "Server returned error response: <Code>SignatureDoesNotMatch</Code>",
+                ProbeFailure::CredentialsRefused,
+            ),
+            (
+                "Server returned error response: <Code>NoSuchBucket</Code>",
+                ProbeFailure::NoSuchBucket,
+            ),
+            (
+                "in 403ms - Server returned non-2xx status code: 500 Internal Server Error: ",
+                ProbeFailure::Other,
+            ),
+        ];
+        for (text, want) in cases {
+            let error = generic(std::io::Error::other(text));
+            assert_eq!(ProbeFailure::of(&error), want, "{text}");
+        }
+    }
 }
