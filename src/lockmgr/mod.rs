@@ -349,6 +349,11 @@ impl LockManager {
                 // A downgrade may let waiters in.
                 Ok(()) => (Nlm4Stats::Granted, t.grant_waiters()),
                 Err(_) if block => {
+                    log::debug!(
+                        "lock manager: a lock of {} (svid {}) on inode {ino} waits",
+                        String::from_utf8_lossy(args.alock.caller_name),
+                        owner.svid
+                    );
                     t.enqueue(Waiter {
                         owner: owner.clone(),
                         range,
@@ -367,6 +372,13 @@ impl LockManager {
         if status == Nlm4Stats::Granted {
             // Granted while a callback for it may be on its way: the callback is moot.
             self.callbacks.lock().drop_grants(ino, &owner, &range);
+            if args.reclaim {
+                log::info!(
+                    "lock manager: {} (svid {}) reclaimed its lock on inode {ino}",
+                    String::from_utf8_lossy(args.alock.caller_name),
+                    owner.svid
+                );
+            }
         }
         self.send_grants(ino, granted, now);
         status

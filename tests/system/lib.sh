@@ -118,6 +118,17 @@ find_nfsvm() {
     [ -x "$RUN" ] || { echo "FAIL nfs-vm harness not found (set NFSVM_RUN)"; return 1; }
 }
 
+# nfsvm_fetch_kernel: makes sure the harness has its guest kernel, which it downloads on first
+# use: a part that runs the guest inside a network namespace calls this before entering it.
+nfsvm_fetch_kernel() {
+    local cache=${NFSVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nfs-vm} ready
+    for ready in "$cache"/linux-image-*/.ready; do
+        [ -f "$ready" ] && return 0
+    done
+    echo "nfs-vm: fetching the guest kernel (first use on this machine)"
+    "$RUN" --no-mount --timeout 600 -- - <<<'true' >/dev/null
+}
+
 summary() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]

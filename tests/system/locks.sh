@@ -23,6 +23,8 @@ if [ "$(id -u)" != 0 ]; then
     echo "SKIP locks.sh needs root (network namespace, tap device)"; exit 0
 fi
 if [ -z "${LOCKS_IN_NETNS:-}" ]; then
+    # The namespace has no way out: the harness cannot download its kernel from inside.
+    find_nfsvm && nfsvm_fetch_kernel || { echo "FAIL the nfs-vm harness cannot boot a guest"; exit 1; }
     LOCKS_IN_NETNS=1 exec unshare --net -- "$BASH" "$0" "$@"
 fi
 
@@ -54,17 +56,21 @@ ip link set tap0 up
 
 gcc -static -O2 -Wall -o "$work/locktest" "$ROOT/tests/vm/locktest.c" || { echo "FAIL build locktest"; exit 1; }
 
-GRACE=15
+# Long enough for a TCG guest to hear the server's SM_NOTIFY and reclaim its lock.
+GRACE=45
 # The guest (192.168.77.2) and the host client (192.168.77.3) are on the bridge's network.
 serve_args=(--storage "file://$work/data" --grace-period "$GRACE"
             --export "/ 192.168.77.0/24(rw,no_root_squash,insecure)")
 export LISTEN_IP=192.168.77.1 PORT_OVERRIDE=2049 RPCBIND_MODE=auto
-export RUST_LOG=info,slatenfs::nfs::nlm=debug
+export RUST_LOG=info,slatenfs::nfs::nlm=debug,slatenfs::lockmgr=debug
 start_server "$work" "${serve_args[@]}" || { fail "server starts"; summary; exit 1; }
 grep -q "serving portmap/rpcbind on 192.168.77.1:111" "$work/server.log" \
     && pass "server owns port 111 in the namespace" || fail "server owns port 111"
 
 tool() { "$LOCKTOOL" --server 192.168.77.1 --from 192.168.77.3 --name host-b --svid 7 --timeout 120 "$@"; }
+# The guest's markers: a slow (TCG) guest boots and runs its own part first, so give it longer
+# than one RPC.
+marker() { "$LOCKTOOL" --server 192.168.77.1 --from 192.168.77.3 --name host-b --svid 7 --timeout 600 wait "$@"; }
 expect() { # expect DESCRIPTION STATUS tool-args...
     local desc=$1 want=$2; shift 2
     local got; got=$(tool --expect "$want" "$@" 2>&1 | tail -1)
@@ -94,19 +100,27 @@ guest_results() { # the guest's PASS/FAIL lines count as this part's
 vm first >"$work/vm1.out" 2>"$work/vm1.err" &
 vm1=$!
 
-if tool wait sync/b1-held >/dev/null; then
+if marker sync/b1-held >/dev/null; then
     expect "host refused a lock the guest holds" DENIED lock shared.f
     expect "host TEST sees the guest's lock" DENIED test shared.f --shared
     tool create sync/b1-release
-    tool wait sync/b1-done >/dev/null
+    marker sync/b1-done >/dev/null
     expect "host gets the lock once the guest released it" GRANTED lock shared.f
+    # The guest's own blocked locks came before; its next one is the LOCK against the host's.
+    queued_before=$(grep -c "a lock of client-a .* waits" "$work/server.log")
     tool create sync/b2-held
-    tool wait sync/b2-waiting >/dev/null
-    # Let the guest's blocked LOCK reach the server (BLOCKED) before unlocking.
-    sleep 3
+    marker sync/b2-waiting >/dev/null
+    # Unlock only once the guest's blocked LOCK is queued at the server (BLOCKED), so that the
+    # grant goes through the GRANTED_MSG callback.
+    for _ in $(seq 1 600); do
+        [ "$(grep -c "a lock of client-a .* waits" "$work/server.log")" -gt "$queued_before" ] && break
+        sleep 0.1
+    done
+    [ "$(grep -c "a lock of client-a .* waits" "$work/server.log")" -gt "$queued_before" ] \
+        && pass "guest's lock waits at the server" || fail "guest's lock waits at the server (60 s)"
     expect "host unlocks while the guest waits" GRANTED unlock shared.f
-    tool wait sync/b2-granted >/dev/null && pass "guest's blocked lock granted" || fail "guest's blocked lock granted"
-    tool wait sync/d-held >/dev/null
+    marker sync/b2-granted >/dev/null && pass "guest's blocked lock granted" || fail "guest's blocked lock granted"
+    marker sync/d-held >/dev/null
 else
     fail "guest reached the cross-client part"
 fi
@@ -130,13 +144,13 @@ awk '/^SM-RECORD-BEGIN /{f="'"$work"'/sm-record/" $2; next} /^SM-RECORD-END/{f="
 vm reboot --file "$work/sm-record:/sm-record" >"$work/vm2.out" 2>"$work/vm2.err" &
 vm2=$!
 
-if tool wait sync/e-notified >/dev/null; then
+if marker sync/e-notified >/dev/null; then
     grep -q "SM_NOTIFY from client-a" "$work/server.log" && pass "server got SM_NOTIFY from the rebooted client" \
         || fail "server got SM_NOTIFY from the rebooted client"
     expect "the lock of the crashed client is released" GRANTED lock crash.f
     expect "host unlocks it again" GRANTED unlock crash.f
 
-    tool wait sync/e-held >/dev/null
+    marker sync/e-held >/dev/null
     expect "host refused the guest's lock before the restart" DENIED lock restart.f
     stop_server && pass "server stops cleanly with a lock held" || fail "server stops cleanly"
     start_server "$work" "${serve_args[@]}" || { fail "server restarts"; summary; exit 1; }
@@ -149,10 +163,12 @@ if tool wait sync/e-notified >/dev/null; then
     done
     [ "$got" = DENIED ] && pass "after the grace period the guest's reclaimed lock holds" \
         || fail "after the grace period: expected DENIED, got $got"
+    grep -q "lock manager: client-a (svid [0-9]*) reclaimed its lock" "$work/server.log" \
+        && pass "the guest reclaimed its lock in the grace period" || fail "the guest reclaimed its lock"
     grep -q "told client-a (192.168.77.2) about the restart" "$work/server.log" \
         && pass "server notified the client after its restart" || fail "server notified the client after its restart"
     tool create sync/e-release
-    tool wait sync/e-done >/dev/null
+    marker sync/e-done >/dev/null
     expect "host gets the lock after the guest released it" GRANTED lock restart.f
 else
     fail "rebooted guest reached the restart part"

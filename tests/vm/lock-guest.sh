@@ -49,7 +49,10 @@ ip link set eth1 up
 ip addr add 192.168.77.2/24 dev eth1
 mkdir -p /run/rpcbind /var/lib/nfs/sm /var/lib/nfs/sm.bak "$MNT"
 rpcbind -f >/tmp/rpcbind.log 2>&1 &
-sleep 1
+# statd registers with rpcbind as it starts: rpcbind must be listening first.
+i=0
+while [ ! -S /run/rpcbind.sock ] && [ $i -lt 300 ]; do i=$((i + 1)); sleep 0.1; done
+[ -S /run/rpcbind.sock ] || bad "rpcbind did not start: $(cat /tmp/rpcbind.log)"
 rpc.statd --no-notify -F >/tmp/statd.log 2>&1 &
 sleep 1
 if [ "$ROLE" = reboot ]; then
@@ -71,11 +74,12 @@ mkdir -p "$S"
 
 if [ "$ROLE" = first ]; then
 	# ------------------------------------------------ two processes, one client --
-	(flock -x flock.f -c ': >/tmp/a1-held; sleep 3') &
+	(flock -x flock.f -c ': >/tmp/a1-held; while [ ! -e /tmp/a1-release ]; do sleep 0.1; done') &
 	p=$!
 	while [ ! -e /tmp/a1-held ]; do sleep 0.1; done
 	flock -n -x flock.f -c true
 	check "flock -x excludes a second process" 1 $?
+	: >/tmp/a1-release
 	wait $p
 	flock -n -x flock.f -c true
 	check "flock -x free after the holder exits" 0 $?
