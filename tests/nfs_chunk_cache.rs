@@ -83,26 +83,21 @@ async fn read_cached(fs: &Fs, ctx: &CoherentCache, ino: InodeId, off: u64, len: 
         .to_vec()
 }
 
-/// Waits until the cache's puts in flight have landed: its counters stay the same for 30 ms
-/// (cache writes are io_uring writes the core issues in the background; on a loaded machine
-/// they can take longer than any fixed pause).
+/// Waits until read-ahead fetches and the cache's puts in flight have landed (cache writes are
+/// io_uring writes the core issues in the background; on a loaded machine they can take longer
+/// than any fixed pause).
 async fn settle(ctx: &CoherentCache) {
     let Some(cache) = ctx.cache() else { return };
-    let mut last = format!("{:?}", cache.stats());
-    let mut unchanged = 0;
-    for _ in 0..500 {
-        glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
-        let now = format!("{:?}", cache.stats());
-        if now == last {
-            unchanged += 1;
-            if unchanged == 3 {
-                return;
-            }
-        } else {
-            unchanged = 0;
-            last = now;
+    for _ in 0..6000 {
+        if cache.stats().writes_in_flight == 0 && ctx.chunks_being_fetched() == 0 {
+            return;
         }
+        glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
     }
+    panic!(
+        "cache writes still in flight after 30 s: {:?}",
+        cache.stats()
+    );
 }
 
 /// Checks a READ of `len` bytes at `off` against the model (clamped to its size).

@@ -129,6 +129,8 @@ pub struct CacheStats {
     pub entries: u64,
     /// Bytes of slots in the file (the on-disk footprint).
     pub capacity_bytes: u64,
+    /// Puts whose write has not finished (nor been dropped) yet.
+    pub writes_in_flight: u64,
 }
 
 #[derive(Debug, Default)]
@@ -140,6 +142,7 @@ struct Counters {
     checksum_failures: Cell<u64>,
     io_errors: Cell<u64>,
     rejected_puts: Cell<u64>,
+    writes_in_flight: Cell<u64>,
 }
 
 fn bump(c: &Cell<u64>) {
@@ -179,6 +182,8 @@ struct WriteGuard {
 
 impl Drop for WriteGuard {
     fn drop(&mut self) {
+        let in_flight = &self.inner.counters.writes_in_flight;
+        in_flight.set(in_flight.get() - 1);
         if let Some(r) = self.reservation.take() {
             // A cancelled write may still land later; the in-memory CRC of
             // whatever is put next in this slot catches that.
@@ -463,6 +468,7 @@ impl ChunkCache {
             bytes[data.len()..].fill(0);
             (buf, size, u64::from(reservation.slot) * SLOT_SIZE)
         });
+        bump(&c.writes_in_flight);
         let mut guard = WriteGuard {
             inner,
             reservation: Some(reservation),
@@ -517,6 +523,7 @@ impl ChunkCache {
             bytes: t.resident_bytes(),
             entries: t.entries() as u64,
             capacity_bytes: self.inner.capacity_bytes,
+            writes_in_flight: c.writes_in_flight.get(),
         }
     }
 }

@@ -297,6 +297,11 @@ impl CoherentCache {
         (staged.fresh_len(), staged.len())
     }
 
+    /// Chunks read-ahead is fetching (and, if it fills the cache, writing to it): for tests.
+    pub fn chunks_being_fetched(&self) -> usize {
+        self.fetching.borrow().len()
+    }
+
     /// Whether the cached chunks of `ino` are (still) valid for `ctime`.
     fn valid_for(&self, ino: InodeId, ctime: Timestamp) -> bool {
         self.valid_at
