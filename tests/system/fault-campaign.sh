@@ -43,7 +43,7 @@ else
 fi
 check "SIGTERM stops the server with 0 once the store answers" stop_server
 grep -h "fault injection:" "$work/server.log" | tail -1
-grep -q "fault injection:.*[1-9]" "$work/server.log" && pass "faults were injected" \
+grep -Eq "fault injection: [1-9][0-9]* faults injected" "$work/server.log" && pass "faults were injected" \
     || fail "no fault was injected"
 SLATEDB_CACHE_DIR=$work/cache "$BIN" fsck "${store[@]}" >"$work/fsck.out" 2>&1 \
     && pass "fsck clean after the faults: $(grep inodes "$work/fsck.out" | sed 's/^ *//')" \
