@@ -49,6 +49,28 @@ fn log_has(log: &Path, text: &str) -> bool {
     }
 }
 
+/// Waits (PATIENCE at most) until the server has logged accepting `n` connections: each core
+/// accepts from its own listener, so a reply on one connection says nothing of the queue of
+/// another core's listener.
+fn wait_accepted(log: &Path, n: usize) {
+    let until = Instant::now() + PATIENCE;
+    loop {
+        let accepted = std::fs::read_to_string(log).map_or(0, |l| {
+            l.lines()
+                .filter(|line| line.contains(": connection from ") && !line.contains(" closed"))
+                .count()
+        });
+        if accepted >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "the server accepted {accepted} of {n} connections"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Whether the server closes `s` within `within` (reads return end-of-file or a reset; the
 /// test sends nothing and expects nothing).
 fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
@@ -145,6 +167,8 @@ fn two_thousand_idle_connections_and_the_connection_limit() {
     let mut fresh = server.connect(b"fresh", Duration::from_secs(30));
     let fh = fresh.mount(b"/").unwrap();
     assert!(fresh.getattr(&fh).is_ok());
+    // Every one of them counts before the extra ones come.
+    wait_accepted(&log, IDLE + 3);
 
     // 2,000 idle + first + probe + fresh = 2,003: 97 more fit, the rest are refused at once.
     let mut extra: Vec<Option<TcpStream>> = (0..200)

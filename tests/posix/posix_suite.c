@@ -891,7 +891,7 @@ static void t_unlink(void)
 		}
 		T_OK(close(fd), "close unlinked file");
 		int n = -1;
-		for (int i = 0; i < 40; i++) { /* the client removes it asynchronously */
+		for (int i = 0; i < 300; i++) { /* the client removes it asynchronously */
 			n = count_nfs_files(".");
 			if (n == 0)
 				break;

@@ -48,7 +48,8 @@ expect_error "bad SLATENFS_READ_ONLY" "SLATENFS_READ_ONLY must be true or false"
 expect_error "bad --replica-poll" "\-\-replica-poll must be a positive number" "${ok_env[@]}" -- --listen 127.0.0.1:$port --read-only --replica-poll 0
 # A port somebody else holds.
 python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
-holder=$!; sleep 0.5
+holder=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 expect_error "port in use" "\-\-listen 127.0.0.1:$port" "${ok_env[@]}" -- --listen 127.0.0.1:$port --storage "file://$work/d"
 kill $holder 2>/dev/null; wait $holder 2>/dev/null
 

@@ -18,8 +18,19 @@ free_port() {
 
 # start_server WORKDIR [extra serve args...]: sets SERVER_PID and PORT, waits until it listens.
 # LISTEN_IP (default 127.0.0.1) and PORT_OVERRIDE choose the address; RPCBIND_MODE (default
-# off) is --rpcbind: tests beside other engineers' must not take the host's port 111.
+# off) is --rpcbind: tests beside other engineers' must not take the host's port 111. A free
+# port another process took between free_port and the bind is given up for another one.
 start_server() {
+    local attempt
+    for attempt in 1 2 3; do
+        start_server_once "$@" && return 0
+        [ -z "${PORT_OVERRIDE:-}" ] && [ "$attempt" -lt 3 ] \
+            && tail -1 "$1/server.log" | grep -q "another server may be using the port" || return 1
+        echo "port $PORT was taken meanwhile; another one"
+    done
+}
+
+start_server_once() {
     local work=$1; shift
     PORT=${PORT_OVERRIDE:-$(free_port)}
     local ip=${LISTEN_IP:-127.0.0.1}
@@ -30,7 +41,7 @@ start_server() {
     SLATEDB_CACHE_DIR=$work/cache SLATEDB_CACHE_SIZE_GB=${CACHE_GB:-1} RUST_LOG=${RUST_LOG:-info} \
         "$BIN" serve --listen "$ip:$PORT" --rpcbind "${RPCBIND_MODE:-off}" "$@" >>"$work/server.log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 1 300); do
+    for _ in $(seq 1 600); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             echo "server exited early; log:"; tail -20 "$work/server.log"; return 1
         fi

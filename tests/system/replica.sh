@@ -21,7 +21,7 @@ url() { echo "nfs://127.0.0.1//$2?version=3&nfsport=$1&mountport=$1"; }
 campaign_storage "$work" replica || { fail "storage"; summary; exit 1; }
 store=("${STORE_ARGS[@]}")
 files=${REPLICA_FILES:-20}
-limit_ms=${REPLICA_LAG_LIMIT_MS:-10000}
+limit_ms=${REPLICA_LAG_LIMIT_MS:-30000} # a bound for a stuck replica; the lags are printed
 poll=${REPLICA_POLL:-1} # --replica-poll of the replica
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

@@ -23,7 +23,8 @@ trap 'stop_server; [ -n "${rpcb:-}" ] && kill $rpcb 2>/dev/null; rm -rf "$work"'
 ip link set lo up
 mount -t tmpfs tmpfs /run && mkdir -p /run/rpcbind
 rpcbind -f & rpcb=$!
-for _ in $(seq 1 50); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 300); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
+rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || { fail "the system's rpcbind answers within 30 s"; summary; exit 1; }
 
 export RPCBIND_MODE=auto
 start_server "$work" --storage memory:// || { fail "server starts"; summary; exit 1; }
