@@ -83,21 +83,31 @@ async fn read_cached(fs: &Fs, ctx: &CoherentCache, ino: InodeId, off: u64, len: 
         .to_vec()
 }
 
+/// Whether `done` holds within `within`, looking every 5 ms (background work of the core runs
+/// between the looks).
+async fn holds_within(within: std::time::Duration, done: impl Fn() -> bool) -> bool {
+    let until = std::time::Instant::now() + within;
+    while !done() {
+        if std::time::Instant::now() > until {
+            return false;
+        }
+        glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    true
+}
+
 /// Waits until read-ahead fetches and the cache's puts in flight have landed (cache writes are
 /// io_uring writes the core issues in the background; on a loaded machine they can take longer
 /// than any fixed pause).
 async fn settle(ctx: &CoherentCache) {
     let Some(cache) = ctx.cache() else { return };
-    for _ in 0..6000 {
-        if cache.stats().writes_in_flight == 0 && ctx.chunks_being_fetched() == 0 {
-            return;
-        }
-        glommio::timer::sleep(std::time::Duration::from_millis(5)).await;
+    let landed = || cache.stats().writes_in_flight == 0 && ctx.chunks_being_fetched() == 0;
+    if !holds_within(std::time::Duration::from_secs(30), landed).await {
+        panic!(
+            "cache writes still in flight after 30 s: {:?}",
+            cache.stats()
+        );
     }
-    panic!(
-        "cache writes still in flight after 30 s: {:?}",
-        cache.stats()
-    );
 }
 
 /// Checks a READ of `len` bytes at `off` against the model (clamped to its size).
@@ -459,16 +469,13 @@ fn reads_waiting_for_read_ahead_take_the_fetched_bytes() {
 
 /// Waits (up to 10 s) until read-ahead has staged `n` chunks.
 async fn staged(ctx: &CoherentCache, n: usize) {
-    for _ in 0..1000 {
-        if ctx.staged_chunk_counts().0 >= n {
-            return;
-        }
-        glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+    let staged_n = || ctx.staged_chunk_counts().0 >= n;
+    if !holds_within(std::time::Duration::from_secs(10), staged_n).await {
+        panic!(
+            "read-ahead staged {:?} chunks, not {n}",
+            ctx.staged_chunk_counts()
+        );
     }
-    panic!(
-        "read-ahead staged {:?} chunks, not {n}",
-        ctx.staged_chunk_counts()
-    );
 }
 
 /// Read-ahead of a file larger than half the cache keeps what it fetched in memory and does

@@ -34,12 +34,11 @@ fn start(args: &[&str], log: &Path) -> Server {
     })
 }
 
-/// Whether the server logs `text` within a few seconds: it closes a connection before it logs
-/// why, so a client that saw the close may look before the line is written.
-fn log_has(log: &Path, text: &str) -> bool {
-    let until = Instant::now() + Duration::from_secs(5);
+/// Whether the server's log satisfies `done` within `within`.
+fn log_within(log: &Path, within: Duration, done: impl Fn(&str) -> bool) -> bool {
+    let until = Instant::now() + within;
     loop {
-        if std::fs::read_to_string(log).is_ok_and(|l| l.contains(text)) {
+        if std::fs::read_to_string(log).is_ok_and(|l| done(&l)) {
             return true;
         }
         if Instant::now() > until {
@@ -49,25 +48,26 @@ fn log_has(log: &Path, text: &str) -> bool {
     }
 }
 
+/// Whether the server logs `text` within a few seconds: it closes a connection before it logs
+/// why, so a client that saw the close may look before the line is written.
+fn log_has(log: &Path, text: &str) -> bool {
+    log_within(log, Duration::from_secs(5), |l| l.contains(text))
+}
+
+/// Connections the log says the server accepted.
+fn accepted(log: &str) -> usize {
+    log.lines()
+        .filter(|line| line.contains(": connection from ") && !line.contains(" closed"))
+        .count()
+}
+
 /// Waits (PATIENCE at most) until the server has logged accepting `n` connections: each core
 /// accepts from its own listener, so a reply on one connection says nothing of the queue of
 /// another core's listener.
 fn wait_accepted(log: &Path, n: usize) {
-    let until = Instant::now() + PATIENCE;
-    loop {
-        let accepted = std::fs::read_to_string(log).map_or(0, |l| {
-            l.lines()
-                .filter(|line| line.contains(": connection from ") && !line.contains(" closed"))
-                .count()
-        });
-        if accepted >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < until,
-            "the server accepted {accepted} of {n} connections"
-        );
-        std::thread::sleep(Duration::from_millis(50));
+    if !log_within(log, PATIENCE, |l| accepted(l) >= n) {
+        let now = std::fs::read_to_string(log).map_or(0, |l| accepted(&l));
+        panic!("the server accepted {now} of {n} connections");
     }
 }
 

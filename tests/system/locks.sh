@@ -67,10 +67,14 @@ start_server "$work" "${serve_args[@]}" || { fail "server starts"; summary; exit
 grep -q "serving portmap/rpcbind on 192.168.77.1:111" "$work/server.log" \
     && pass "server owns port 111 in the namespace" || fail "server owns port 111"
 
-tool() { "$LOCKTOOL" --server 192.168.77.1 --from 192.168.77.3 --name host-b --svid 7 --timeout 120 "$@"; }
+host_client() { # host_client TIMEOUT args...: the host's NLM client
+    local timeout=$1; shift
+    "$LOCKTOOL" --server 192.168.77.1 --from 192.168.77.3 --name host-b --svid 7 --timeout "$timeout" "$@"
+}
+tool() { host_client 120 "$@"; }
 # The guest's markers: a slow (TCG) guest boots and runs its own part first, so give it longer
 # than one RPC.
-marker() { "$LOCKTOOL" --server 192.168.77.1 --from 192.168.77.3 --name host-b --svid 7 --timeout 600 wait "$@"; }
+marker() { host_client 600 wait "$@"; }
 expect() { # expect DESCRIPTION STATUS tool-args...
     local desc=$1 want=$2; shift 2
     local got; got=$(tool --expect "$want" "$@" 2>&1 | tail -1)
@@ -107,16 +111,17 @@ if marker sync/b1-held >/dev/null; then
     marker sync/b1-done >/dev/null
     expect "host gets the lock once the guest released it" GRANTED lock shared.f
     # The guest's own blocked locks came before; its next one is the LOCK against the host's.
-    queued_before=$(grep -c "a lock of client-a .* waits" "$work/server.log")
+    queued() { grep -c "a lock of client-a .* waits" "$work/server.log"; }
+    queued_before=$(queued)
     tool create sync/b2-held
     marker sync/b2-waiting >/dev/null
     # Unlock only once the guest's blocked LOCK is queued at the server (BLOCKED), so that the
     # grant goes through the GRANTED_MSG callback.
     for _ in $(seq 1 600); do
-        [ "$(grep -c "a lock of client-a .* waits" "$work/server.log")" -gt "$queued_before" ] && break
+        [ "$(queued)" -gt "$queued_before" ] && break
         sleep 0.1
     done
-    [ "$(grep -c "a lock of client-a .* waits" "$work/server.log")" -gt "$queued_before" ] \
+    [ "$(queued)" -gt "$queued_before" ] \
         && pass "guest's lock waits at the server" || fail "guest's lock waits at the server (60 s)"
     expect "host unlocks while the guest waits" GRANTED unlock shared.f
     marker sync/b2-granted >/dev/null && pass "guest's blocked lock granted" || fail "guest's blocked lock granted"

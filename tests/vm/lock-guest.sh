@@ -50,9 +50,7 @@ ip addr add 192.168.77.2/24 dev eth1
 mkdir -p /run/rpcbind /var/lib/nfs/sm /var/lib/nfs/sm.bak "$MNT"
 rpcbind -f >/tmp/rpcbind.log 2>&1 &
 # statd registers with rpcbind as it starts: rpcbind must be listening first.
-i=0
-while [ ! -S /run/rpcbind.sock ] && [ $i -lt 300 ]; do i=$((i + 1)); sleep 0.1; done
-[ -S /run/rpcbind.sock ] || bad "rpcbind did not start: $(cat /tmp/rpcbind.log)"
+waitfor /run/rpcbind.sock || cat /tmp/rpcbind.log
 rpc.statd --no-notify -F >/tmp/statd.log 2>&1 &
 sleep 1
 if [ "$ROLE" = reboot ]; then
